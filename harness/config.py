@@ -1,0 +1,102 @@
+"""The resolved run configuration: harness defaults < dataset profile < method < user.
+
+A config is a plain nested dict (it is written to ``config.json`` as is). Sections:
+``space``, ``dataset``, ``optimizer``, ``selector``, ``benchmarks``, ``search``, plus
+``method``, ``seed`` and ``device``. Users change any leaf with ``--set a.b=value``.
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from typing import Any
+
+from harness.errors import UserError
+from harness.methods import Method
+
+DEFAULTS: dict[str, Any] = {
+    "space": {"name": "nb201", "options": {"C": 16, "N": 5}},
+    "dataset": {"name": "digits", "data_dir": None},
+    "optimizer": {"name": None, "options": {}},
+    "selector": {"name": None, "options": {}},
+    "benchmarks": {"names": ["nb201"], "options": {}},
+    "search": {
+        "epochs": 50,
+        "batch_size": 64,
+        "lr": 0.025,
+        "lr_min": 0.001,
+        "momentum": 0.9,
+        "weight_decay": 3e-4,
+        "grad_clip": 5.0,
+        "eval_batch_size": 512,
+        "max_steps_per_epoch": None,
+        "amp": False,
+    },
+}
+
+SMALL_PROFILE: dict[str, Any] = {
+    "space": {"options": {"C": 8, "N": 1}},
+    "benchmarks": {"names": ["retrain", "nb201?"]},
+    "search": {"epochs": 10, "batch_size": 64},
+}
+"""Datasets that are tiny (digits, synthetic) get a small supernet and few epochs, so the
+embedded default finishes on a CPU in a couple of minutes. ``name?`` marks a benchmark
+used only when it is configured (the NB201 table file)."""
+
+SMALL_DATASETS = ("digits", "synthetic")
+
+
+def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Deep merge: dicts merge key by key, anything else replaces."""
+    result = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = merge(result[key], value)
+        else:
+            result[key] = copy.deepcopy(value)
+    return result
+
+
+def parse_value(text: str) -> Any:
+    """``--set`` values: JSON when it parses (numbers, true, null, lists), else a string."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def parse_assignment(assignment: str) -> dict[str, Any]:
+    """``"optimizer.options.samples=3"`` → ``{"optimizer": {"options": {"samples": 3}}}``."""
+    key, sep, value = assignment.partition("=")
+    if not sep or not key.strip():
+        raise UserError(f"--set expects KEY=VALUE (e.g. search.epochs=5), got '{assignment}'")
+    nested: dict[str, Any] = {}
+    cursor = nested
+    parts = key.strip().split(".")
+    for part in parts[:-1]:
+        cursor = cursor.setdefault(part, {})
+    cursor[parts[-1]] = parse_value(value.strip())
+    return nested
+
+
+def resolve(method: Method, dataset: str | None, user: dict[str, Any]) -> dict[str, Any]:
+    """The full config of ``method`` on ``dataset`` with the user's overrides."""
+    config = copy.deepcopy(DEFAULTS)
+    dataset_name = dataset or config["dataset"]["name"]
+    if dataset_name in SMALL_DATASETS:
+        config = merge(config, SMALL_PROFILE)
+    config = merge(config, {"optimizer": {"name": method.optimizer}, "selector": {"name": method.selector}})
+    config = merge(config, method.defaults)
+    config = merge(config, user)
+    config["dataset"]["name"] = dataset_name
+    config["method"] = method.name
+    unknown = set(config["search"]) - set(DEFAULTS["search"])
+    if unknown:
+        raise UserError(f"unknown search setting(s) {sorted(unknown)}; known: {sorted(DEFAULTS['search'])}")
+    return config
+
+
+def config_hash(config: dict[str, Any]) -> str:
+    """A short hash of everything but the seed and device: runs that share it are seeds of one experiment."""
+    keyed = {k: v for k, v in config.items() if k not in ("seed", "device")}
+    return hashlib.sha256(json.dumps(keyed, sort_keys=True, default=str).encode()).hexdigest()[:8]

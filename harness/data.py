@@ -1,0 +1,116 @@
+"""Search data on the device: the 50/50 search split and batch streams.
+
+Small datasets (CIFAR, ImageNet16, digits) fit on a GPU as uint8, so batches are cut
+from device tensors by a seeded permutation and augmented there, instead of going
+through a DataLoader that would copy every batch and be re-created every epoch.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+import torch
+import torch.nn.functional as F
+
+from harness.datasets import DatasetInfo, ImageSet
+
+
+@dataclass
+class SearchData:
+    """The search-train half, the search-validation half and the test set, on one device."""
+
+    info: DatasetInfo
+    train: ImageSet
+    valid: ImageSet
+    test: ImageSet
+
+    @classmethod
+    def split(cls, info: DatasetInfo, train: ImageSet, test: ImageSet, seed: int,
+              device: torch.device) -> "SearchData":
+        """Split ``train`` 50/50 at random (seeded), as DARTS does, and move all to ``device``."""
+        generator = torch.Generator().manual_seed(seed)
+        order = torch.randperm(len(train), generator=generator)
+        half = len(train) // 2
+        return cls(info, train.subset(order[:half]).to(device), train.subset(order[half:]).to(device),
+                   test.to(device))
+
+
+def to_float(images: torch.Tensor, info: DatasetInfo) -> torch.Tensor:
+    """uint8 or [0, 1] images to normalized float32."""
+    x = images.float()
+    if images.dtype == torch.uint8:
+        x = x / 255.0
+    mean = torch.tensor(info.mean, device=x.device, dtype=x.dtype).view(1, -1, 1, 1)
+    std = torch.tensor(info.std, device=x.device, dtype=x.dtype).view(1, -1, 1, 1)
+    return (x - mean) / std
+
+
+def augment(x: torch.Tensor, generator: torch.Generator, padding: int = 4) -> torch.Tensor:
+    """Random crop with zero padding and random horizontal flip, per image, on x's device."""
+    b, _, h, w = x.shape
+    padded = F.pad(x, (padding, padding, padding, padding))
+    offsets = torch.randint(0, 2 * padding + 1, (2, b), generator=generator, device=generator.device)
+    offsets = offsets.to(x.device)
+    rows = (offsets[0].view(b, 1) + torch.arange(h, device=x.device).view(1, h)).view(b, 1, h, 1)
+    cols = (offsets[1].view(b, 1) + torch.arange(w, device=x.device).view(1, w)).view(b, 1, 1, w)
+    batch = torch.arange(b, device=x.device).view(b, 1, 1, 1)
+    channels = torch.arange(x.shape[1], device=x.device).view(1, -1, 1, 1)
+    cropped = padded[batch, channels, rows, cols]
+    flip = (torch.rand(b, generator=generator, device=generator.device) < 0.5).to(x.device).view(b, 1, 1, 1)
+    return torch.where(flip, cropped.flip(3), cropped)
+
+
+class BatchStream:
+    """An endless stream of shuffled, normalized (and optionally augmented) batches.
+
+    Reshuffles when a pass over the data is used up; ``state_dict`` lets a resumed run
+    continue with exactly the batches it would have seen.
+    """
+
+    def __init__(self, data: ImageSet, info: DatasetInfo, batch_size: int, seed: int,
+                 augment_batches: bool = False) -> None:
+        self.data = data
+        self.info = info
+        self.batch_size = min(batch_size, len(data))
+        self.augment = augment_batches
+        self.generator = torch.Generator().manual_seed(seed)
+        self.device_generator = (torch.Generator(device=data.images.device).manual_seed(seed)
+                                 if data.images.device.type != "cpu" else self.generator)
+        self._order = torch.empty(0, dtype=torch.long)
+        self._position = 0
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        return self
+
+    def __next__(self) -> tuple[torch.Tensor, torch.Tensor]:
+        if self._position + self.batch_size > len(self._order):
+            self._order = torch.randperm(len(self.data), generator=self.generator)
+            self._position = 0
+        index = self._order[self._position:self._position + self.batch_size].to(self.data.images.device)
+        self._position += self.batch_size
+        x = to_float(self.data.images[index], self.info)
+        if self.augment:
+            x = augment(x, self.device_generator)
+        return x, self.data.labels[index]
+
+    def batches_per_pass(self) -> int:
+        return max(1, len(self.data) // self.batch_size)
+
+    def state_dict(self) -> dict:
+        state = {"generator": self.generator.get_state(), "order": self._order, "position": self._position}
+        if self.device_generator is not self.generator:
+            state["device_generator"] = self.device_generator.get_state()
+        return state
+
+    def load_state_dict(self, state: dict) -> None:
+        self.generator.set_state(state["generator"])
+        self._order = state["order"]
+        self._position = state["position"]
+        if "device_generator" in state and self.device_generator is not self.generator:
+            self.device_generator.set_state(state["device_generator"])
+
+
+def iterate_once(data: ImageSet, info: DatasetInfo, batch_size: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Every example once, in order, normalized (for evaluation)."""
+    for start in range(0, len(data), batch_size):
+        yield to_float(data.images[start:start + batch_size], info), data.labels[start:start + batch_size]

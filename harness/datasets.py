@@ -1,0 +1,52 @@
+"""The dataset contract: a dataset plugin returns its train and test images as tensors."""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """What a network builder and the batch pipeline need to know about a dataset."""
+
+    name: str
+    num_classes: int
+    channels: int
+    image_size: int
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    augment: bool = False
+    """Random crop (padding 4) and horizontal flip on training batches, as for CIFAR."""
+
+
+@dataclass
+class ImageSet:
+    """Images ``N×C×H×W`` (uint8 0–255, or float already in [0, 1]) and int64 labels."""
+
+    images: torch.Tensor
+    labels: torch.Tensor
+
+    def __len__(self) -> int:
+        return int(self.labels.shape[0])
+
+    def to(self, device: torch.device | str) -> "ImageSet":
+        return ImageSet(self.images.to(device), self.labels.to(device))
+
+    def subset(self, index: torch.Tensor) -> "ImageSet":
+        return ImageSet(self.images[index], self.labels[index])
+
+
+class Dataset(ABC):
+    """A named dataset; ``load`` reads it from a local folder (or generates it)."""
+
+    info: DatasetInfo
+    needs_data_dir: bool = True
+    download_hint: str = ""
+    """One sentence naming what to download and how the folder must look."""
+
+    @abstractmethod
+    def load(self, data_dir: Path | None) -> tuple[ImageSet, ImageSet]:
+        """(train, test) on the CPU; raise ``UserError`` for a missing or malformed folder."""

@@ -1,0 +1,12 @@
+"""One exception type for mistakes a user can fix; the CLI prints it as a single line."""
+import click
+
+
+class UserError(click.ClickException):
+    """A problem with the user's input or environment, with what to do about it.
+
+    Subclassing click's exception means the CLI prints ``Error: <message>`` and exits
+    with status 2 instead of showing a traceback.
+    """
+
+    exit_code = 2

@@ -1,0 +1,71 @@
+"""The architecture-optimizer contract: owns the architecture distribution and its update."""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+if TYPE_CHECKING:
+    from harness.run import RunContext
+    from harness.search import SearchStep
+    from harness.spaces import SearchSpace, Supernet
+
+
+class ArchOptimizer(ABC):
+    """Architecture parameters, how they mix the supernet's ops, and their update rule.
+
+    Bi-level optimizers (DARTS, BaLeNAS) get one ``step`` on a validation batch before
+    every weight step. Single-level ones (PGNAS) set ``bilevel = False``: their
+    ``parameters()`` join the weight optimizer and ``regularizer()`` is added to the
+    training loss.
+    """
+
+    bilevel: bool = True
+
+    def __init__(self, options: dict[str, Any]) -> None:
+        self.options = dict(options)
+
+    @abstractmethod
+    def attach(self, space: "SearchSpace", supernet: "Supernet", run: "RunContext") -> None:
+        """Create the architecture parameters on ``run.device``."""
+
+    @abstractmethod
+    def mixing_weights(self, training: bool) -> torch.Tensor:
+        """The supernet's op weights for a weight step (``training``) or an evaluation."""
+
+    @abstractmethod
+    def logits(self) -> torch.Tensor:
+        """Per edge-op scores ``(num_edges, num_ops)`` whose argmax is the current architecture."""
+
+    def step(self, step: "SearchStep") -> None:
+        """One architecture update; bi-level optimizers must override this."""
+        if self.bilevel:
+            raise NotImplementedError(f"{type(self).__name__} is bi-level but has no step()")
+
+    def sample_logits(self, count: int, generator: torch.Generator) -> torch.Tensor:
+        """``count`` draws ``(count, num_edges, num_ops)`` from the architecture distribution.
+
+        Deterministic optimizers return the same logits ``count`` times.
+        """
+        return self.logits().detach().unsqueeze(0).expand(count, *self.logits().shape).clone()
+
+    def parameters(self) -> list[torch.Tensor]:
+        """Tensors trained with the weights (single-level optimizers only)."""
+        return []
+
+    def regularizer(self) -> torch.Tensor | None:
+        """A term added to the weight-step loss (single-level optimizers only)."""
+        return None
+
+    def summary(self) -> dict[str, float]:
+        """Scalars worth recording each epoch (e.g. σ statistics)."""
+        return {}
+
+    @abstractmethod
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to resume from a checkpoint."""
+
+    @abstractmethod
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        ...

@@ -1,0 +1,131 @@
+"""Loading plugins from the ``nasbench`` entry-point group and building the registries.
+
+Built-in plugins are listed in this project's own ``pyproject.toml`` under the same
+entry-point group as third-party packages, so both load the same way. Setting
+``NASBENCH_DISABLE_THIRD_PARTY=1`` loads only the built-ins.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from types import ModuleType
+from typing import Any
+
+import pluggy
+
+from harness import hookspecs
+from harness.errors import UserError
+from harness.registry import Registry
+
+GROUP = "nasbench"
+OWN_DISTRIBUTION = "nasbench"
+DISABLE_THIRD_PARTY = "NASBENCH_DISABLE_THIRD_PARTY"
+
+REGISTRATION_HOOKS = {
+    "search space": "nasbench_register_search_spaces",
+    "optimizer": "nasbench_register_optimizers",
+    "selector": "nasbench_register_selectors",
+    "benchmark": "nasbench_register_benchmarks",
+    "dataset": "nasbench_register_datasets",
+    "method": "nasbench_register_methods",
+    "proxy": "nasbench_register_proxies",
+}
+
+
+@dataclass(frozen=True)
+class PluginSource:
+    """Where a loaded plugin came from, for ``nasbench plugins``."""
+
+    name: str
+    distribution: str
+    version: str
+    module: str
+    path: str
+    builtin: bool
+
+
+class Plugins:
+    """The plugin manager plus one registry per component kind."""
+
+    def __init__(self, manager: pluggy.PluginManager, sources: list[PluginSource]) -> None:
+        self.manager = manager
+        self.sources = sources
+        self.registries = {kind: Registry(kind) for kind in REGISTRATION_HOOKS}
+        for kind, hook_name in REGISTRATION_HOOKS.items():
+            self._collect(kind, hook_name)
+
+    def _collect(self, kind: str, hook_name: str) -> None:
+        registry = self.registries[kind]
+        hook = getattr(self.manager.hook, hook_name)
+        for impl in hook.get_hookimpls():
+            plugin_name = self.manager.get_name(impl.plugin) or repr(impl.plugin)
+
+            def register(name: str, factory: Any, description: str = "", _plugin: str = plugin_name) -> None:
+                registry.add(name, factory, _plugin, description)
+
+            impl.function(register=register)
+
+    def __getitem__(self, kind: str) -> Registry:
+        return self.registries[kind]
+
+    @property
+    def hook(self) -> Any:
+        return self.manager.hook
+
+
+def _third_party_disabled() -> bool:
+    return os.environ.get(DISABLE_THIRD_PARTY, "").strip().lower() not in ("", "0", "false", "no")
+
+
+def load_plugins(extra: list[ModuleType | object] | None = None) -> Plugins:
+    """Load every plugin from the entry points (and ``extra`` objects, for tests)."""
+    manager = pluggy.PluginManager(GROUP)
+    manager.add_hookspecs(hookspecs)
+    sources: list[PluginSource] = []
+    skip_third_party = _third_party_disabled()
+    seen: set[str] = set()
+    for ep in entry_points(group=GROUP):
+        dist = ep.dist.metadata["Name"] if ep.dist is not None else "unknown"
+        builtin = dist == OWN_DISTRIBUTION
+        if (skip_third_party and not builtin) or ep.name in seen:
+            continue
+        seen.add(ep.name)
+        try:
+            module = ep.load()
+        except Exception as exc:  # a broken third-party package must not hide the others
+            raise UserError(f"plugin '{ep.name}' from {dist} failed to import ({exc}); "
+                            f"fix or uninstall {dist}, or set {DISABLE_THIRD_PARTY}=1") from exc
+        manager.register(module, name=ep.name)
+        sources.append(PluginSource(
+            name=ep.name,
+            distribution=dist,
+            version=ep.dist.version if ep.dist is not None else "",
+            module=ep.value,
+            path=getattr(module, "__file__", "") or "",
+            builtin=builtin,
+        ))
+    for obj in extra or []:
+        name = getattr(obj, "__name__", None) or type(obj).__name__
+        manager.register(obj, name=name)
+        sources.append(PluginSource(name, "(registered in-process)", "", name, "", False))
+    return Plugins(manager, sources)
+
+
+_cached: Plugins | None = None
+
+
+def get_plugins() -> Plugins:
+    """The process-wide plugin set, loaded on first use."""
+    global _cached
+    if _cached is None:
+        _cached = load_plugins()
+    return _cached
+
+
+def reset_plugins() -> None:
+    """Forget the loaded plugins (tests that install a plugin call this)."""
+    global _cached
+    _cached = None
+    importlib.invalidate_caches()

@@ -1,0 +1,25 @@
+"""The training-free proxy contract: score a network at initialization."""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Callable
+
+import torch
+from torch import nn
+
+
+class Proxy(ABC):
+    """A zero-cost score; higher means the architecture is predicted to be better."""
+
+    name: str = ""
+    needs_labels: bool = True
+
+    @abstractmethod
+    def score(
+        self,
+        network: nn.Module,
+        inputs: torch.Tensor,
+        targets: torch.Tensor,
+        loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    ) -> float:
+        """Score ``network`` (freshly initialized, may be modified) on one batch."""

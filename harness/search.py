@@ -1,0 +1,237 @@
+"""The bi-level search loop: architecture step on a validation batch, weight step on a
+train batch (SGD, momentum, cosine LR, gradient clipping), plus the architecture
+gradient that DARTS-style optimizers share (first order, or unrolled second order).
+"""
+from __future__ import annotations
+
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+from torch import nn
+
+from harness.data import BatchStream, iterate_once
+from harness.optimizers import ArchOptimizer
+from harness.run import RunContext
+from harness.spaces import Supernet
+
+WeightTransform = Callable[[torch.Tensor], torch.Tensor]
+
+
+class DivergedError(RuntimeError):
+    """The loss became NaN or infinite; the run is recorded as failed."""
+
+
+@dataclass
+class SearchStep:
+    """One architecture step's inputs, handed to ``ArchOptimizer.step``."""
+
+    trainer: "Trainer"
+    train_batch: tuple[torch.Tensor, torch.Tensor]
+    val_batch: tuple[torch.Tensor, torch.Tensor]
+
+    def loss(self, batch: tuple[torch.Tensor, torch.Tensor], weights: torch.Tensor) -> torch.Tensor:
+        """Supernet loss on ``batch`` with op ``weights`` (the trainer's projection applied)."""
+        x, y = batch
+        return self.trainer.criterion(self.trainer.forward(x, weights), y)
+
+
+def arch_gradient(step: SearchStep, logits: torch.Tensor, to_weights: Callable[[torch.Tensor], torch.Tensor],
+                  unrolled: bool = False) -> torch.Tensor:
+    """∇ of the validation loss w.r.t. ``logits`` (a leaf that requires grad).
+
+    First order: ∇α L_val(w, α). Second order (DARTS Eq. 7–8): the gradient at the
+    unrolled weights w' = w − ξ∇w L_train(w, α) (ξ = current weight LR, with the weight
+    optimizer's momentum and weight decay as in the reference), minus ξ times the
+    finite-difference Hessian-vector product with ε = 0.01 / ‖∇w' L_val(w', α)‖.
+    """
+    if not unrolled:
+        loss = step.loss(step.val_batch, to_weights(logits))
+        return torch.autograd.grad(loss, logits)[0]
+
+    trainer = step.trainer
+    params = [p for p in trainer.supernet.parameters() if p.requires_grad]
+    xi = trainer.current_lr()
+    momentum, decay = trainer.search["momentum"], trainer.search["weight_decay"]
+    backup = [p.detach().clone() for p in params]
+
+    train_loss = step.loss(step.train_batch, to_weights(logits.detach()))
+    grads = torch.autograd.grad(train_loss, params, allow_unused=True)
+    with torch.no_grad():
+        for p, g in zip(params, grads):
+            direction = decay * p if g is None else g + decay * p
+            buffer = trainer.weight_optimizer.state.get(p, {}).get("momentum_buffer")
+            if buffer is not None:
+                direction = direction + momentum * buffer
+            p.sub_(xi * direction)
+
+    val_loss = step.loss(step.val_batch, to_weights(logits))
+    d_logits, *d_params = torch.autograd.grad(val_loss, [logits, *params], allow_unused=True)
+    d_params = [torch.zeros_like(p) if g is None else g for p, g in zip(params, d_params)]
+    norm = torch.cat([g.flatten() for g in d_params]).norm()
+    eps = 0.01 / norm.clamp_min(1e-12)
+
+    def train_grad_at(sign: float) -> torch.Tensor:
+        with torch.no_grad():
+            for p, b, g in zip(params, backup, d_params):
+                p.copy_(b + sign * eps * g)
+        loss = step.loss(step.train_batch, to_weights(logits))
+        return torch.autograd.grad(loss, logits)[0]
+
+    try:
+        hessian_vector = (train_grad_at(1.0) - train_grad_at(-1.0)) / (2 * eps)
+    finally:
+        with torch.no_grad():
+            for p, b in zip(params, backup):
+                p.copy_(b)
+    return (d_logits if d_logits is not None else torch.zeros_like(logits)) - xi * hessian_vector
+
+
+class Trainer:
+    """Trains and evaluates one supernet; the loop uses it per epoch, selectors to fine-tune."""
+
+    def __init__(self, run: RunContext, supernet: Supernet, optimizer: ArchOptimizer) -> None:
+        self.run = run
+        self.search = run.search
+        self.supernet = supernet
+        self.optimizer = optimizer
+        self.criterion = nn.CrossEntropyLoss()
+        groups = [{"params": [p for p in supernet.parameters() if p.requires_grad],
+                   "weight_decay": self.search["weight_decay"]}]
+        if optimizer.parameters():
+            groups.append({"params": optimizer.parameters(), "weight_decay": 0.0})
+        self.weight_optimizer = torch.optim.SGD(groups, lr=self.search["lr"], momentum=self.search["momentum"])
+        self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
+            self.weight_optimizer, T_max=max(1, self.search["epochs"]), eta_min=self.search["lr_min"])
+        info, batch = run.dataset, self.search["batch_size"]
+        self.train_stream = BatchStream(run.data.train, info, batch, run.seed * 2 + 1, info.augment)
+        self.valid_stream = BatchStream(run.data.valid, info, batch, run.seed * 2 + 2, info.augment)
+        self.weight_transform: WeightTransform | None = None
+        self.amp = bool(self.search.get("amp")) and run.device.type == "cuda"
+        self.images_seen = 0
+        self.seconds = 0.0
+
+    def current_lr(self) -> float:
+        return float(self.weight_optimizer.param_groups[0]["lr"])
+
+    def forward(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        """Supernet output with the selector's projection (if any) applied to ``weights``."""
+        if self.weight_transform is not None:
+            weights = self.weight_transform(weights)
+        autocast = torch.autocast("cuda", dtype=torch.bfloat16) if self.amp else nullcontext()
+        with autocast:
+            return self.supernet(x, weights).float()
+
+    def steps_per_epoch(self) -> int:
+        steps = self.train_stream.batches_per_pass()
+        cap = self.search.get("max_steps_per_epoch")
+        return min(steps, int(cap)) if cap else steps
+
+    def train_epoch(self, update_arch: bool = True, lr: float | None = None,
+                    progress: Callable[[int], None] | None = None) -> dict[str, float]:
+        """One pass over the search-train half; ``lr`` overrides the schedule (fine-tuning)."""
+        scheduled = [group["lr"] for group in self.weight_optimizer.param_groups]
+        if lr is not None:
+            for group in self.weight_optimizer.param_groups:
+                group["lr"] = lr
+        self.supernet.train()
+        bilevel = self.optimizer.bilevel and update_arch
+        total_loss = torch.zeros((), device=self.run.device)
+        total_correct = torch.zeros((), device=self.run.device)
+        seen = 0
+        self._synchronize()
+        start = time.perf_counter()
+        try:
+            for _ in range(self.steps_per_epoch()):
+                x, y = next(self.train_stream)
+                if bilevel:
+                    val_batch = next(self.valid_stream)
+                    self.optimizer.step(SearchStep(self, (x, y), val_batch))
+                    self.images_seen += int(val_batch[1].shape[0])
+                loss, logits = self._weight_step(x, y)
+                total_loss += loss.detach() * y.shape[0]
+                total_correct += (logits.argmax(dim=1) == y).sum()
+                seen += int(y.shape[0])
+                if progress is not None:
+                    progress(1)
+        finally:
+            for group, value in zip(self.weight_optimizer.param_groups, scheduled):
+                group["lr"] = value
+        self._synchronize()
+        self.seconds += time.perf_counter() - start
+        self.images_seen += seen
+        mean_loss = float(total_loss) / max(seen, 1)
+        if mean_loss != mean_loss or mean_loss in (float("inf"), float("-inf")):
+            raise DivergedError(f"training loss became {mean_loss} (lr {self.current_lr():.4g})")
+        return {"train_loss": mean_loss, "train_acc": 100.0 * float(total_correct) / max(seen, 1)}
+
+    def _weight_step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        weights = self.optimizer.mixing_weights(training=True)
+        if self.optimizer.bilevel:
+            weights = weights.detach()
+        logits = self.forward(x, weights)
+        loss = self.criterion(logits, y)
+        regularizer = self.optimizer.regularizer()
+        total = loss if regularizer is None else loss + regularizer
+        self.weight_optimizer.zero_grad(set_to_none=True)
+        total.backward()
+        params = [p for group in self.weight_optimizer.param_groups for p in group["params"]]
+        nn.utils.clip_grad_norm_(params, self.search["grad_clip"])
+        self.weight_optimizer.step()
+        return loss, logits
+
+    @torch.no_grad()
+    def evaluate(self, split: str = "valid", weights: torch.Tensor | None = None, bn_train: bool = False,
+                 max_batches: int | None = None) -> tuple[float, float]:
+        """(accuracy %, mean loss) of the supernet on ``split`` ("train", "valid" or "test").
+
+        ``bn_train`` uses batch statistics, as PT's perturbation step does; the running
+        statistics are restored afterwards so evaluation leaves no trace.
+        """
+        data = getattr(self.run.data, split)
+        if weights is None:
+            weights = self.optimizer.mixing_weights(training=False)
+        saved = {k: v.clone() for k, v in self.supernet.state_dict().items() if "running" in k or "num_batches" in k}
+        self.supernet.train(bn_train)
+        correct, seen = torch.zeros((), device=self.run.device), 0
+        loss_total = torch.zeros((), device=self.run.device)
+        for i, (x, y) in enumerate(iterate_once(data, self.run.dataset, self.search["eval_batch_size"])):
+            if max_batches is not None and i >= max_batches:
+                break
+            logits = self.forward(x, weights)
+            loss_total += self.criterion(logits, y) * y.shape[0]
+            correct += (logits.argmax(dim=1) == y).sum()
+            seen += int(y.shape[0])
+        if bn_train and saved:
+            self.supernet.load_state_dict(saved, strict=False)
+        self.supernet.train()
+        return 100.0 * float(correct) / max(seen, 1), float(loss_total) / max(seen, 1)
+
+    def images_per_second(self) -> float:
+        return self.images_seen / self.seconds if self.seconds > 0 else 0.0
+
+    def _synchronize(self) -> None:
+        if self.run.device.type == "cuda":
+            torch.cuda.synchronize(self.run.device)
+
+    def state_dict(self) -> dict:
+        return {
+            "supernet": self.supernet.state_dict(),
+            "weight_optimizer": self.weight_optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "train_stream": self.train_stream.state_dict(),
+            "valid_stream": self.valid_stream.state_dict(),
+            "images_seen": self.images_seen,
+            "seconds": self.seconds,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.supernet.load_state_dict(state["supernet"])
+        self.weight_optimizer.load_state_dict(state["weight_optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.train_stream.load_state_dict(state["train_stream"])
+        self.valid_stream.load_state_dict(state["valid_stream"])
+        self.images_seen = state["images_seen"]
+        self.seconds = state["seconds"]

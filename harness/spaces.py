@@ -1,0 +1,85 @@
+"""The search-space contract: supernet, discrete network, architecture strings, sampling."""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from harness.datasets import DatasetInfo
+
+Architecture = tuple[int, ...]
+"""One chosen operation index per edge, in the space's edge order."""
+
+
+class Supernet(nn.Module):
+    """A weight-sharing network whose forward mixes every candidate op on every edge.
+
+    ``weights`` has shape ``(num_edges, num_ops)`` or, for per-example gates,
+    ``(batch, num_edges, num_ops)``. An entry that is exactly zero in a 2-D ``weights``
+    lets the implementation skip that op (PT masks ops this way; discretized edges are
+    one-hot rows).
+    """
+
+    def forward(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class SearchSpace(ABC):
+    """A cell search space where an architecture picks one op for each edge."""
+
+    name: str = ""
+    op_names: tuple[str, ...] = ()
+    edge_names: tuple[str, ...] = ()
+
+    @property
+    def num_edges(self) -> int:
+        return len(self.edge_names)
+
+    @property
+    def num_ops(self) -> int:
+        return len(self.op_names)
+
+    @abstractmethod
+    def build_supernet(self, dataset: DatasetInfo, options: dict[str, Any]) -> Supernet:
+        """The weight-sharing supernet for ``dataset`` (options: e.g. ``C``, ``N``)."""
+
+    @abstractmethod
+    def build_network(self, arch: Architecture, dataset: DatasetInfo, options: dict[str, Any]) -> nn.Module:
+        """The stand-alone discrete network of one architecture, ``forward(x)``."""
+
+    @abstractmethod
+    def parse(self, text: str) -> Architecture:
+        """Architecture from its string (or index); raises ``UserError`` saying what is wrong."""
+
+    @abstractmethod
+    def format(self, arch: Architecture) -> str:
+        """The canonical string of an architecture."""
+
+    def sample(self, rng: np.random.Generator) -> Architecture:
+        """A uniformly random architecture."""
+        return tuple(int(i) for i in rng.integers(0, self.num_ops, size=self.num_edges))
+
+    def size(self) -> int | None:
+        """Number of architectures, when the space is enumerable."""
+        return self.num_ops ** self.num_edges
+
+    def to_index(self, arch: Architecture) -> int | None:
+        """The architecture's index in the space's official order, when it has one."""
+        return None
+
+    def from_index(self, index: int) -> Architecture:
+        raise NotImplementedError(f"search space {self.name} has no index order")
+
+    def count_op(self, arch: Architecture, op_name: str) -> int:
+        """How many edges of ``arch`` use ``op_name`` (e.g. skip connections per epoch)."""
+        if op_name not in self.op_names:
+            return 0
+        op = self.op_names.index(op_name)
+        return sum(1 for chosen in arch if chosen == op)
+
+    def argmax(self, scores: torch.Tensor) -> Architecture:
+        """The architecture that takes the highest-scoring op on every edge."""
+        return tuple(int(i) for i in scores.detach().reshape(self.num_edges, self.num_ops).argmax(dim=-1).tolist())
