@@ -7,12 +7,17 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from harness.errors import UserError
 from harness.spaces import Architecture
 
 if TYPE_CHECKING:
     from harness.datasets import DatasetInfo
     from harness.data import SearchData
     from harness.spaces import SearchSpace
+
+
+class BenchmarkUnavailable(UserError):
+    """The benchmark's data is not configured (e.g. no table file); optional benchmarks are skipped."""
 
 
 @dataclass
@@ -52,6 +57,17 @@ class Benchmark(ABC):
     def headline_metrics(self) -> list[str]:
         """The metric columns a results table shows by default."""
         return []
+
+    def index_of(self, space: "SearchSpace", arch: Architecture) -> int | None:
+        """The architecture's index in the benchmark's official order, if it has one.
+
+        NB201's order is a fixed permutation stored in the benchmark file itself, so the
+        index belongs to the benchmark, not to the space.
+        """
+        return None
+
+    def arch_at(self, space: "SearchSpace", index: int) -> Architecture:
+        raise UserError(f"benchmark {self.name} has no architecture index; give an architecture string")
 
     def optimum(self, metric: str) -> float | None:
         """Best value of ``metric`` over the whole space, for the tables' ``optimal`` row."""

@@ -2,7 +2,8 @@
 
 A config is a plain nested dict (it is written to ``config.json`` as is). Sections:
 ``space``, ``dataset``, ``optimizer``, ``selector``, ``benchmarks``, ``search``, plus
-``method``, ``seed`` and ``device``. Users change any leaf with ``--set a.b=value``.
+``method``, ``label`` (the row name in tables, default the method), ``threads`` (CPU
+threads for torch, null = torch's default), ``seed`` and ``device``. Users change any leaf with ``--set a.b=value``.
 """
 from __future__ import annotations
 
@@ -29,19 +30,25 @@ DEFAULTS: dict[str, Any] = {
         "weight_decay": 3e-4,
         "grad_clip": 5.0,
         "eval_batch_size": 512,
+        "eval_batches": None,
         "max_steps_per_epoch": None,
         "amp": False,
     },
 }
 
 SMALL_PROFILE: dict[str, Any] = {
+    "threads": 1,
     "space": {"options": {"C": 8, "N": 1}},
     "benchmarks": {"names": ["retrain", "nb201?"]},
-    "search": {"epochs": 10, "batch_size": 64},
+    "search": {"batch_size": 64},
 }
-"""Datasets that are tiny (digits, synthetic) get a small supernet and few epochs, so the
-embedded default finishes on a CPU in a couple of minutes. ``name?`` marks a benchmark
-used only when it is configured (the NB201 table file)."""
+SMALL_PROFILE_MAX_EPOCHS = 10
+"""Datasets that are tiny (digits, synthetic) get a small supernet and at most 10 epochs
+(a method's 50 or 100 are meant for CIFAR), so the embedded default finishes on a CPU in a
+couple of minutes; the user's ``--epochs`` still wins. Networks this small run fastest on
+one CPU thread: with two, OpenMP synchronization costs more than it saves (3× slower on
+two cores, 7× on a busy machine). ``name?`` marks a benchmark used
+only when it is configured (the NB201 table file)."""
 
 SMALL_DATASETS = ("digits", "synthetic")
 
@@ -87,9 +94,16 @@ def resolve(method: Method, dataset: str | None, user: dict[str, Any]) -> dict[s
         config = merge(config, SMALL_PROFILE)
     config = merge(config, {"optimizer": {"name": method.optimizer}, "selector": {"name": method.selector}})
     config = merge(config, method.defaults)
+    if dataset_name in SMALL_DATASETS:
+        config["search"]["epochs"] = min(config["search"]["epochs"], SMALL_PROFILE_MAX_EPOCHS)
+    if user.get("selector", {}).get("name") not in (None, method.selector):
+        config["selector"]["options"] = {}
     config = merge(config, user)
+    if method.defaults.get("search", {}).get("epochs") == 0:
+        config["search"]["epochs"] = 0  # methods that search nothing (random, zero-cost) stay that way in suites
     config["dataset"]["name"] = dataset_name
     config["method"] = method.name
+    config.setdefault("label", method.name)
     unknown = set(config["search"]) - set(DEFAULTS["search"])
     if unknown:
         raise UserError(f"unknown search setting(s) {sorted(unknown)}; known: {sorted(DEFAULTS['search'])}")

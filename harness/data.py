@@ -90,7 +90,7 @@ class BatchStream:
         self._position += self.batch_size
         x = to_float(self.data.images[index], self.info)
         if self.augment:
-            x = augment(x, self.device_generator)
+            x = augment(x, self.device_generator, self.info.crop_padding)
         return x, self.data.labels[index]
 
     def batches_per_pass(self) -> int:

@@ -19,7 +19,9 @@ class DatasetInfo:
     mean: tuple[float, ...]
     std: tuple[float, ...]
     augment: bool = False
-    """Random crop (padding 4) and horizontal flip on training batches, as for CIFAR."""
+    """Random crop and horizontal flip on training batches, as for CIFAR."""
+    crop_padding: int = 4
+    """Zero padding before the random crop (NB201 uses 4 for 32 px, 2 for ImageNet16)."""
 
 
 @dataclass

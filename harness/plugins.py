@@ -79,14 +79,14 @@ def _third_party_disabled() -> bool:
     return os.environ.get(DISABLE_THIRD_PARTY, "").strip().lower() not in ("", "0", "false", "no")
 
 
-def load_plugins(extra: list[ModuleType | object] | None = None) -> Plugins:
-    """Load every plugin from the entry points (and ``extra`` objects, for tests)."""
+def load_plugins(extra: list[ModuleType | object] | None = None, from_entry_points: bool = True) -> Plugins:
+    """Load every plugin from the entry points, plus ``extra`` objects not already loaded (tests)."""
     manager = pluggy.PluginManager(GROUP)
     manager.add_hookspecs(hookspecs)
     sources: list[PluginSource] = []
     skip_third_party = _third_party_disabled()
     seen: set[str] = set()
-    for ep in entry_points(group=GROUP):
+    for ep in entry_points(group=GROUP) if from_entry_points else ():
         dist = ep.dist.metadata["Name"] if ep.dist is not None else "unknown"
         builtin = dist == OWN_DISTRIBUTION
         if (skip_third_party and not builtin) or ep.name in seen:
@@ -107,6 +107,8 @@ def load_plugins(extra: list[ModuleType | object] | None = None) -> Plugins:
             builtin=builtin,
         ))
     for obj in extra or []:
+        if manager.is_registered(obj):
+            continue
         name = getattr(obj, "__name__", None) or type(obj).__name__
         manager.register(obj, name=name)
         sources.append(PluginSource(name, "(registered in-process)", "", name, "", False))

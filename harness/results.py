@@ -6,7 +6,7 @@ Layout: ``RESULTS/<method>/<space>-<dataset>/<config hash>/seed-<k>/`` holding
 ``record.json`` (the final record) and ``checkpoint.pt`` (while the run is unfinished).
 
 ``record.json`` keys: ``status`` ("finished" or "failed"), ``failure`` (reason or
-null), ``method``, ``space``, ``dataset``, ``seed``, ``config_hash``, ``arch`` (string),
+null), ``method``, ``label`` (the table row), ``space``, ``dataset``, ``seed``, ``config_hash``, ``arch`` (string),
 ``arch_index``, ``metrics`` ({"<dataset>/<split>_<metric>": value} from every
 benchmark), ``metric_sources`` ({metric: benchmark}), ``skip_connect``, ``epochs``,
 ``search_seconds``, ``selection_seconds``, ``images_per_second``, ``device``,
@@ -115,5 +115,6 @@ def load_trajectories(root: Path) -> pd.DataFrame:
         frame = pd.read_csv(trajectory)
         for key in ("method", "space", "dataset", "seed", "status"):
             frame[key] = record.get(key)
+        frame["label"] = record.get("label") or record.get("method")
         frames.append(frame)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

@@ -124,6 +124,10 @@ class Trainer:
         with autocast:
             return self.supernet(x, weights).float()
 
+    def reset_weight_momentum(self) -> None:
+        """Forget SGD's momentum, as a freshly built weight optimizer would (PT's fine-tuning)."""
+        self.weight_optimizer.state.clear()
+
     def steps_per_epoch(self) -> int:
         steps = self.train_stream.batches_per_pass()
         cap = self.search.get("max_steps_per_epoch")

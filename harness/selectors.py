@@ -54,9 +54,6 @@ class SelectionContext:
 class Selector(ABC):
     """Turns the search's result into one discrete architecture."""
 
-    needs_supernet: bool = True
-    """False for selectors that ignore the trained supernet (then the search may run 0 epochs)."""
-
     def __init__(self, options: dict[str, Any]) -> None:
         self.options = dict(options)
 

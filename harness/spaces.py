@@ -66,13 +66,6 @@ class SearchSpace(ABC):
         """Number of architectures, when the space is enumerable."""
         return self.num_ops ** self.num_edges
 
-    def to_index(self, arch: Architecture) -> int | None:
-        """The architecture's index in the space's official order, when it has one."""
-        return None
-
-    def from_index(self, index: int) -> Architecture:
-        raise NotImplementedError(f"search space {self.name} has no index order")
-
     def count_op(self, arch: Architecture, op_name: str) -> int:
         """How many edges of ``arch`` use ``op_name`` (e.g. skip connections per epoch)."""
         if op_name not in self.op_names:

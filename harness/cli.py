@@ -1,0 +1,169 @@
+"""The ``nasbench`` command line. Plugins add commands through ``nasbench_register_commands``."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from harness.config import merge, parse_assignment
+from harness.errors import UserError
+from harness.plugins import REGISTRATION_HOOKS, get_plugins
+from harness.report_commands import add_report_commands
+from harness.results import load_records
+from harness.seeds import parse_seeds
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="nasbench", message="nasbench %(version)s")
+def cli() -> None:
+    """Benchmark differentiable NAS methods over seeds and tabulate benchmark look-ups."""
+
+
+def user_config_from_options(dataset_dir: str | None, space: str | None, selector: str | None,
+                             benchmarks: tuple[str, ...], benchmark_file: str | None, epochs: int | None,
+                             label: str | None, track_hessian: bool, amp: bool,
+                             assignments: tuple[str, ...]) -> dict[str, Any]:
+    """The partial config the command-line flags stand for (``--set`` applied last)."""
+    config: dict[str, Any] = {}
+    if dataset_dir:
+        config = merge(config, {"dataset": {"data_dir": str(Path(dataset_dir).expanduser())}})
+    if space:
+        config = merge(config, {"space": {"name": space}})
+    if selector:
+        config = merge(config, {"selector": {"name": selector}})
+    if benchmarks:
+        config = merge(config, {"benchmarks": {"names": list(benchmarks)}})
+    if benchmark_file:
+        names = [b.rstrip("?") for b in benchmarks] or ["nb201"]
+        config = merge(config, {"benchmarks": {"options": {name: {"file": benchmark_file} for name in names}}})
+    if epochs is not None:
+        config = merge(config, {"search": {"epochs": epochs}})
+    if label:
+        config["label"] = label
+    if track_hessian:
+        config["track_hessian"] = True
+    if amp:
+        config = merge(config, {"search": {"amp": True}})
+    for assignment in assignments:
+        config = merge(config, parse_assignment(assignment))
+    return config
+
+
+@cli.command()
+@click.option("--method", "-m", default="balenas", show_default=True, help="Method preset (see `nasbench list`).")
+@click.option("--dataset", "-d", default=None, help="Dataset name [default: digits, the embedded default].")
+@click.option("--data-dir", type=click.Path(), default=None, help="Folder holding the dataset.")
+@click.option("--space", default=None, help="Search space [default: nb201].")
+@click.option("--selector", default=None, help="Override the method's selector (e.g. pt, proxy).")
+@click.option("--benchmark", "benchmarks", multiple=True,
+              help="Benchmark(s) to query (repeatable) [default: nb201; retrain on small datasets].")
+@click.option("--benchmark-file", type=click.Path(), default=None, help="Benchmark table or official .pth file.")
+@click.option("--seeds", default="0", show_default=True, help="Seeds: 0-3, 0,2,5, or both.")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@click.option("--epochs", type=int, default=None, help="Search epochs (overrides the method's default).")
+@click.option("--results", "results_root", type=click.Path(), default="results/runs", show_default=True,
+              help="Where run folders go.")
+@click.option("--label", default=None, help="Row name in tables [default: the method].")
+@click.option("--track-hessian", is_flag=True, help="Record the dominant Hessian eigenvalue of L_val w.r.t. α per epoch.")
+@click.option("--amp", is_flag=True, help="bfloat16 autocast on CUDA.")
+@click.option("--retry-failed", is_flag=True, help="Run again the seeds whose record says failed.")
+@click.option("--threads", type=int, default=None, help="CPU threads for torch [default: 1 on small datasets].")
+@click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE",
+              help="Any config leaf, e.g. --set optimizer.options.samples=3 (repeatable).")
+def run(method: str, dataset: str | None, data_dir: str | None, space: str | None, selector: str | None,
+        benchmarks: tuple[str, ...], benchmark_file: str | None, seeds: str, device: str, epochs: int | None,
+        results_root: str, label: str | None, track_hessian: bool, amp: bool, retry_failed: bool,
+        threads: int | None, assignments: tuple[str, ...]) -> None:
+    """Search with METHOD over seeds, look the found architectures up, print a table."""
+    from harness.runner import run_seeds
+    from harness.tables import render_table
+
+    user = user_config_from_options(data_dir, space, selector, benchmarks, benchmark_file, epochs, label,
+                                    track_hessian, amp, assignments)
+    if threads is not None:
+        user["threads"] = threads
+    folders = run_seeds(method, dataset, user, parse_seeds(seeds), device, Path(results_root), retry_failed)
+    experiment = folders[0].parent
+    records = load_records(experiment, include_failed=True)
+    click.echo(f"\nResults: {experiment}")
+    click.echo(render_table(records, "markdown", extra_columns=True))
+
+
+@cli.command(name="list")
+@click.argument("kind", required=False, type=click.Choice(sorted(k.replace(" ", "-") for k in REGISTRATION_HOOKS)))
+def list_components(kind: str | None) -> None:
+    """List methods, search spaces, optimizers, selectors, benchmarks, datasets and proxies."""
+    plugins = get_plugins()
+    kinds = [kind.replace("-", " ")] if kind else list(REGISTRATION_HOOKS)
+    for name in kinds:
+        click.echo(click.style(f"{name}s" if not name.endswith("y") else f"{name[:-1]}ies", bold=True))
+        for entry in plugins[name].entries():
+            click.echo(f"  {entry.name:<20} {entry.description}  [{entry.plugin}]")
+
+
+@cli.command()
+def plugins() -> None:
+    """Show every loaded plugin, where it came from and which hooks it implements."""
+    loaded = get_plugins()
+    for source in loaded.sources:
+        plugin = loaded.manager.get_plugin(source.name)
+        hooks = sorted(h.name for h in loaded.manager.get_hookcallers(plugin) or [])
+        kind = "built-in" if source.builtin else "third-party"
+        click.echo(f"{source.name} ({kind}) — {source.distribution} {source.version}: {source.module}")
+        click.echo(f"    {source.path}")
+        click.echo(f"    hooks: {', '.join(hooks)}")
+
+
+@cli.command()
+@click.argument("arch")
+@click.option("--space", default="nb201", show_default=True)
+@click.option("--benchmark", default="nb201", show_default=True)
+@click.option("--benchmark-file", type=click.Path(), default=None, help="Benchmark table or official .pth file.")
+@click.option("--trust", is_flag=True, help="Allow unpickling an official .pth benchmark file you trust.")
+def query(arch: str, space: str, benchmark: str, benchmark_file: str | None, trust: bool) -> None:
+    """Print the benchmark row of one architecture (string, or index in the benchmark's order)."""
+    from harness.benchmarks import BenchmarkContext
+
+    plugins = get_plugins()
+    search_space = plugins["search space"].create(space)
+    options: dict[str, Any] = {"file": benchmark_file} if benchmark_file else {}
+    if trust:
+        options["trust"] = True
+    bench = plugins["benchmark"].create(benchmark, options, BenchmarkContext(search_space))
+    chosen = bench.arch_at(search_space, int(arch)) if arch.strip().isdigit() else search_space.parse(arch)
+    metrics = bench.query(search_space, chosen)
+    click.echo(f"arch   {search_space.format(chosen)}")
+    index = bench.index_of(search_space, chosen)
+    if index is not None:
+        click.echo(f"index  {index}")
+    width = max((len(k) for k in metrics), default=0)
+    for key in sorted(metrics):
+        click.echo(f"{key:<{width}}  {metrics[key]:.4f}")
+
+
+add_report_commands(cli)
+_plugin_commands_added = False
+
+
+def build_cli() -> click.Group:
+    """The CLI with the plugins' commands added (once)."""
+    global _plugin_commands_added
+    if not _plugin_commands_added:
+        get_plugins().hook.nasbench_register_commands(cli=cli)
+        _plugin_commands_added = True
+    return cli
+
+
+def main() -> None:
+    try:
+        command = build_cli()
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    command(prog_name="nasbench")
+
+
+if __name__ == "__main__":
+    main()

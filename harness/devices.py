@@ -1,0 +1,31 @@
+"""``--device auto|cpu|cuda[:N]`` to a torch device, with clear errors."""
+from __future__ import annotations
+
+import torch
+
+from harness.errors import UserError
+
+
+def resolve_device(name: str) -> torch.device:
+    name = (name or "auto").strip().lower()
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cpu":
+        return torch.device("cpu")
+    if name == "cuda" or name.startswith("cuda:"):
+        if not torch.cuda.is_available():
+            raise UserError(f"--device {name}: CUDA is not available here; use --device cpu (or auto)")
+        index = name.partition(":")[2]
+        if index and (not index.isdigit() or int(index) >= torch.cuda.device_count()):
+            raise UserError(f"--device {name}: this machine has {torch.cuda.device_count()} CUDA device(s), "
+                            f"numbered 0..{torch.cuda.device_count() - 1}")
+        return torch.device(name)
+    raise UserError(f"--device {name}: expected auto, cpu, cuda or cuda:N")
+
+
+def peak_memory_mb(device: torch.device) -> float:
+    """Peak accelerator memory of this process (or peak resident memory on the CPU)."""
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -1,0 +1,115 @@
+"""Trajectory plots over seeds: test accuracy, skip connections and Hessian eigenvalue per epoch.
+
+These are the papers' diagnostic figures (DARTS collapse: accuracy falls while the
+number of skip connections and the dominant Hessian eigenvalue grow). Each line is a
+labelled method, the mean over its seeds, with a ±1 sample-std band. Figures are built
+with matplotlib's object API (no pyplot state), rendered by Agg for PNG.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from harness.errors import UserError
+from harness.results import load_trajectories
+from harness.tables import metric_title
+
+PLOT_FORMATS = ("png", "pdf", "svg")
+DEFAULT_METRIC = "cifar10/test_acc"
+
+
+@dataclass
+class PlotReport:
+    files: list[Path] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def accuracy_metric(trajectories: pd.DataFrame, metric: str | None = None) -> str | None:
+    """The asked metric, else cifar10/test_acc, else the first ``*/test_acc`` column with values."""
+    if metric is not None:
+        if metric not in trajectories:
+            available = [c for c in trajectories.columns if "/" in c and not c.startswith("opt/")]
+            raise UserError(f"metric '{metric}' is not in the trajectories; available: {', '.join(available) or 'none'}")
+        return metric
+    candidates = [DEFAULT_METRIC] + [c for c in trajectories.columns if re.fullmatch(r"[^/]+/test_acc", c)]
+    return next((c for c in candidates if c in trajectories and trajectories[c].notna().any()), None)
+
+
+def band_figure(trajectories: pd.DataFrame, column: str, title: str, ylabel: str) -> Figure:
+    """Mean over seeds per label and epoch, with a ±1 std band (sample std, ddof=1)."""
+    figure = Figure(figsize=(6.4, 4.2), layout="constrained")
+    axes = figure.add_subplot()
+    names = trajectories["label"].fillna(trajectories["method"]) if "label" in trajectories else trajectories["method"]
+    for name, runs in trajectories.assign(_name=names).dropna(subset=[column]).groupby("_name", sort=True):
+        per_epoch = runs.groupby("epoch")[column].agg(["mean", "std"])
+        seeds = runs["seed"].nunique()
+        line, = axes.plot(per_epoch.index, per_epoch["mean"], marker="o", markersize=3, label=f"{name} (n={seeds})")
+        spread = per_epoch["std"].fillna(0.0)
+        axes.fill_between(per_epoch.index, per_epoch["mean"] - spread, per_epoch["mean"] + spread,
+                          color=line.get_color(), alpha=0.2, linewidth=0)
+    axes.set_title(title)
+    axes.set_xlabel("epoch")
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.set_ylabel(ylabel)
+    axes.grid(True, alpha=0.3)
+    axes.legend(title="mean ± std over seeds", fontsize="small")
+    return figure
+
+
+def _save(figure: Figure, stem: Path, formats: list[str]) -> list[Path]:
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    paths = [stem.with_suffix(f".{fmt}") for fmt in formats]
+    for path in paths:
+        figure.savefig(path, dpi=150)
+    return paths
+
+
+def _figures(trajectories: pd.DataFrame, where: str, metric: str | None) -> tuple[dict[str, Figure], list[str]]:
+    figures, notes = {}, []
+    accuracy = accuracy_metric(trajectories, metric)
+    if accuracy is None:
+        notes.append(f"{where}: no per-epoch test accuracy in the trajectories (no cheap benchmark was queried); "
+                     "test-accuracy plot skipped")
+    else:
+        figures["test_accuracy"] = band_figure(trajectories, accuracy, f"Test accuracy of the current architecture ({where})",
+                                               f"{metric_title(accuracy)} accuracy (%)")
+    if "skip_connect" in trajectories and trajectories["skip_connect"].notna().any():
+        figures["skip_connect"] = band_figure(trajectories, "skip_connect", f"Skip connections in the current architecture ({where})",
+                                              "number of skip_connect edges")
+    if "hessian_eigenvalue" in trajectories and trajectories["hessian_eigenvalue"].notna().any():
+        figures["hessian_eigenvalue"] = band_figure(trajectories, "hessian_eigenvalue",
+                                                    rf"Dominant Hessian eigenvalue of $\mathcal{{L}}_{{val}}$ w.r.t. $\alpha$ ({where})",
+                                                    r"dominant eigenvalue of $\nabla^2_\alpha \mathcal{L}_{val}$")
+    return figures, notes
+
+
+def plot_results(root: Path, output_dir: Path, formats: list[str] | None = None, metric: str | None = None) -> PlotReport:
+    """Write the trajectory figures of every finished run under ``root``; one set per space and dataset."""
+    formats = formats or ["png", "pdf"]
+    unknown = [f for f in formats if f not in PLOT_FORMATS]
+    if unknown:
+        raise UserError(f"unknown plot format(s) {', '.join(unknown)}; known: {', '.join(PLOT_FORMATS)}")
+    trajectories = load_trajectories(root)
+    if trajectories.empty:
+        raise UserError(f"no trajectories under {root}; run `nasbench run ...` first or pass the right folder")
+    report = PlotReport()
+    finished = trajectories[trajectories["status"].eq("finished")]
+    failed_runs = trajectories[~trajectories["status"].eq("finished")].groupby(["method", "space", "dataset", "seed"]).ngroups
+    if failed_runs:
+        report.notes.append(f"{failed_runs} failed run(s) left out of the plots")
+    if finished.empty:
+        raise UserError(f"every run under {root} failed; nothing to plot")
+    combinations = finished.groupby(["space", "dataset"], sort=True)
+    for (space, dataset), runs in combinations:
+        where = f"{space}-{dataset}"
+        figures, notes = _figures(runs, where, metric)
+        report.notes += notes
+        suffix = f"-{where}" if combinations.ngroups > 1 else ""
+        for name, figure in figures.items():
+            report.files += _save(figure, output_dir / f"{name}{suffix}", formats)
+    return report

@@ -1,0 +1,130 @@
+"""CI regression gate: current results against a committed per-seed baseline.
+
+A metric regresses when its mean drops by more than ``tolerance`` (metric units, e.g.
+accuracy points) *and* a one-sided Welch t-test says the drop is unlikely to be seed
+noise (p < alpha). With fewer than 3 seeds on a side the test has no power, so the
+tolerance alone decides, and the report says so. Every baseline metric is taken as
+higher-is-better (the baseline holds accuracies, see ``tables.baseline_frame``).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from harness.errors import UserError
+from harness.stats import clean, welch_p
+from harness.tables import BASELINE_COLUMNS, KEYS, baseline_frame, failure_notes, markdown_grid, split_records
+
+MIN_SEEDS_FOR_TEST = 3
+
+
+@dataclass
+class Comparison:
+    """One line per baseline key and metric, plus notes; ``failed`` decides the exit code."""
+
+    lines: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def failures(self) -> int:
+        return int(self.lines["failed"].sum())
+
+    @property
+    def failed(self) -> bool:
+        return self.failures > 0
+
+
+def read_baseline(path: Path) -> pd.DataFrame:
+    """The baseline CSV written by ``nasbench table --format baseline``."""
+    if not path.exists():
+        raise UserError(f"baseline {path} does not exist; create it with "
+                        f"`nasbench table RESULTS --format baseline --output {path}`")
+    try:
+        frame = pd.read_csv(path, dtype={key: str for key in KEYS}, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise UserError(f"baseline {path} is not a readable CSV ({exc}); regenerate it with "
+                        "`nasbench table RESULTS --format baseline`") from None
+    missing = [c for c in BASELINE_COLUMNS if c not in frame]
+    if missing or frame.empty:
+        raise UserError(f"baseline {path} lacks columns {missing or BASELINE_COLUMNS} or rows; "
+                        "regenerate it with `nasbench table RESULTS --format baseline`")
+    values = pd.to_numeric(frame["value"], errors="coerce")
+    if values.isna().any():
+        raise UserError(f"baseline {path} has non-numeric values in rows {list(frame.index[values.isna()] + 2)}")
+    return frame.assign(value=values)
+
+
+def _current_values(records: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
+    finished, _ = split_records(records)
+    present = [m for m in metrics if m in finished]
+    if finished.empty or not present:
+        return pd.DataFrame(columns=BASELINE_COLUMNS)
+    return baseline_frame(finished, present)
+
+
+def _key_text(key: tuple) -> str:
+    label, method, space, dataset, metric = key
+    return f"{label} [{method}, {space}-{dataset}] {metric}"
+
+
+def compare(baseline: pd.DataFrame, records: pd.DataFrame, tolerance: float = 1.0, alpha: float = 0.05) -> Comparison:
+    """Check every baseline key and metric against the current records."""
+    current = _current_values(records, sorted(baseline["metric"].unique()))
+    key_columns = [*KEYS, "metric"]
+    current_groups = {key: group["value"] for key, group in current.groupby(key_columns)}
+    lines, notes = [], []
+    for key, group in baseline.groupby(key_columns, sort=True):
+        old = clean(group["value"])
+        new = clean(current_groups.get(key, []))
+        line = dict(zip(key_columns, key), baseline_mean=old.mean(), baseline_std=_std(old), baseline_n=len(old),
+                    current_mean=math.nan, current_std=math.nan, current_n=len(new), delta=math.nan, p=math.nan)
+        if len(new) == 0:
+            lines.append({**line, "verdict": "MISSING", "failed": True})
+            notes.append(f"missing in current results: {_key_text(key)}")
+            continue
+        delta = new.mean() - old.mean()
+        line.update(current_mean=new.mean(), current_std=_std(new), delta=delta)
+        beyond = delta < -tolerance
+        if len(old) < MIN_SEEDS_FOR_TEST or len(new) < MIN_SEEDS_FOR_TEST:
+            notes.append(f"{_key_text(key)}: {len(old)} baseline / {len(new)} current seeds (< {MIN_SEEDS_FOR_TEST}), "
+                         "no t-test; the tolerance alone decides")
+            failed = beyond
+        else:
+            line["p"] = welch_p(new, old, alternative="less")
+            failed = beyond and line["p"] < alpha
+        verdict = "REGRESSION" if failed else ("worse, not significant" if beyond else "ok")
+        lines.append({**line, "verdict": verdict, "failed": bool(failed)})
+    extra = sorted(set(current_groups) - set(baseline.groupby(key_columns).groups))
+    notes += [f"not in the baseline (not checked): {_key_text(key)}" for key in extra]
+    notes += failure_notes(split_records(records)[1])
+    return Comparison(pd.DataFrame(lines), notes)
+
+
+def _std(values) -> float:
+    return float(values.std(ddof=1)) if len(values) > 1 else math.nan
+
+
+def _mean_std(mean: float, std: float, n: int) -> str:
+    if n == 0:
+        return "–"
+    return (f"{mean:.2f}" if math.isnan(std) else f"{mean:.2f}±{std:.2f}") + f" (n={n})"
+
+
+def report(comparison: Comparison, tolerance: float, alpha: float) -> str:
+    """The delta table, the notes and a one-line verdict, as printed by ``nasbench regress``."""
+    header = ["label", "method", "space-dataset", "metric", "baseline", "current", "delta", "p (less)", "verdict"]
+    body = [[row["label"], row["method"], f"{row['space']}-{row['dataset']}", row["metric"],
+             _mean_std(row["baseline_mean"], row["baseline_std"], row["baseline_n"]),
+             _mean_std(row["current_mean"], row["current_std"], row["current_n"]),
+             "–" if math.isnan(row["delta"]) else f"{row['delta']:+.2f}",
+             "–" if math.isnan(row["p"]) else f"{row['p']:.3g}", row["verdict"]]
+            for _, row in comparison.lines.iterrows()]
+    rule = (f"regression = current mean < baseline mean − {tolerance:g} and one-sided Welch p < {alpha:g} "
+            f"(tolerance alone with < {MIN_SEEDS_FOR_TEST} seeds); means ± sample std (ddof=1)")
+    checks = len(comparison.lines)
+    verdict = (f"FAIL: {comparison.failures} of {checks} checks failed" if comparison.failed
+               else f"OK: {checks} checks, no regression")
+    return "\n".join([markdown_grid(header, body, left=4), "", rule, *[f"note: {n}" for n in comparison.notes], verdict]) + "\n"

@@ -1,0 +1,119 @@
+"""The reporting commands: ``nasbench table``, ``regress``, ``plot`` and ``suite``."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from harness.config import parse_assignment
+from harness.errors import UserError
+from harness.plots import plot_results
+from harness.regress import compare, read_baseline, report
+from harness.results import atomic_write_bytes, load_records
+from harness.seeds import parse_seeds
+from harness.suite import describe, expand, flatten, load_suite, run_suite, validate
+from harness.tables import FORMATS, baseline_frame, benchmark_optima, build_table, failure_notes, render, split_records
+
+
+def _names(text: str | None) -> list[str] | None:
+    names = [part.strip() for part in (text or "").split(",") if part.strip()]
+    return names or None
+
+
+def _emit(text: str, output: Path | None) -> None:
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    atomic_write_bytes(output, text.encode())
+    click.echo(f"wrote {output}", err=True)
+
+
+@click.command()
+@click.argument("results", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="markdown", show_default=True,
+              help="baseline = per-seed CSV for `nasbench regress`.")
+@click.option("--metrics", default=None, metavar="M1,M2",
+              help="Metric columns, e.g. cifar10/test_acc,optimizer/sigma_mean [default: the headline metrics present].")
+@click.option("--vs", default=None, metavar="LABEL", help="Reference row for Welch t and Mann–Whitney U p-values.")
+@click.option("--optimal/--no-optimal", default=True, show_default=True,
+              help="Add the benchmark's best value per column (nb201 runs, when its file is configured).")
+@click.option("--benchmark-file", type=click.Path(path_type=Path), default=None, help="NB201 table or .pth file.")
+@click.option("--extra-columns", is_flag=True, help="Add the optimizer summary columns (e.g. BaLeNAS σ statistics).")
+@click.option("--output", "-o", type=click.Path(path_type=Path), default=None, help="Write to FILE instead of stdout.")
+def table(results: Path, fmt: str, metrics: str | None, vs: str | None, optimal: bool, benchmark_file: Path | None,
+          extra_columns: bool, output: Path | None) -> None:
+    """Tabulate the runs under RESULTS: rows = labels, cells = mean±std over seeds."""
+    records = load_records(results, include_failed=True)
+    if fmt == "baseline":
+        _emit(baseline_frame(records, _names(metrics)).to_csv(index=False), output)
+        notes = failure_notes(split_records(records)[1]) if not records.empty else []
+    else:
+        built = build_table(records, _names(metrics), vs, extra_columns=extra_columns)
+        if optimal:
+            wanted = [column.key for column in built.columns if column.kind == "metric"]
+            built.optimal, skipped = benchmark_optima(records, wanted, benchmark_file)
+            built.notes += skipped
+        _emit(render(built, fmt), output)
+        notes = built.notes if fmt == "csv" else []
+    for note in notes:
+        click.echo(f"note: {note}", err=True)
+
+
+@click.command()
+@click.argument("results", type=click.Path(path_type=Path))
+@click.option("--baseline", required=True, type=click.Path(path_type=Path),
+              help="CSV from `nasbench table --format baseline` (e.g. results/baselines/ci-regression.csv).")
+@click.option("--tolerance", type=float, default=1.0, show_default=True,
+              help="Allowed drop of a mean, in metric units (accuracy points).")
+@click.option("--alpha", type=float, default=0.05, show_default=True, help="Significance level of the one-sided Welch test.")
+def regress(results: Path, baseline: Path, tolerance: float, alpha: float) -> None:
+    """Exit 1 when a metric under RESULTS fell below the baseline beyond tolerance, with statistical support."""
+    if tolerance < 0 or not 0 < alpha < 1:
+        raise UserError(f"--tolerance must be ≥ 0 and --alpha in (0, 1); got {tolerance} and {alpha}")
+    comparison = compare(read_baseline(baseline), load_records(results, include_failed=True), tolerance, alpha)
+    click.echo(report(comparison, tolerance, alpha), nl=False)
+    if comparison.failed:
+        raise SystemExit(1)
+
+
+@click.command()
+@click.argument("results", type=click.Path(path_type=Path))
+@click.option("--output-dir", type=click.Path(path_type=Path), default=None, help="[default: RESULTS/plots]")
+@click.option("--format", "formats", default="png,pdf", show_default=True, help="Comma-separated: png, pdf, svg.")
+@click.option("--metric", default=None, help="Accuracy column [default: cifar10/test_acc, else the first */test_acc].")
+def plot(results: Path, output_dir: Path | None, formats: str, metric: str | None) -> None:
+    """Plot test accuracy, skip connections and (if tracked) the Hessian eigenvalue per epoch."""
+    written = plot_results(results, output_dir or results / "plots", _names(formats), metric)
+    for note in written.notes:
+        click.echo(f"note: {note}", err=True)
+    for path in written.files:
+        click.echo(f"wrote {path}")
+
+
+@click.command()
+@click.argument("suite_file", type=click.Path(path_type=Path))
+@click.option("--results", "results_dir", type=click.Path(path_type=Path), default=None,
+              help="Where the runs and table.md/table.csv go [default: results/suites/<suite name>].")
+@click.option("--dry-run", is_flag=True, help="Print the planned runs and stop.")
+@click.option("--seeds", default=None, help="Override the suite's seeds: 0-3, 0,2,5, or both.")
+@click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE", help="Override any config leaf for every run.")
+@click.option("--device", default=None, help="auto, cpu, cuda or cuda:N [default: the suite's device, else auto].")
+def suite(suite_file: Path, results_dir: Path | None, dry_run: bool, seeds: str | None,
+          assignments: tuple[str, ...], device: str | None) -> None:
+    """Run every method × dataset of a suite file over its seeds, then write its table."""
+    loaded = load_suite(suite_file)
+    overrides = {key: value for assignment in assignments for key, value in flatten(parse_assignment(assignment)).items()}
+    plan = expand(loaded, parse_seeds(seeds) if seeds else None, overrides)
+    validate(loaded, plan)
+    click.echo(describe(loaded, plan))
+    if dry_run:
+        return
+    root = results_dir or Path("results") / "suites" / loaded.name
+    click.echo(run_suite(loaded, plan, root, device or loaded.device or "auto"), nl=False)
+    click.echo(f"wrote {root / 'table.md'} and {root / 'table.csv'}", err=True)
+
+
+def add_report_commands(cli: click.Group) -> None:
+    """Attach the reporting commands to the ``nasbench`` group (called by harness/cli.py)."""
+    for command in (table, regress, plot, suite):
+        cli.add_command(command)

@@ -1,0 +1,226 @@
+"""Declarative experiment suites: a TOML file expands into labelled runs, then one table.
+
+The format (``benchmarks/<name>.toml``)::
+
+    [suite]
+    name = "..."; description = "..."; seeds = [0, 1, 2]; dataset = "cifar10"
+    device = "cpu"          # optional default for --device
+    reference = "darts"     # optional: significance of every row vs this label
+    [suite.set]             # dotted partial-config overrides for every run
+    "search.epochs" = 50
+    [[grid]]                # methods x datasets, with these overrides
+    methods = ["darts", "balenas"]
+    datasets = ["cifar10"]  # optional, else suite.dataset
+    label = "{method}-s{samples}"   # {method}, {dataset}, or a [grid.set] key by its last dotted part
+    [grid.set]
+    "optimizer.options.samples" = 3
+
+Precedence: suite.set < grid.set < ``--set`` on the command line. Every name is checked
+against the plugin registries before the first run starts, so a typo does not surface
+an hour into a suite.
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from harness.config import merge, resolve
+from harness.errors import UserError
+from harness.plugins import Plugins, get_plugins
+from harness.results import RECORD, atomic_write_bytes, load_records
+from harness.runner import run_seeds, validate_names
+from harness.tables import benchmark_optima, build_table, markdown_grid, render
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:
+    import tomli as tomllib
+
+SUITE_KEYS = {"name", "description", "seeds", "dataset", "device", "reference", "set"}
+GRID_KEYS = {"methods", "datasets", "label", "set"}
+
+
+@dataclass(frozen=True)
+class Grid:
+    methods: list[str]
+    datasets: list[str] | None
+    label: str
+    settings: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Suite:
+    path: Path
+    name: str
+    description: str
+    seeds: list[int]
+    dataset: str | None
+    device: str | None
+    reference: str | None
+    settings: dict[str, Any]
+    grids: list[Grid]
+
+
+@dataclass(frozen=True)
+class PlannedRun:
+    """One ``run_seeds`` call: a labelled method on a dataset over the suite's seeds."""
+
+    label: str
+    method: str
+    dataset: str | None
+    seeds: list[int]
+    overrides: dict[str, Any] = field(default_factory=dict)
+    """Dotted key → value, all layers applied (what ``--dry-run`` shows)."""
+
+    @property
+    def user_config(self) -> dict[str, Any]:
+        return merge(nest(self.overrides), {"label": self.label})
+
+
+def flatten(mapping: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Dotted keys for both spellings TOML allows: ``"search.epochs" = 5`` and ``[search] epochs = 5``."""
+    flat: dict[str, Any] = {}
+    for key, value in mapping.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            flat.update(flatten(value, f"{dotted}."))
+        else:
+            flat[dotted] = value
+    return flat
+
+
+def nest(dotted: dict[str, Any]) -> dict[str, Any]:
+    """``{"a.b": 1}`` → ``{"a": {"b": 1}}``, the partial-config shape the runner takes."""
+    nested: dict[str, Any] = {}
+    for key, value in dotted.items():
+        for part in reversed(key.split(".")):
+            value = {part: value}
+        nested = merge(nested, value)
+    return nested
+
+
+def _check_keys(table: dict[str, Any], allowed: set[str], where: str, path: Path) -> None:
+    unknown = sorted(set(table) - allowed)
+    if unknown:
+        raise UserError(f"{path}: unknown key(s) {', '.join(unknown)} in {where}; known: {', '.join(sorted(allowed))}")
+
+
+def _strings(value: Any, what: str, path: Path) -> list[str]:
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise UserError(f"{path}: {what} must be a non-empty list of names, e.g. [\"darts\", \"balenas\"]")
+    return value
+
+
+def _seeds(value: Any, path: Path) -> list[int]:
+    if (not isinstance(value, list) or not value
+            or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in value)):
+        raise UserError(f"{path}: suite.seeds must be a non-empty list of non-negative integers, e.g. [0, 1, 2]")
+    return list(dict.fromkeys(value))
+
+
+def load_suite(path: Path) -> Suite:
+    """Parse and check the structure of a suite file (names are checked by ``validate``)."""
+    if not path.is_file():
+        raise UserError(f"suite file {path} not found; the shipped suites are in benchmarks/*.toml")
+    try:
+        document = tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise UserError(f"{path} is not valid TOML: {exc}") from None
+    _check_keys(document, {"suite", "grid"}, "the top level", path)
+    head = document.get("suite", {})
+    _check_keys(head, SUITE_KEYS, "[suite]", path)
+    grids_raw = document.get("grid", [])
+    if not isinstance(grids_raw, list) or not grids_raw:
+        raise UserError(f"{path}: add at least one [[grid]] table with methods = [...]")
+    grids = []
+    for number, raw in enumerate(grids_raw, start=1):
+        _check_keys(raw, GRID_KEYS, f"[[grid]] #{number}", path)
+        datasets = _strings(raw["datasets"], f"[[grid]] #{number} datasets", path) if "datasets" in raw else None
+        grids.append(Grid(_strings(raw.get("methods"), f"[[grid]] #{number} methods", path), datasets,
+                          str(raw.get("label", "{method}")), flatten(raw.get("set", {}))))
+    return Suite(path, str(head.get("name", path.stem)), str(head.get("description", "")),
+                 _seeds(head.get("seeds", [0]), path), head.get("dataset"), head.get("device"),
+                 head.get("reference"), flatten(head.get("set", {})), grids)
+
+
+def _label(grid: Grid, method: str, dataset: str | None, path: Path) -> str:
+    fields = {key.rsplit(".", 1)[-1]: value for key, value in grid.settings.items()}
+    fields.update(method=method, dataset=dataset or "")
+    try:
+        return grid.label.format_map(fields)
+    except (KeyError, ValueError, IndexError) as exc:
+        raise UserError(f"{path}: label template '{grid.label}' cannot be filled ({exc}); "
+                        f"placeholders: {', '.join('{' + k + '}' for k in sorted(fields))}") from None
+
+
+def expand(suite: Suite, seeds: list[int] | None = None, assignments: dict[str, Any] | None = None) -> list[PlannedRun]:
+    """The grid's runs in file order; ``seeds`` and ``assignments`` (dotted) come from the command line."""
+    plan, seen = [], {}
+    for grid in suite.grids:
+        for dataset in grid.datasets or [suite.dataset]:
+            for method in grid.methods:
+                label = _label(grid, method, dataset, suite.path)
+                key = (label, dataset)
+                if key in seen:
+                    raise UserError(f"{suite.path}: label '{label}' on {dataset or 'the default dataset'} is used by two "
+                                    f"runs ({seen[key]} and {method}); give the grids distinct label templates")
+                seen[key] = method
+                overrides = {**suite.settings, **grid.settings, **(assignments or {})}
+                plan.append(PlannedRun(label, method, dataset, list(seeds or suite.seeds), overrides))
+    return plan
+
+
+def validate(suite: Suite, plan: list[PlannedRun], plugins: Plugins | None = None) -> None:
+    """Resolve every planned config and check its names against the registries."""
+    plugins = plugins or get_plugins()
+    labels = sorted({run.label for run in plan})
+    if suite.reference is not None and suite.reference not in labels:
+        raise UserError(f"{suite.path}: reference '{suite.reference}' is not a label of this suite; labels: {', '.join(labels)}")
+    for run in plan:
+        try:
+            config = resolve(plugins["method"].create(run.method), run.dataset, run.user_config)
+            validate_names(plugins, config)
+        except UserError as exc:
+            raise UserError(f"{suite.path} ({run.label}): {exc.message}") from None
+
+
+def describe(suite: Suite, plan: list[PlannedRun]) -> str:
+    """What ``--dry-run`` prints: the settings every run shares once, then one line per run."""
+    shared = {k: v for k, v in plan[0].overrides.items() if all(r.overrides.get(k, object()) == v for r in plan)}
+    body = [[run.label, run.method, run.dataset or "(default)", ",".join(map(str, run.seeds)),
+             ", ".join(f"{k}={v}" for k, v in run.overrides.items() if k not in shared) or "–"]
+            for run in plan]
+    lines = [f"suite {suite.name}: {len(plan)} runs × seeds = {sum(len(r.seeds) for r in plan)} seed runs"]
+    if suite.description:
+        lines.append(suite.description)
+    if shared:
+        lines.append("every run: " + ", ".join(f"{k}={v}" for k, v in shared.items()))
+    lines += ["", markdown_grid(["label", "method", "dataset", "seeds", "overrides"], body, left=5)]
+    return "\n".join(lines) + "\n"
+
+
+def _benchmark_file(plan: list[PlannedRun]) -> Path | None:
+    files = {run.overrides.get("benchmarks.options.nb201.file") for run in plan} - {None}
+    return Path(files.pop()) if len(files) == 1 else None
+
+
+def run_suite(suite: Suite, plan: list[PlannedRun], results_root: Path, device: str) -> str:
+    """Run the plan (finished seeds are skipped), write table.md and table.csv, return the Markdown."""
+    folders = [folder for run in plan
+               for folder in run_seeds(run.method, run.dataset, run.user_config, run.seeds, device, results_root)]
+    frames = [load_records(folder, include_failed=True) for folder in folders if (folder / RECORD).exists()]
+    if not frames:
+        raise UserError(f"no run of suite {suite.name} left a record under {results_root}; see the messages above")
+    records = pd.concat(frames, ignore_index=True)
+    table = build_table(records, vs=suite.reference, extra_columns=True)
+    metrics = [column.key for column in table.columns if column.kind == "metric"]
+    table.optimal, notes = benchmark_optima(records, metrics, _benchmark_file(plan))
+    table.notes += notes
+    markdown = render(table, "markdown")
+    atomic_write_bytes(results_root / "table.md", markdown.encode())
+    atomic_write_bytes(results_root / "table.csv", render(table, "csv").encode())
+    return markdown

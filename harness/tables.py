@@ -1,0 +1,434 @@
+"""Paper tables from run records: one row per labelled method, one column per metric.
+
+Cells are ``mean±std`` over seeds (sample std, ddof=1) with Student-t 95% confidence
+intervals; ``--vs REF`` adds Welch's t-test and Mann-Whitney U p-values against the
+reference row of the same space and dataset. Failed runs never enter the statistics
+but are counted in a note, so a method that diverges on some seeds cannot look better
+than it is without the reader knowing.
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import pandas as pd
+
+from harness.benchmarks import BenchmarkUnavailable
+from harness.errors import UserError
+from harness.plugins import Plugins, get_plugins
+from harness.stats import CONFIDENCE, mann_whitney_p, summarize, welch_p
+
+KEYS = ["label", "method", "space", "dataset"]
+"""What identifies a table row (and a baseline entry)."""
+
+HEADLINE = {
+    "cifar10-valid/valid_acc": "CIFAR-10 valid",
+    "cifar10/test_acc": "CIFAR-10 test",
+    "cifar100/valid_acc": "CIFAR-100 valid",
+    "cifar100/test_acc": "CIFAR-100 test",
+    "ImageNet16-120/valid_acc": "ImageNet16-120 valid",
+    "ImageNet16-120/test_acc": "ImageNet16-120 test",
+}
+"""The NB201 paper's columns (CIFAR-10 valid is the cifar10-valid split, test is cifar10)."""
+
+NB201_DATASETS = ("cifar10-valid", "cifar10", "cifar100", "ImageNet16-120")
+FORMATS = ("markdown", "latex", "csv", "json", "baseline")
+BASELINE_COLUMNS = [*KEYS, "metric", "seed", "value"]
+SIGNIFICANCE = 0.05
+WELCH_MARK, MANN_WHITNEY_MARK = "†", "‡"
+OPTIMIZER_PREFIX = "optimizer/"
+KEY_TITLES = {"label": "Method", "method": "Preset", "space": "Space", "dataset": "Dataset"}
+STD_NOTE = "mean±std over seeds (sample std, ddof=1)"
+
+
+@dataclass(frozen=True)
+class Column:
+    """One statistic column: a record field and how to show it."""
+
+    key: str
+    title: str
+    kind: str
+    """``metric`` (benchmark), ``optimizer`` (final optimizer summary), ``cost`` or ``throughput``."""
+
+    @property
+    def higher_is_better(self) -> bool | None:
+        """Direction of "best" for bold cells; None where there is no such thing (σ statistics)."""
+        if self.kind != "metric":
+            return None
+        measure = self.key.rsplit("/", 1)[-1].rsplit("_", 1)[-1]
+        return {"acc": True, "accuracy": True, "loss": False, "err": False, "error": False}.get(measure)
+
+    @property
+    def has_spread(self) -> bool:
+        return self.kind in ("metric", "optimizer")
+
+
+@dataclass
+class Table:
+    """Everything a renderer needs; ``cells`` is tidy (one row per table row × column)."""
+
+    rows: pd.DataFrame
+    columns: list[Column]
+    cells: pd.DataFrame
+    shown_keys: list[str]
+    reference: str | None = None
+    optimal: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._index = self.cells.set_index([*KEYS, "column"])
+
+    def cell(self, row: pd.Series, column: Column) -> pd.Series:
+        return self._index.loc[tuple(row[KEYS]) + (column.key,)]
+
+
+def split_records(records: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(finished, failed) runs, with ``label`` filled from ``method`` and key columns as text."""
+    frame = records.copy()
+    for key in ("method", "space", "dataset"):
+        frame[key] = frame[key].fillna("").astype(str) if key in frame else ""
+    frame["label"] = frame["label"].fillna(frame["method"]).astype(str) if "label" in frame else frame["method"]
+    finished = frame["status"].eq("finished") if "status" in frame else pd.Series(True, index=frame.index)
+    return frame[finished], frame[~finished]
+
+
+def _is_metric(name: str) -> bool:
+    return "/" in name and not name.startswith(OPTIMIZER_PREFIX)
+
+
+def default_metrics(records: pd.DataFrame) -> list[str]:
+    """The headline NB201 columns present, then any other ``<dataset>/test_acc`` (e.g. from retrain)."""
+    present = [c for c in records.columns if records[c].notna().any()]
+    headline = [m for m in HEADLINE if m in present]
+    others = sorted(c for c in present if _is_metric(c) and c not in HEADLINE and re.fullmatch(r"[^/]+/test_acc", c))
+    return headline + others
+
+
+def metric_title(key: str) -> str:
+    if key in HEADLINE:
+        return HEADLINE[key]
+    if key.startswith(OPTIMIZER_PREFIX):
+        return key[len(OPTIMIZER_PREFIX):]
+    dataset, _, name = key.partition("/")
+    split, _, measure = name.rpartition("_")
+    return f"{dataset} {split}" if measure == "acc" and split else key
+
+
+def table_columns(records: pd.DataFrame, metrics: list[str] | None = None, extra_columns: bool = False) -> list[Column]:
+    """Metric columns (asked for, or the defaults), optimizer summaries, then search cost and images/s."""
+    if metrics:
+        available = sorted(c for c in records.columns if "/" in c)
+        unknown = [m for m in metrics if m not in records.columns]
+        if unknown:
+            raise UserError(f"metric(s) {', '.join(unknown)} not in the records; available: {', '.join(available) or 'none'}")
+        keys = list(metrics)
+    else:
+        keys = default_metrics(records)
+    if extra_columns:
+        keys += sorted(c for c in records.columns if c.startswith(OPTIMIZER_PREFIX) and c not in keys)
+    columns = [Column(k, metric_title(k), "optimizer" if k.startswith(OPTIMIZER_PREFIX) else "metric") for k in keys]
+    if "search_seconds" in records:
+        columns.append(Column("search_seconds", "Search (s)", "cost"))
+    if "images_per_second" in records:
+        columns.append(Column("images_per_second", "images/s", "throughput"))
+    return columns
+
+
+def benchmark_optima(records: pd.DataFrame, metrics: list[str], benchmark_file: Path | None = None,
+                     plugins: Plugins | None = None) -> tuple[dict[str, float], list[str]]:
+    """Best value of each NB201 metric over the whole space, for the ``optimal`` row, plus notes.
+
+    Only looked up when the records searched the nb201 space; an unconfigured benchmark
+    is a note, not an error, unless the user named the file.
+    """
+    if "space" not in records or not records["space"].eq("nb201").any():
+        return {}, []
+    wanted = [m for m in metrics if m.split("/")[0] in NB201_DATASETS]
+    if not wanted:
+        return {}, []
+    registry = (plugins or get_plugins())["benchmark"]
+    if "nb201" not in registry:
+        return {}, ["optimal row skipped: no 'nb201' benchmark plugin is loaded"]
+    options = {"file": str(benchmark_file)} if benchmark_file else {}
+    try:
+        benchmark = registry.create("nb201", options, None)
+    except BenchmarkUnavailable as exc:
+        if benchmark_file:
+            raise
+        return {}, [f"optimal row skipped: {exc.message}"]
+    optima = {m: benchmark.optimum(m) for m in wanted}
+    return {m: float(v) for m, v in optima.items() if v is not None}, []
+
+
+def failure_notes(failed: pd.DataFrame) -> list[str]:
+    if failed.empty:
+        return []
+    parts = []
+    for _, run in failed.iterrows():
+        reason = run.get("failure") if isinstance(run.get("failure"), str) else run.get("status", "failed")
+        parts.append(f"{run['label']} ({run['space']}-{run['dataset']}) seed {run.get('seed', '?')}: {reason}")
+    plural = "run" if len(failed) == 1 else "runs"
+    return [f"{len(failed)} failed {plural} excluded: " + "; ".join(parts)]
+
+
+def _group_notes(finished: pd.DataFrame) -> list[str]:
+    """Rows that silently merge different experiments are worth a warning."""
+    notes = []
+    for key, group in finished.groupby(KEYS, sort=True):
+        name = f"'{key[0]}' ({key[2]}-{key[3]})"
+        if "config_hash" in group and group["config_hash"].nunique() > 1:
+            notes.append(f"row {name} merges {group['config_hash'].nunique()} configurations "
+                         f"({', '.join(sorted(map(str, group['config_hash'].unique())))}); give them distinct labels")
+        if "seed" in group and group["seed"].duplicated().any():
+            notes.append(f"row {name} has repeated seeds {sorted(group['seed'][group['seed'].duplicated()].unique())}")
+    return notes
+
+
+def build_table(records: pd.DataFrame, metrics: list[str] | None = None, vs: str | None = None,
+                optimal: Mapping[str, float] | None = None, extra_columns: bool = False) -> Table:
+    """Summaries per row and column, significance against ``vs``, and notes for the reader."""
+    if records.empty:
+        raise UserError("no run records to tabulate; run `nasbench run ...` first or check the results folder")
+    finished, failed = split_records(records)
+    if finished.empty:
+        raise UserError(f"all {len(failed)} runs failed; nothing to tabulate ({failure_notes(failed)[0]})")
+    columns = table_columns(finished, metrics, extra_columns)
+    if not columns:
+        raise UserError("the records have no metrics, search cost or throughput to tabulate")
+    notes = failure_notes(failed) + _group_notes(finished)
+    if vs is not None and not finished["label"].eq(vs).any():
+        raise UserError(f"--vs {vs}: no finished runs labelled '{vs}'; labels: {', '.join(sorted(finished['label'].unique()))}")
+    order = finished.assign(_ref=~finished["label"].eq(vs)).sort_values(["space", "dataset", "_ref", "label", "method"])
+    groups = order.groupby(KEYS, sort=False)
+    rows = groups.size().rename("runs").reset_index()
+    cells = []
+    for key, group in groups:
+        row = dict(zip(KEYS, key))
+        reference = finished[finished["label"].eq(vs) & finished["space"].eq(row["space"])
+                             & finished["dataset"].eq(row["dataset"])]
+        compare = vs is not None and row["label"] != vs and not reference.empty
+        for column in columns:
+            summary = summarize(group[column.key])
+            tested = compare and column.kind == "metric"
+            cells.append({
+                **row, "column": column.key, "title": column.title, "kind": column.kind,
+                "n": summary.n, "mean": summary.mean, "std": summary.std,
+                "ci95_low": summary.ci_low, "ci95_high": summary.ci_high,
+                "welch_p": welch_p(group[column.key], reference[column.key]) if tested else math.nan,
+                "mannwhitney_p": mann_whitney_p(group[column.key], reference[column.key]) if tested else math.nan,
+            })
+    if vs is not None:
+        for space, dataset in rows[["space", "dataset"]].drop_duplicates().itertuples(index=False):
+            if not ((rows["label"] == vs) & (rows["space"] == space) & (rows["dataset"] == dataset)).any():
+                notes.append(f"no '{vs}' runs on {space}-{dataset}: its rows have no p-values")
+    metric_keys = {c.key for c in columns if c.kind == "metric"}
+    best = {k: float(v) for k, v in (optimal or {}).items() if k in metric_keys and v is not None}
+    return Table(rows, columns, pd.DataFrame(cells), _shown_keys(rows), vs, best, notes)
+
+
+def _shown_keys(rows: pd.DataFrame) -> list[str]:
+    """The label always; the preset, space and dataset only where they tell rows apart."""
+    shown = ["label"]
+    if rows.groupby("label")["method"].nunique().gt(1).any():
+        shown.append("method")
+    return shown + [key for key in ("space", "dataset") if rows[key].nunique() > 1]
+
+
+def _number(value: float, column: Column, scale: float | None = None) -> str:
+    """Accuracies with 2 decimals; optimizer statistics with 4 significant digits of ``scale``
+    (the cell's mean), so that a mean and its std share one number of decimals."""
+    if column.kind == "metric":
+        return f"{value:.2f}"
+    if column.kind == "optimizer":
+        magnitude = abs(scale if scale is not None else value)
+        decimals = 4 if magnitude == 0 or not math.isfinite(magnitude) else 3 - math.floor(math.log10(magnitude))
+        return f"{value:.{min(max(decimals, 0), 8)}f}"
+    return f"{value:.0f}" if abs(value) >= 100 else f"{value:.1f}"
+
+
+def _marks(cell: pd.Series) -> tuple[bool, bool]:
+    return bool(cell["welch_p"] < SIGNIFICANCE), bool(cell["mannwhitney_p"] < SIGNIFICANCE)
+
+
+def _cell_text(cell: pd.Series, column: Column, runs: int) -> str:
+    if cell["n"] == 0:
+        return "–"
+    text = _number(cell["mean"], column)
+    if column.has_spread and not math.isnan(cell["std"]):
+        text += "±" + _number(cell["std"], column, scale=cell["mean"])
+    if column.has_spread and cell["n"] < runs:
+        text += f" (n={cell['n']})"
+    return text
+
+
+def _best_means(table: Table) -> dict[str, str]:
+    """Per column, the best displayed mean (ties by the printed value are all bold)."""
+    best = {}
+    for column in table.columns:
+        if column.higher_is_better is None:
+            continue
+        values = table.cells[(table.cells["column"] == column.key) & (table.cells["n"] > 0)]["mean"]
+        if not values.empty:
+            best[column.key] = _number(values.max() if column.higher_is_better else values.min(), column)
+    return best
+
+
+def _legend(table: Table) -> list[str]:
+    lines = [f"Cells: {STD_NOTE}; n = finished seeds; search cost = mean search_seconds; "
+             "images/s = mean search throughput."]
+    if table.reference:
+        lines.append(f"{WELCH_MARK} Welch's t-test, {MANN_WHITNEY_MARK} Mann–Whitney U (two-sided): "
+                     f"p < {SIGNIFICANCE} vs {table.reference} on the same space and dataset.")
+    return lines
+
+
+def markdown_grid(header: list[str], body: list[list[str]], left: int = 1) -> str:
+    """A GitHub-flavoured Markdown table; the first ``left`` columns are left-aligned."""
+    align = [":--" if i < left else "--:" for i in range(len(header))]
+    lines = [header, align, *body]
+    return "\n".join("| " + " | ".join(cells) + " |" for cells in lines)
+
+
+def _key_cells(table: Table, row: pd.Series) -> list[str]:
+    return [str(row[key]) for key in table.shown_keys]
+
+
+def _optimal_cells(table: Table) -> list[str]:
+    return [_number(table.optimal[c.key], c) if c.key in table.optimal else "" for c in table.columns]
+
+
+def to_markdown(table: Table) -> str:
+    header = [KEY_TITLES[k] for k in table.shown_keys] + ["n"] + [c.title for c in table.columns]
+    body = []
+    for _, row in table.rows.iterrows():
+        cells = []
+        for column in table.columns:
+            cell = table.cell(row, column)
+            welch, mwu = _marks(cell)
+            cells.append(_cell_text(cell, column, row["runs"]) + (" " if welch or mwu else "")
+                         + (WELCH_MARK if welch else "") + (MANN_WHITNEY_MARK if mwu else ""))
+        body.append(_key_cells(table, row) + [str(row["runs"])] + cells)
+    if table.optimal:
+        body.append(["optimal"] + [""] * len(table.shown_keys) + _optimal_cells(table))
+    parts = [markdown_grid(header, body, len(table.shown_keys)), "", *_legend(table)]
+    spread = [c for c in table.columns if c.has_spread]
+    if spread and (table.cells["n"] > 1).any():
+        ci_body = [_key_cells(table, row) + [_interval(table.cell(row, c), c) for c in spread]
+                   for _, row in table.rows.iterrows()]
+        parts += ["", f"{CONFIDENCE:.0%} confidence intervals (Student t):", "",
+                  markdown_grid([KEY_TITLES[k] for k in table.shown_keys] + [c.title for c in spread],
+                                ci_body, len(table.shown_keys))]
+    tested = [c for c in table.columns if c.kind == "metric"]
+    if table.reference and tested:
+        p_body = [_key_cells(table, row) + [_p_pair(table.cell(row, c)) for c in tested]
+                  for _, row in table.rows.iterrows() if row["label"] != table.reference]
+        parts += ["", f"p-values vs {table.reference} (Welch t / Mann–Whitney U, two-sided):", "",
+                  markdown_grid([KEY_TITLES[k] for k in table.shown_keys] + [c.title for c in tested],
+                                p_body, len(table.shown_keys))]
+    parts += [f"\nNote: {note}" for note in table.notes]
+    return "\n".join(parts) + "\n"
+
+
+def _interval(cell: pd.Series, column: Column) -> str:
+    if math.isnan(cell["ci95_low"]):
+        return "–"
+    return f"[{_number(cell['ci95_low'], column, cell['mean'])}, {_number(cell['ci95_high'], column, cell['mean'])}]"
+
+
+def _p_text(p: float) -> str:
+    return "–" if math.isnan(p) else f"{p:.3g}"
+
+
+def _p_pair(cell: pd.Series) -> str:
+    return f"{_p_text(cell['welch_p'])} / {_p_text(cell['mannwhitney_p'])}"
+
+
+LATEX_SPECIAL = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
+                 "~": r"\textasciitilde{}", "<": "$<$", ">": "$>$", "±": r"$\pm$", "–": "--",
+                 WELCH_MARK: r"$^{\dagger}$", MANN_WHITNEY_MARK: r"$^{\ddagger}$"}
+
+
+def latex_escape(text: str) -> str:
+    """Text (labels, titles, notes) made safe for LaTeX; ± and the significance marks become math."""
+    return "".join(LATEX_SPECIAL.get(char, char) for char in str(text))
+
+
+def to_latex(table: Table) -> str:
+    """A booktabs table with the best mean of each accuracy column in bold."""
+    best = _best_means(table)
+    keys = len(table.shown_keys)
+    lines = [f"% {note}" for note in table.notes]
+    caption = latex_escape(" ".join(_legend(table)))
+    header = [KEY_TITLES[k] for k in table.shown_keys] + ["n"] + [c.title for c in table.columns]
+    lines += [r"\begin{table}[t]", r"\centering", rf"\caption{{{caption}}}",
+              r"\begin{tabular}{" + "l" * keys + "r" * (len(header) - keys) + "}", r"\toprule",
+              " & ".join(latex_escape(h) for h in header) + r" \\", r"\midrule"]
+    for _, row in table.rows.iterrows():
+        cells = []
+        for column in table.columns:
+            cell = table.cell(row, column)
+            text = latex_escape(_cell_text(cell, column, row["runs"]))
+            if cell["n"] > 0 and best.get(column.key) == _number(cell["mean"], column):
+                text = rf"\textbf{{{text}}}"
+            welch, mwu = _marks(cell)
+            marks = (r"\dagger" if welch else "") + (r"\ddagger" if mwu else "")
+            cells.append(text + (f"$^{{{marks}}}$" if marks else ""))
+        lines.append(" & ".join([latex_escape(c) for c in _key_cells(table, row)] + [str(row["runs"])] + cells) + r" \\")
+    if table.optimal:
+        lines += [r"\midrule", " & ".join(["optimal"] + [""] * keys + _optimal_cells(table)) + r" \\"]
+    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
+    return "\n".join(lines) + "\n"
+
+
+def tidy_frame(table: Table) -> pd.DataFrame:
+    """The cells plus the optimal row, as stored in CSV/JSON (one row per table row × column)."""
+    optimal = [{"label": "optimal", "method": "", "space": "", "dataset": "", "column": c.key, "title": c.title,
+                "kind": c.kind, "n": 0, "mean": table.optimal[c.key]}
+               for c in table.columns if c.key in table.optimal]
+    return pd.concat([table.cells, pd.DataFrame(optimal)], ignore_index=True) if optimal else table.cells
+
+
+def to_json(table: Table) -> str:
+    frame = tidy_frame(table).astype(object)
+    payload: dict[str, Any] = {
+        "std": "sample standard deviation (ddof=1)",
+        "confidence_interval": f"{CONFIDENCE:.0%} Student t",
+        "reference": table.reference,
+        "tests": "Welch's t-test and Mann-Whitney U, two-sided" if table.reference else None,
+        "optimal": table.optimal,
+        "notes": table.notes,
+        "cells": frame.where(frame.notna(), None).to_dict(orient="records"),
+    }
+    return json.dumps(payload, indent=2) + "\n"
+
+
+def baseline_frame(records: pd.DataFrame, metrics: list[str] | None = None) -> pd.DataFrame:
+    """Per-seed values of the table's metric columns: what ``nasbench regress`` tests against."""
+    if records.empty:
+        raise UserError("no run records to write into a baseline; run the suite first or check the results folder")
+    finished, _ = split_records(records)
+    keys = [c.key for c in table_columns(finished, metrics) if c.kind == "metric"]
+    if not keys:
+        raise UserError("no metric columns to write into a baseline; pass --metrics")
+    long = finished.melt(id_vars=[*KEYS, "seed"], value_vars=keys, var_name="metric", value_name="value")
+    return long.dropna(subset=["value"]).sort_values([*KEYS, "metric", "seed"])[BASELINE_COLUMNS]
+
+
+def render(table: Table, fmt: str) -> str:
+    renderers = {"markdown": to_markdown, "latex": to_latex, "json": to_json,
+                 "csv": lambda t: tidy_frame(t).to_csv(index=False)}
+    if fmt not in renderers:
+        raise UserError(f"unknown table format '{fmt}'; known: {', '.join(FORMATS)}")
+    return renderers[fmt](table)
+
+
+def render_table(records_df: pd.DataFrame, fmt: str, metrics: list[str] | None = None, vs: str | None = None,
+                 optimal: Mapping[str, float] | None = None, extra_columns: bool = False) -> str:
+    """The table of ``records_df`` (as from ``load_records(root, include_failed=True)``) in ``fmt``."""
+    if fmt == "baseline":
+        return baseline_frame(records_df, metrics).to_csv(index=False)
+    return render(build_table(records_df, metrics, vs, optimal, extra_columns), fmt)

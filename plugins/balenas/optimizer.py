@@ -1,0 +1,117 @@
+"""BaLeNAS (Zhang et al.): architecture parameters α ~ N(μ, σ²) learned with VAdam.
+
+Algorithm 1: only the architecture update differs from DARTS. Each architecture step
+draws M samples α_m = μ + σ ε_m, takes the DARTS gradient ∇α L_val at each (first order,
+or unrolled second order) and hands their mean to VAdam; the weight step and evaluation
+mix the supernet with softmax(μ), and argmax on μ gives the architecture.
+
+Defaults and why (the paper gives no values for δ, N or the initial precision):
+``lr`` 3e-4 and ``betas`` (0.5, 0.999) are DARTS' architecture Adam settings, which
+BaLeNAS keeps ("an Adam-like optimizer"); ``prior_precision`` δ = 1 and
+``init_precision`` 1 give s₀ = 0 and σ₀ = 1, a posterior wide enough that the M draws
+mix the ops very differently at the start (exploration) while μ ~ 1e-3 carries no
+preference yet; ``data_size`` N defaults to the size of the search-validation half,
+whose loss is α's likelihood (25,000 on CIFAR-10, the same as the train half). σ then
+shrinks only where the gradients are consistently large, σ = 1/√(N s + 1): on the NB201
+supernet (C=16, N=5) with CIFAR-10 the first architecture steps give a mean ĝ² ≈ 5e-4,
+so σ ≈ 0.46 after one epoch (s ≈ 0.32·E[ĝ²]) and ≈ 0.3 once s has settled, if that
+gradient scale held; a 10-epoch digits run (N ≈ 900) only reaches σ ≈ 0.93.
+``samples`` M = 3 is the best setting of Table 5.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from harness import ArchOptimizer, RunContext, SearchSpace, SearchStep, Supernet, UserError, arch_gradient
+
+from plugins.balenas.vadam import VAdam
+
+DEFAULTS: dict[str, Any] = {
+    "samples": 3,
+    "prior_precision": 1.0,
+    "init_precision": 1.0,
+    "data_size": None,
+    "lr": 3e-4,
+    "betas": (0.5, 0.999),
+    "order": 1,
+    "init_scale": 1e-3,
+}
+
+
+def _softmax(alpha: torch.Tensor) -> torch.Tensor:
+    return torch.softmax(alpha, dim=-1)
+
+
+def parse_options(options: dict[str, Any]) -> dict[str, Any]:
+    """Options merged over ``DEFAULTS``; unknown names and bad values are user errors."""
+    unknown = sorted(set(options) - set(DEFAULTS))
+    if unknown:
+        raise UserError(f"unknown balenas option(s) {unknown}; known: {sorted(DEFAULTS)}")
+    merged = {**DEFAULTS, **options}
+    if int(merged["order"]) not in (1, 2):
+        raise UserError(f"balenas option order must be 1 or 2, got {merged['order']}")
+    if len(tuple(merged["betas"])) != 2:
+        raise UserError(f"balenas option betas needs two numbers, e.g. [0.5, 0.999]; got {merged['betas']}")
+    return merged
+
+
+class BalenasOptimizer(ArchOptimizer):
+    """q(α) = N(μ, σ²) per edge-op; μ and the precision state s updated by VAdam."""
+
+    def __init__(self, options: dict[str, Any]) -> None:
+        super().__init__(options)
+        self.settings = parse_options(self.options)
+        self.order = int(self.settings["order"])
+        self.mu: torch.Tensor | None = None
+        self.vadam: VAdam | None = None
+        self.generator: torch.Generator | None = None
+
+    def attach(self, space: SearchSpace, supernet: Supernet, run: RunContext) -> None:
+        """μ = init_scale·N(0, I) as DARTS' α (same seed, same draw); the generator then drives the MC noise."""
+        self.generator = torch.Generator().manual_seed(run.seed)
+        mu = float(self.settings["init_scale"]) * torch.randn(space.num_edges, space.num_ops, generator=self.generator)
+        self.mu = mu.to(run.device)
+        data_size = self.settings["data_size"]
+        self.vadam = VAdam(
+            [self.mu], lr=float(self.settings["lr"]),
+            data_size=int(data_size) if data_size is not None else len(run.data.valid),
+            betas=tuple(self.settings["betas"]), prior_precision=float(self.settings["prior_precision"]),
+            init_precision=float(self.settings["init_precision"]), samples=int(self.settings["samples"]))
+
+    def mixing_weights(self, training: bool) -> torch.Tensor:
+        return _softmax(self.mu)
+
+    def logits(self) -> torch.Tensor:
+        return self.mu
+
+    def sigma(self) -> torch.Tensor:
+        """σ per edge-op, ``(num_edges, num_ops)``."""
+        return self.vadam.sigma()[0]
+
+    def step(self, step: SearchStep) -> None:
+        draws = self.vadam.sample(self.generator)[0]
+        grads = [arch_gradient(step, alpha.clone().requires_grad_(True), _softmax, unrolled=self.order == 2)
+                 for alpha in draws]
+        self.vadam.step([torch.stack(grads).mean(dim=0)])
+
+    def sample_logits(self, count: int, generator: torch.Generator) -> torch.Tensor:
+        noise = torch.randn((count, *self.mu.shape), generator=generator, device=generator.device,
+                            dtype=self.mu.dtype).to(self.mu.device)
+        return self.mu + self.sigma() * noise
+
+    def summary(self) -> dict[str, float]:
+        sigma = self.sigma()
+        chosen = sigma.gather(1, self.mu.argmax(dim=1, keepdim=True))
+        return {"sigma_mean": float(sigma.mean()), "sigma_min": float(sigma.min()), "sigma_max": float(sigma.max()),
+                "sigma_argmax_mean": float(chosen.mean()), "mu_abs_mean": float(self.mu.abs().mean())}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"mu": self.mu.detach().cpu().clone(), "vadam": self.vadam.state_dict(),
+                "generator": self.generator.get_state()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.mu.copy_(state["mu"].to(self.mu.device))
+        self.vadam.load_state_dict(state["vadam"])
+        self.generator.set_state(state["generator"])

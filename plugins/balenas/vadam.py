@@ -1,0 +1,119 @@
+"""Variational Adam (VAdam): Adam whose parameters are the means of a Gaussian posterior.
+
+Khan et al. 2018, "Fast and Scalable Bayesian Deep Learning by Weight-Perturbation in
+Adam" (Fig. 1), as BaLeNAS uses it for the architecture parameters (BaLeNAS Eq. 13–18).
+Each parameter tensor μ carries q = N(μ, σ²) with
+
+    σ² = 1 / (N (s + δ̃)),  δ̃ = δ / N                       (Eq. 13–14 text, Eq. 18 text)
+
+where δ is the prior precision (p = N(0, I/δ), Eq. 5), N the data size and s the running
+second moment. One step, given ĝ = the gradient averaged over M draws α_m = μ + σ ε_m:
+
+    m ← β1 m + (1 − β1)(ĝ + δ̃ μ)                           (Eq. 17 numerator, Eq. 16 momentum)
+    s ← β2 s + (1 − β2) ĝ ∘ ĝ                               (Eq. 15/18 with β_t = 1 − β2)
+    μ ← μ − lr · m̂ / (√ŝ + δ̃),  m̂ = m/(1 − β1^t),  ŝ = s/(1 − β2^t)   (Khan et al. Fig. 1)
+
+s enters σ without bias correction (Khan et al. Fig. 1, line 2) and starts at
+s₀ = (λ₀ − δ)/N so that the initial precision N s₀ + δ is the chosen λ₀ (σ₀ = 1/√λ₀).
+The second moment uses the square of the MC-averaged gradient, [1/M Σ g_m]², which is
+the gradient-magnitude approximation BaLeNAS states under Eq. 15.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import torch
+
+from harness import UserError
+
+
+class VAdam:
+    """The VAdam state of a list of mean tensors ``params`` (updated in place by ``step``).
+
+    It does not evaluate losses itself: ``sample`` gives the perturbed copies, the caller
+    computes and averages their gradients, ``step`` applies the update. That keeps it usable
+    with any gradient source (first- or second-order architecture gradients, tests with
+    fixed noise).
+    """
+
+    def __init__(self, params: Sequence[torch.Tensor], lr: float, data_size: int,
+                 betas: Sequence[float] = (0.9, 0.999), prior_precision: float = 1.0,
+                 init_precision: float = 1.0, samples: int = 1) -> None:
+        beta1, beta2 = (float(b) for b in betas)
+        if lr < 0:
+            raise UserError(f"VAdam lr must be >= 0, got {lr}")
+        if not (0.0 <= beta1 < 1.0 and 0.0 <= beta2 < 1.0):
+            raise UserError(f"VAdam betas must lie in [0, 1), got {tuple(betas)}")
+        if prior_precision <= 0:
+            raise UserError(f"VAdam prior_precision (δ) must be > 0, got {prior_precision}")
+        if data_size < 1:
+            raise UserError(f"VAdam data_size (N) must be >= 1, got {data_size}")
+        if init_precision < prior_precision:
+            raise UserError(f"VAdam init_precision ({init_precision}) must be >= prior_precision "
+                            f"({prior_precision}): the precision N·s + δ starts at init_precision with s >= 0")
+        if int(samples) < 1:
+            raise UserError(f"VAdam samples (M) must be >= 1, got {samples}")
+        self.params = list(params)
+        self.lr = float(lr)
+        self.betas = (beta1, beta2)
+        self.prior_precision = float(prior_precision)
+        self.data_size = int(data_size)
+        self.init_precision = float(init_precision)
+        self.samples = int(samples)
+        self.steps = 0
+        initial_s = (self.init_precision - self.prior_precision) / self.data_size
+        self.exp_avg = [torch.zeros_like(p) for p in self.params]
+        self.exp_avg_sq = [torch.full_like(p, initial_s) for p in self.params]
+
+    @property
+    def scaled_prior(self) -> float:
+        """δ̃ = δ / N."""
+        return self.prior_precision / self.data_size
+
+    def precision(self) -> list[torch.Tensor]:
+        """Posterior precision N (s + δ̃) = N s + δ per entry."""
+        return [self.data_size * s + self.prior_precision for s in self.exp_avg_sq]
+
+    def sigma(self) -> list[torch.Tensor]:
+        """Posterior standard deviation σ = 1 / √(N (s + δ̃)) per entry."""
+        return [precision.rsqrt() for precision in self.precision()]
+
+    def draw_noise(self, generator: torch.Generator) -> list[torch.Tensor]:
+        """ε ~ N(0, I) of shape ``(M, *param.shape)`` per parameter, from ``generator``."""
+        return [torch.randn((self.samples, *p.shape), generator=generator, device=generator.device,
+                            dtype=p.dtype).to(p.device) for p in self.params]
+
+    def perturb(self, noise: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+        """α = μ + σ ε for given noise (any leading sample dimensions)."""
+        return [p.detach() + sigma * eps.to(p.device) for p, sigma, eps in zip(self.params, self.sigma(), noise)]
+
+    def sample(self, generator: torch.Generator) -> list[torch.Tensor]:
+        """M Monte-Carlo draws per parameter, ``(M, *param.shape)``."""
+        return self.perturb(self.draw_noise(generator))
+
+    @torch.no_grad()
+    def step(self, grads: Sequence[torch.Tensor]) -> None:
+        """One VAdam update of the means from ĝ, the gradients averaged over the M draws."""
+        if len(grads) != len(self.params):
+            raise ValueError(f"VAdam.step got {len(grads)} gradients for {len(self.params)} parameters")
+        beta1, beta2 = self.betas
+        self.steps += 1
+        correction1 = 1.0 - beta1 ** self.steps
+        correction2 = 1.0 - beta2 ** self.steps
+        prior = self.scaled_prior
+        for mean, grad, m, s in zip(self.params, grads, self.exp_avg, self.exp_avg_sq):
+            grad = grad.to(mean.dtype)
+            m.mul_(beta1).add_(grad + prior * mean, alpha=1.0 - beta1)
+            s.mul_(beta2).addcmul_(grad, grad, value=1.0 - beta2)
+            denominator = (s / correction2).sqrt_().add_(prior)
+            mean.addcdiv_(m / correction1, denominator, value=-self.lr)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"steps": self.steps,
+                "exp_avg": [m.detach().cpu().clone() for m in self.exp_avg],
+                "exp_avg_sq": [s.detach().cpu().clone() for s in self.exp_avg_sq]}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.steps = int(state["steps"])
+        for target, saved in zip(self.exp_avg + self.exp_avg_sq, state["exp_avg"] + state["exp_avg_sq"]):
+            target.copy_(saved.to(target.device))

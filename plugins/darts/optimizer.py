@@ -1,0 +1,84 @@
+"""DARTS (Liu et al. 2019): softmax over α per edge, Adam on ∇α L_val, 1st or 2nd order."""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from harness import ArchOptimizer, RunContext, SearchSpace, SearchStep, Supernet, arch_gradient
+
+
+def _softmax(alpha: torch.Tensor) -> torch.Tensor:
+    return torch.softmax(alpha, dim=-1)
+
+
+class DartsOptimizer(ArchOptimizer):
+    """α ∈ R^{E×O}, initialized 1e-3·N(0, 1); Adam(lr 3e-4, betas (0.5, 0.999), wd 1e-3).
+
+    ``order: 2`` uses the unrolled (second-order) gradient of DARTS Eq. 7–8.
+    """
+
+    def __init__(self, options: dict[str, Any]) -> None:
+        super().__init__(options)
+        self.order = int(self.options.get("order", 1))
+        self.lr = float(self.options.get("lr", 3e-4))
+        self.betas = tuple(self.options.get("betas", (0.5, 0.999)))
+        self.weight_decay = float(self.options.get("weight_decay", 1e-3))
+        self.init_scale = float(self.options.get("init_scale", 1e-3))
+        self.alpha: torch.Tensor | None = None
+        self.adam: torch.optim.Adam | None = None
+
+    def attach(self, space: SearchSpace, supernet: Supernet, run: RunContext) -> None:
+        generator = torch.Generator().manual_seed(run.seed)
+        alpha = self.init_scale * torch.randn(space.num_edges, space.num_ops, generator=generator)
+        self.alpha = alpha.to(run.device).requires_grad_(True)
+        self.adam = torch.optim.Adam([self.alpha], lr=self.lr, betas=self.betas, weight_decay=self.weight_decay)
+
+    def mixing_weights(self, training: bool) -> torch.Tensor:
+        return _softmax(self.alpha)
+
+    def logits(self) -> torch.Tensor:
+        return self.alpha.detach()
+
+    def step(self, step: SearchStep) -> None:
+        grad = arch_gradient(step, self.alpha, _softmax, unrolled=self.order == 2)
+        self.adam.zero_grad(set_to_none=True)
+        self.alpha.grad = grad
+        self.adam.step()
+
+    def summary(self) -> dict[str, float]:
+        probabilities = _softmax(self.alpha.detach())
+        return {"max_prob_mean": float(probabilities.max(dim=-1).values.mean())}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"alpha": self.alpha.detach().cpu(), "adam": self.adam.state_dict()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        with torch.no_grad():
+            self.alpha.copy_(state["alpha"].to(self.alpha.device))
+        self.adam.load_state_dict(state["adam"])
+
+
+class FixedOptimizer(ArchOptimizer):
+    """α frozen at uniform: the supernet trains every op with equal weight (PT's fix-α).
+
+    Also the no-op optimizer of methods that need no architecture learning (random,
+    zero-cost).
+    """
+
+    bilevel = False
+
+    def attach(self, space: SearchSpace, supernet: Supernet, run: RunContext) -> None:
+        self.alpha = torch.zeros(space.num_edges, space.num_ops, device=run.device)
+
+    def mixing_weights(self, training: bool) -> torch.Tensor:
+        return _softmax(self.alpha)
+
+    def logits(self) -> torch.Tensor:
+        return self.alpha
+
+    def state_dict(self) -> dict[str, Any]:
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        return None

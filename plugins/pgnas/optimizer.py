@@ -1,0 +1,219 @@
+"""The PGNAS architecture optimizer: learned concrete-dropout gates, trained with the weights.
+
+Single-level (Algorithm 1 lines 1–6): the drop logits join the weight optimizer's SGD
+(no weight decay) and the KL of Eq. 15 is added to the training loss, so one SGD step
+on the training batch updates weights and drop probabilities together. The harness's
+own weight decay must be 0 for this (the PGNAS methods set ``search.weight_decay: 0``):
+the KL's weight term *is* the weight prior.
+
+Gate layouts (see ``concrete.GateLayout``):
+
+- cell spaces (NB201): one gate group per edge-op, shared by every cell (the supernet's
+  mixing weights are shared), K = 1 gate; its kernels are that op's conv weights in all
+  cells.
+- binary spaces (ops ``drop``/``keep``): one gate per edge on the ``keep`` op, grouped
+  by the space's ``gate_groups`` (e.g. ``pgnas-resnet``: the input channels of one
+  branch conv share one p, K = their number), rows ``[1 − z, z]``.
+
+The kernels a group governs are found from the supernet itself: a parameter belongs
+to a group when its gradient vanishes exactly once that group's gates are closed (and
+not otherwise). Weights no gate governs get Eq. 15's prior with p = 0.
+
+Gates are sampled per example (a ``(batch, edges, ops)`` weight tensor, as dropout
+does), for the trainer's batch size min(search.batch_size, search-train size); with
+``per_example: false`` one mask is shared by the whole batch.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from harness import ArchOptimizer, RunContext, SearchSpace, Supernet, UserError, to_float
+
+from plugins.pgnas.concrete import (GateGroup, GateLayout, drop_logit, kl_regularizer, prior_regularizer,
+                                    relaxed_keep_mask)
+from plugins.pgnas.posterior import sample_blocks, sample_one_op_per_edge
+
+BINARY_OPS = ("drop", "keep")
+PROBE_EXAMPLES = 2
+NOISE_SEED_OFFSET = 1_000_003
+"""The gate noise has its own generator (resumable), seeded apart from the batch streams."""
+
+OPTIONS: dict[str, Any] = {
+    "temperature": 0.2,
+    "p_init": 0.1,
+    "learn": True,
+    "length_scale": None,
+    "prior_weight_decay": 3e-4,
+    "data_size": None,
+    "per_example": True,
+    "channel_gates": False,
+}
+
+
+def gate_layout(space: SearchSpace) -> GateLayout:
+    """One gate group per edge-op in cell spaces; the space's ``gate_groups`` (or one per edge) in binary ones."""
+    if tuple(space.op_names) == BINARY_OPS:
+        keep, drop = BINARY_OPS.index("keep"), BINARY_OPS.index("drop")
+        groups = getattr(space, "gate_groups", None) or [
+            GateGroup(name, ((edge, keep),)) for edge, name in enumerate(space.edge_names)]
+        return GateLayout(groups, space.num_edges, space.num_ops, complement_op=drop)
+    groups = [GateGroup(f"{edge_name}:{op_name}", ((edge, op),))
+              for edge, edge_name in enumerate(space.edge_names) for op, op_name in enumerate(space.op_names)]
+    return GateLayout(groups, space.num_edges, space.num_ops)
+
+
+def _reached(supernet: nn.Module, example: torch.Tensor, weights: torch.Tensor,
+             params: list[torch.Tensor]) -> list[bool]:
+    """Which parameters get a non-zero gradient through the supernet with these mixing weights."""
+    output = supernet(example, weights)
+    grads = torch.autograd.grad(output.float().square().sum(), params, allow_unused=True)
+    return [g is not None and bool(torch.any(g != 0)) for g in grads]
+
+
+def find_gated_kernels(supernet: nn.Module, layout: GateLayout,
+                       example: torch.Tensor) -> tuple[list[list[torch.Tensor]], list[torch.Tensor]]:
+    """(kernels of each gate group, parameters no gate governs), probed on ``example`` inputs.
+
+    Closing a group (its gates 0) zeroes the output of what it governs, so exactly those
+    parameters lose their gradient; BatchNorm runs on running statistics meanwhile, so
+    the probe leaves the supernet unchanged.
+    """
+    params = [p for p in supernet.parameters() if p.requires_grad]
+    device = example.device
+    open_all = torch.ones(layout.num_units, device=device)
+    owners: list[int | None] = [None] * len(params)
+    was_training = supernet.training
+    supernet.eval()
+    try:
+        reached = _reached(supernet, example, layout.weights(open_all), params)
+        for g, group in enumerate(layout.groups):
+            closed = _reached(supernet, example, layout.weights(open_all.masked_fill(layout.unit_group == g, 0.0)),
+                              params)
+            for i, (before, after) in enumerate(zip(reached, closed)):
+                if before and not after:
+                    if owners[i] is not None:
+                        raise UserError(f"a supernet parameter of shape {tuple(params[i].shape)} is silenced by both "
+                                        f"gate groups {layout.groups[owners[i]].name} and {group.name}; PGNAS needs "
+                                        "every kernel under one gate group")
+                    owners[i] = g
+    finally:
+        supernet.train(was_training)
+    kernels = [[p for p, owner in zip(params, owners) if owner == g] for g in range(len(layout.groups))]
+    return kernels, [p for p, owner in zip(params, owners) if owner is None]
+
+
+class PgnasOptimizer(ArchOptimizer):
+    """Concrete-dropout gates with learned drop probabilities p = σ(θ) (PGNAS Eq. 13–16).
+
+    Options: ``temperature`` τ (0.2, Table 5's best), ``p_init`` (0.1), ``learn`` (False
+    freezes p at ``p_init``: Table 3's "Random" predefined dropout), ``length_scale`` l
+    of the weight prior (None: l² = prior_weight_decay · N / (1 − p_init), so that the
+    weight term acts like weight decay ``prior_weight_decay`` (3e-4) at initialization —
+    the paper picks l² by grid search into "a commonly used weight decay range",
+    Table 4), ``data_size`` N (None: the search-train half's size), ``per_example``
+    (True), ``channel_gates`` (per-input-channel gates inside a cell space's convs: not
+    implemented).
+
+    ``mixing_weights(True)`` samples relaxed keep masks; ``mixing_weights(False)`` is the
+    expected keep probability 1 − p; ``logits()`` the log keep-probability (the
+    complement op of binary spaces gets log p), so the argmax keeps the most-kept op;
+    ``sample_logits`` draws one-hot candidates (see ``posterior``).
+    """
+
+    bilevel = False
+
+    def __init__(self, options: dict[str, Any]) -> None:
+        unknown = sorted(set(options) - set(OPTIONS))
+        if unknown:
+            raise UserError(f"unknown pgnas optimizer option(s) {', '.join(unknown)}; known: {', '.join(OPTIONS)}")
+        super().__init__({**OPTIONS, **options})
+        opts = self.options
+        if opts["channel_gates"]:
+            raise UserError("pgnas option channel_gates (per-input-channel gates inside a cell space's convs) is not "
+                            "implemented; leave it false, or use the pgnas-resnet space, whose gates are per channel")
+        self.temperature = float(opts["temperature"])
+        self.p_init = float(opts["p_init"])
+        if self.temperature <= 0:
+            raise UserError(f"pgnas option temperature must be positive, got {self.temperature}")
+        if not 0.0 < self.p_init < 1.0:
+            raise UserError(f"pgnas option p_init must lie strictly between 0 and 1, got {self.p_init}")
+        for key in ("length_scale", "prior_weight_decay", "data_size"):
+            if opts[key] is not None and float(opts[key]) <= 0:
+                raise UserError(f"pgnas option {key} must be positive, got {opts[key]!r}")
+        self.learn = bool(opts["learn"])
+        self.per_example = bool(opts["per_example"])
+
+    def attach(self, space: SearchSpace, supernet: Supernet, run: RunContext) -> None:
+        self.layout = gate_layout(space).to(run.device)
+        self.binary = self.layout.complement_op is not None
+        self.blocks: list[list[int]] = []
+        if self.binary:
+            unit_of_edge = {edge: unit for unit, edge in enumerate(self.layout.unit_edge.tolist())}
+            self.blocks = [[unit_of_edge[edge] for edge in block] for block in getattr(space, "edge_blocks", ())]
+        self.op_names = tuple(space.op_names)
+        theta = torch.full((len(self.layout.groups),), drop_logit(self.p_init), device=run.device)
+        self.theta = theta.requires_grad_(self.learn)
+        self.data_size = int(self.options["data_size"] or len(run.data.train))
+        if self.options["length_scale"] is not None:
+            self.length_scale_sq = float(self.options["length_scale"]) ** 2
+        else:
+            self.length_scale_sq = float(self.options["prior_weight_decay"]) * self.data_size / (1.0 - self.p_init)
+        example = to_float(run.data.train.images[:PROBE_EXAMPLES], run.dataset)
+        self.kernels, self.ungated = find_gated_kernels(supernet, self.layout, example)
+        self.batch_size = min(int(run.search["batch_size"]), len(run.data.train))
+        self.generator = torch.Generator(device=run.device).manual_seed(run.seed + NOISE_SEED_OFFSET)
+
+    def drop_probabilities(self) -> torch.Tensor:
+        """p per gate group ``(groups,)``."""
+        return torch.sigmoid(self.theta)
+
+    def mixing_weights(self, training: bool) -> torch.Tensor:
+        unit_theta = self.theta[self.layout.unit_group]
+        if not training:
+            return self.layout.weights(1.0 - torch.sigmoid(unit_theta))
+        shape = (self.batch_size,) if self.per_example else ()
+        return self.layout.weights(relaxed_keep_mask(unit_theta, self.temperature, shape, self.generator))
+
+    def logits(self) -> torch.Tensor:
+        unit_theta = self.theta.detach()[self.layout.unit_group]
+        return self.layout.scores(torch.nn.functional.logsigmoid(-unit_theta),
+                                  torch.nn.functional.logsigmoid(unit_theta))
+
+    def sample_logits(self, count: int, generator: torch.Generator) -> torch.Tensor:
+        """``count`` one-hot candidates ``(count, edges, ops)`` drawn from the learned gates."""
+        keep = 1.0 - self.drop_probabilities().detach()[self.layout.unit_group]
+        if self.binary:
+            bits = sample_blocks(keep, self.blocks, count, generator).to(keep.device)
+            return self.layout.weights(bits)
+        return sample_one_op_per_edge(self.layout.weights(keep), count, generator).to(keep.device)
+
+    def parameters(self) -> list[torch.Tensor]:
+        return [self.theta] if self.learn else []
+
+    def regularizer(self) -> torch.Tensor:
+        kl = kl_regularizer(self.drop_probabilities(), self.kernels, self.layout.units,
+                            self.length_scale_sq, self.data_size)
+        prior = prior_regularizer(self.ungated, self.length_scale_sq, self.data_size)
+        return kl if prior is None else kl + prior
+
+    def summary(self) -> dict[str, float]:
+        p = self.drop_probabilities().detach().cpu()
+        stats = {"p_mean": float(p.mean()), "p_min": float(p.min()), "p_max": float(p.max()),
+                 "dropped_groups": float((p > 0.5).float().mean())}
+        if self.binary:
+            stats.update({f"p/{group.name}": float(value) for group, value in zip(self.layout.groups, p)})
+        else:
+            per_op = p.view(-1, len(self.op_names)).mean(dim=0)
+            stats.update({f"p/{name}": float(value) for name, value in zip(self.op_names, per_op)})
+        return stats
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"theta": self.theta.detach().cpu(), "generator": self.generator.get_state()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        with torch.no_grad():
+            self.theta.copy_(state["theta"].to(self.theta.device))
+        self.generator.set_state(state["generator"])

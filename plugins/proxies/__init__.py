@@ -1,0 +1,107 @@
+"""Training-free proxies (Eq. 8: SynFlow, SNIP, GraSP) and the ``nasbench proxies`` commands."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+import torch
+
+from harness import BenchmarkContext, UserError, hookimpl
+from plugins.proxies.correlate import correlate, scoring_batch, write_scores
+from plugins.proxies.grasp import Grasp
+from plugins.proxies.snip import Snip
+from plugins.proxies.synflow import SynFlow
+
+
+@hookimpl
+def nasbench_register_proxies(register):
+    register("synflow", SynFlow, "Σ θ⊙∂R/∂θ of the |θ| network on an all-ones input; data-free (Tanaka et al. 2020)")
+    register("snip", Snip, "Σ |θ⊙∂L/∂θ| on one labelled batch (Lee et al. 2019)")
+    register("grasp", Grasp, "Σ −θ⊙(H ∂L/∂θ) on one labelled batch (Wang et al. 2020)")
+
+
+@hookimpl
+def nasbench_register_commands(cli):
+    cli.add_command(proxies_group)
+
+
+def _plugins() -> Any:
+    """The process's registries (imported on use: this module is itself loaded while they are built)."""
+    from harness import get_plugins
+    return get_plugins()
+
+
+def _device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise UserError(f"--device {name}: CUDA is not available here; use --device cpu")
+    return torch.device(name)
+
+
+@click.group("proxies")
+def proxies_group() -> None:
+    """Training-free proxies: list them, or measure how well they rank architectures."""
+
+
+@proxies_group.command("list")
+def list_command() -> None:
+    """Show the registered proxies and the plugin each comes from."""
+    for entry in _plugins()["proxy"].entries():
+        click.echo(f"{entry.name:<10} {entry.description}  [{entry.plugin}]")
+
+
+@proxies_group.command("correlate")
+@click.option("--proxy", "proxy_names", default="synflow,snip,grasp", show_default=True,
+              help="comma-separated proxy names")
+@click.option("--space", "space_name", default="nb201", show_default=True)
+@click.option("--benchmark", "benchmark_name", default="nb201", show_default=True)
+@click.option("--benchmark-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="the benchmark's file (NB201: official .pth or table CSV)")
+@click.option("--metric", default="cifar10/test_acc", show_default=True, help="benchmark metric to rank by")
+@click.option("--dataset", "dataset_name", default="cifar10", show_default=True)
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="the dataset's folder (not needed when every proxy is data-free)")
+@click.option("--samples", default=1000, show_default=True, help="number of distinct random architectures")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--batch-size", default=64, show_default=True, help="images in the one scoring batch")
+@click.option("--channels", default=16, show_default=True, help="stem channels C of the discrete network")
+@click.option("--cells", default=5, show_default=True, help="cells per stage N of the discrete network")
+@click.option("--device", "device_name", default="cpu", show_default=True, help="auto, cpu, cuda or cuda:N")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="CSV file for the per-architecture scores")
+def correlate_command(proxy_names: str, space_name: str, benchmark_name: str, benchmark_file: Path | None,
+                      metric: str, dataset_name: str, data_dir: Path | None, samples: int, seed: int,
+                      batch_size: int, channels: int, cells: int, device_name: str, output: Path | None) -> None:
+    """Spearman's ρ between each proxy's score at initialization and a benchmark metric."""
+    plugins = _plugins()
+    device = _device(device_name)
+    proxies = {name: plugins["proxy"].create(name) for name in _names(proxy_names)}
+    space = plugins["search space"].create(space_name)
+    dataset = plugins["dataset"].create(dataset_name)
+    options = {"file": str(benchmark_file)} if benchmark_file else {}
+    benchmark = plugins["benchmark"].create(benchmark_name, options, BenchmarkContext(space=space, dataset=dataset.info))
+    if not benchmark.supports(space):
+        raise UserError(f"benchmark {benchmark_name} does not cover the {space_name} space")
+    batch = None
+    if any(proxy.needs_labels for proxy in proxies.values()):
+        train, _ = dataset.load(data_dir)
+        batch = scoring_batch(train, dataset.info, batch_size, seed, device)
+    result = correlate(space, benchmark, proxies, metric, dataset.info, batch, samples, seed,
+                       {"C": channels, "N": cells}, device)
+    data = f"one batch of {batch_size} {dataset_name} images" if batch is not None else "no data"
+    click.echo(f"{len(result.scores)} architectures of {space_name} (C={channels}, N={cells}), {data}, "
+               f"seed {seed}: {result.seconds:.1f} s ({result.seconds / len(result.scores):.2f} s per architecture)")
+    for name, rho in result.spearman.items():
+        click.echo(f"{name:10s} Spearman rho vs {metric} = {rho:+.4f}")
+    if output is not None:
+        write_scores(result, output)
+        click.echo(f"per-architecture scores: {output}")
+
+
+def _names(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise UserError("--proxy: give at least one proxy name, e.g. --proxy synflow,snip")
+    return names

@@ -1,0 +1,38 @@
+"""SNIP (Lee et al. 2019) as a network score, Eq. 8: S = Σ |∂L/∂θ ⊙ θ|.
+
+The connection sensitivity of every convolution and linear weight on one labelled batch,
+summed. BatchNorm uses batch statistics (train mode) as in the zero-cost reference; the
+network is scored on a copy so its running statistics and gradients stay untouched.
+"""
+from __future__ import annotations
+
+import copy
+from typing import Callable
+
+import torch
+from torch import nn
+
+from harness import Proxy
+from plugins.proxies.layers import gradients_or_zeros, prunable_weights
+
+
+class Snip(Proxy):
+    """Summed |gradient × weight| of the prunable layers at initialization."""
+
+    name = "snip"
+    needs_labels = True
+
+    def score(
+        self,
+        network: nn.Module,
+        inputs: torch.Tensor,
+        targets: torch.Tensor,
+        loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    ) -> float:
+        scored = copy.deepcopy(network).train()
+        weights = prunable_weights(scored)
+        for weight in weights:
+            weight.requires_grad_(True)
+        loss = loss_fn(scored(inputs), targets)
+        grads = gradients_or_zeros(torch.autograd.grad(loss, weights, allow_unused=True), weights)
+        return float(sum((w * g).abs().sum() for w, g in zip(weights, grads)).item())

@@ -1,0 +1,259 @@
+"""Perturbation-based architecture selection (PT, Wang et al. 2021, darts-pt Algorithms 1–2)."""
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import torch
+
+from harness import Architecture, Selection, SelectionContext, Selector, UserError
+
+from plugins.pt.topology import Topology
+
+OPTIONS: dict[str, Any] = {
+    "proj_intv": 5,
+    "criterion": "acc",
+    "mode": "perturbation",
+    "tune_lr_scale": 0.1,
+    "eval_batches": None,
+}
+
+
+class Projection:
+    """The edges decided so far, applied to every op-weight tensor the trainer uses.
+
+    Installed as ``Trainer.weight_transform``, so weight steps, architecture steps and
+    evaluations all see the discretized supernet: a decided edge's row becomes one-hot
+    on its op, a pruned edge's row zero; undecided rows pass through (with their
+    gradient). Works for ``(E, O)`` and per-example ``(B, E, O)`` weights.
+    """
+
+    def __init__(self, num_edges: int, num_ops: int) -> None:
+        self.num_edges = num_edges
+        self.num_ops = num_ops
+        self.ops: dict[int, int] = {}
+        self.pruned: set[int] = set()
+        self._rows: dict[tuple[torch.device, torch.dtype], tuple[torch.Tensor, torch.Tensor]] = {}
+
+    def decide(self, edge: int, op: int) -> None:
+        self.ops[edge] = op
+        self._rows.clear()
+
+    def prune(self, edge: int) -> None:
+        self.pruned.add(edge)
+        self._rows.clear()
+
+    def pruning(self, edge: int) -> "Projection":
+        """A copy with ``edge`` pruned as well: a decided edge's removal must go through the
+        projection, which would otherwise restore its one-hot row."""
+        trial = Projection(self.num_edges, self.num_ops)
+        trial.ops, trial.pruned = dict(self.ops), self.pruned | {edge}
+        return trial
+
+    def _fixed_rows(self, device: torch.device, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+        key = (device, dtype)
+        if key not in self._rows:
+            fixed = torch.zeros(self.num_edges, 1, dtype=torch.bool)
+            rows = torch.zeros(self.num_edges, self.num_ops, dtype=dtype)
+            for edge, op in self.ops.items():
+                fixed[edge] = True
+                rows[edge, op] = 1.0
+            for edge in self.pruned:
+                fixed[edge] = True
+                rows[edge] = 0.0
+            self._rows[key] = (fixed.to(device), rows.to(device))
+        return self._rows[key]
+
+    def __call__(self, weights: torch.Tensor) -> torch.Tensor:
+        if not self.ops and not self.pruned:
+            return weights
+        fixed, rows = self._fixed_rows(weights.device, weights.dtype)
+        return torch.where(fixed, rows, weights)
+
+
+class PTSelector(Selector):
+    """Decide the supernet edge by edge, by how much removing each op hurts it (Algorithm 1).
+
+    Edges are taken in a random order (``ctx.rng``). On each, every candidate op is
+    masked out in turn (weight 0, the others keep theirs, decided edges one-hot) and the
+    supernet's accuracy on the whole validation half is measured with BatchNorm on batch
+    statistics; the op whose removal hurts most (lowest accuracy, or highest loss) is
+    kept and the edge discretized. Between decisions, weights *and* architecture are
+    fine-tuned under the projection for ``proj_intv`` epochs at ``tune_lr_scale × search.lr``
+    (the reference resets the weight optimizer to lr/10 with fresh momentum; the
+    architecture optimizer keeps its state; here the weight optimizer's momentum is
+    cleared). No tuning follows the last decision.
+
+    Spaces whose nodes keep fewer input edges than they have (DARTS: 2) define
+    ``node_inputs: tuple[tuple[int, ...], ...]`` and ``inputs_per_node: int`` (see
+    ``plugins.pt.topology``); then, after all ops, each such node (random order) keeps
+    the inputs whose removal hurts most and the others are pruned (Algorithm 2).
+
+    Options: ``proj_intv`` (tuning epochs between decisions, 5), ``criterion``
+    (``"acc"`` | ``"loss"``), ``mode`` (``"perturbation"``, or ``"magnitude"``: pick by
+    the largest logit — and keep the inputs of largest softmax weight — with the same
+    progressive tuning, PT-Mag of §6.2), ``tune_lr_scale`` (0.1) and ``eval_batches``
+    (cap on validation batches per measurement; default all).
+    """
+
+    def __init__(self, options: dict[str, Any]) -> None:
+        unknown = sorted(set(options) - set(OPTIONS))
+        if unknown:
+            raise UserError(f"unknown pt selector option(s) {unknown}; known: {sorted(OPTIONS)}")
+        super().__init__({**OPTIONS, **options})
+        self.proj_intv = _integer(self.options["proj_intv"], "proj_intv", minimum=0)
+        self.criterion = _choice(self.options["criterion"], "criterion", ("acc", "loss"))
+        self.mode = _choice(self.options["mode"], "mode", ("perturbation", "magnitude"))
+        self.tune_lr_scale = _positive(self.options["tune_lr_scale"], "tune_lr_scale")
+        batches = self.options["eval_batches"]
+        self.eval_batches = None if batches is None else _integer(batches, "eval_batches", minimum=1)
+
+    def select(self, ctx: SelectionContext) -> Selection:
+        started = time.perf_counter()
+        space, trainer = ctx.space, ctx.trainer
+        topology = Topology.of(space)
+        candidates = topology.op_candidates(space.num_ops) if topology else list(range(space.num_ops))
+        edge_order = [int(edge) for edge in ctx.rng.permutation(space.num_edges)]
+        node_order = [int(node) for node in ctx.rng.permutation(topology.nodes_to_decide())] if topology else []
+        decisions = [("op", edge) for edge in edge_order] + [("topology", node) for node in node_order]
+        projection = Projection(space.num_edges, space.num_ops)
+        kept: dict[int, tuple[int, ...]] = {}
+        tune_lr = self.tune_lr_scale * float(trainer.search["lr"])
+        trajectory: list[dict[str, Any]] = []
+        tuned_epochs = 0
+
+        previous = trainer.weight_transform
+        trainer.weight_transform = projection
+        trainer.reset_weight_momentum()
+        try:
+            for number, (phase, index) in enumerate(decisions, start=1):
+                before_acc, _ = self._measure(ctx, projection)
+                if phase == "op":
+                    row = self._decide_op(ctx, projection, index, candidates)
+                else:
+                    row = self._decide_inputs(ctx, projection, topology, index, kept)
+                after_acc, after_loss = self._measure(ctx, projection)
+                arch = _arch_so_far(ctx, projection, topology, candidates, kept)
+                trajectory.append({
+                    "decision": number, "phase": phase, **row,
+                    "supernet_acc_before": before_acc, "supernet_acc": after_acc, "supernet_loss": after_loss,
+                    "arch": space.format(arch), "seconds": time.perf_counter() - started, **ctx.query(arch),
+                })
+                if number < len(decisions):
+                    for _ in range(self.proj_intv):
+                        trainer.train_epoch(update_arch=True, lr=tune_lr)
+                        tuned_epochs += 1
+        finally:
+            trainer.weight_transform = previous
+
+        final = _arch_so_far(ctx, projection, topology, candidates, kept)
+        details = {
+            "mode": self.mode, "criterion": self.criterion, "proj_intv": self.proj_intv, "tune_lr": tune_lr,
+            "tune_epochs": tuned_epochs, "decisions": len(decisions), "eval_batches": self.eval_batches,
+            "edge_order": [space.edge_names[edge] for edge in edge_order], "node_order": node_order,
+            "final_supernet_acc": trajectory[-1]["supernet_acc"] if trajectory else None,
+            "selection_seconds": time.perf_counter() - started,
+        }
+        return Selection(final, details, trajectory)
+
+    def _measure(self, ctx: SelectionContext, projection: Projection,
+                 weights: torch.Tensor | None = None) -> tuple[float, float]:
+        """Supernet (accuracy %, loss) on the validation half under ``projection``, BatchNorm
+        on batch statistics (the reference evaluates in train mode)."""
+        installed = ctx.trainer.weight_transform
+        ctx.trainer.weight_transform = projection
+        try:
+            return ctx.trainer.evaluate("valid", weights=weights, bn_train=True, max_batches=self.eval_batches)
+        finally:
+            ctx.trainer.weight_transform = installed
+
+    def _importance(self, acc: float, loss: float) -> float:
+        """How much a removal hurts: the lower the accuracy (or the higher the loss), the more."""
+        return -acc if self.criterion == "acc" else loss
+
+    def _decide_op(self, ctx: SelectionContext, projection: Projection, edge: int,
+                   candidates: list[int]) -> dict[str, Any]:
+        op_names = ctx.space.op_names
+        accs: dict[str, float] = {}
+        losses: dict[str, float] = {}
+        if self.mode == "magnitude":
+            logits = ctx.optimizer.logits().detach()
+            importance = {op: float(logits[edge, op]) for op in candidates}
+        else:
+            base = projection(ctx.optimizer.mixing_weights(training=False).detach())
+            importance = {}
+            for op in candidates:
+                masked = base.clone()
+                masked[..., edge, op] = 0.0
+                acc, loss = self._measure(ctx, projection, masked)
+                accs[op_names[op]], losses[op_names[op]] = acc, loss
+                importance[op] = self._importance(acc, loss)
+        choice = max(candidates, key=lambda op: importance[op])
+        projection.decide(edge, choice)
+        return {"edge": ctx.space.edge_names[edge], "choice": op_names[choice],
+                "masked_acc": json.dumps(accs), "masked_loss": json.dumps(losses)}
+
+    def _decide_inputs(self, ctx: SelectionContext, projection: Projection, topology: Topology, node: int,
+                       kept: dict[int, tuple[int, ...]]) -> dict[str, Any]:
+        edge_names = ctx.space.edge_names
+        inputs = topology.node_inputs[node]
+        accs: dict[str, float] = {}
+        losses: dict[str, float] = {}
+        if self.mode == "magnitude":
+            importance = _edge_strength(ctx, projection, candidates=topology.op_candidates(ctx.space.num_ops))
+        else:
+            importance = {}
+            for edge in inputs:
+                acc, loss = self._measure(ctx, projection.pruning(edge))
+                accs[edge_names[edge]], losses[edge_names[edge]] = acc, loss
+                importance[edge] = self._importance(acc, loss)
+        kept[node] = topology.keep(node, importance)
+        for edge in inputs:
+            if edge not in kept[node]:
+                projection.prune(edge)
+        return {"edge": f"node {node}", "choice": ",".join(edge_names[edge] for edge in kept[node]),
+                "masked_acc": json.dumps(accs), "masked_loss": json.dumps(losses)}
+
+
+def _current_ops(ctx: SelectionContext, projection: Projection, candidates: list[int]) -> list[int]:
+    """Decided ops, and for undecided edges the candidate with the largest logit."""
+    logits = ctx.optimizer.logits().detach()
+    index = torch.tensor(candidates, device=logits.device)
+    best = index[logits[:, index].argmax(dim=-1)].tolist()
+    return [projection.ops.get(edge, int(best[edge])) for edge in range(ctx.space.num_edges)]
+
+
+def _edge_strength(ctx: SelectionContext, projection: Projection, candidates: list[int]) -> dict[int, float]:
+    """Softmax weight of each edge's current op: DARTS' measure for ranking a node's inputs."""
+    probabilities = torch.softmax(ctx.optimizer.logits().detach().float(), dim=-1)
+    ops = _current_ops(ctx, projection, candidates)
+    return {edge: float(probabilities[edge, op]) for edge, op in enumerate(ops)}
+
+
+def _arch_so_far(ctx: SelectionContext, projection: Projection, topology: Topology | None,
+                 candidates: list[int], kept: dict[int, tuple[int, ...]]) -> Architecture:
+    """Decided edges as decided; the rest (and undecided nodes' inputs) by magnitude."""
+    ops = _current_ops(ctx, projection, candidates)
+    if topology is None:
+        return tuple(ops)
+    return topology.complete(ops, kept, _edge_strength(ctx, projection, candidates))
+
+
+def _integer(value: Any, name: str, minimum: int) -> int:
+    whole = isinstance(value, int) and not isinstance(value, bool) or isinstance(value, float) and value.is_integer()
+    if not whole or value < minimum:
+        raise UserError(f"pt selector option {name} must be an integer ≥ {minimum}, got {value!r}")
+    return int(value)
+
+
+def _positive(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise UserError(f"pt selector option {name} must be a positive number, got {value!r}")
+    return float(value)
+
+
+def _choice(value: Any, name: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise UserError(f"pt selector option {name} must be one of {', '.join(allowed)}; got {value!r}")
+    return str(value)

@@ -1,0 +1,29 @@
+"""Shared test setup: one CPU thread (CI has two cores), and small hand-made run contexts."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+torch.set_num_threads(1)
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+NB201_TABLE = SHARED_DATA / "nb201" / "nb201_merged_final_accuracies.csv"
+
+
+@pytest.fixture
+def nb201_table() -> Path:
+    if not NB201_TABLE.exists():
+        pytest.skip(f"shared NB201 table not found at {NB201_TABLE}")
+    return NB201_TABLE
+
+
+@pytest.fixture(autouse=True)
+def isolated_user_folders(tmp_path_factory, monkeypatch):
+    """Keep tests away from the user's imported benchmark files and caches."""
+    home = tmp_path_factory.mktemp("nasbench-home")
+    monkeypatch.setenv("NASBENCH_HOME", str(home))
+    monkeypatch.setenv("NASBENCH_CACHE", str(home / "cache"))
+    monkeypatch.delenv("NASBENCH_NB201_FILE", raising=False)
+    monkeypatch.delenv("NASBENCH_DISABLE_THIRD_PARTY", raising=False)

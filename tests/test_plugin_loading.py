@@ -1,0 +1,76 @@
+"""A third-party plugin, taken verbatim from the README, loaded through a real entry point."""
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+from harness.plugins import get_plugins, reset_plugins
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def readme_example() -> tuple[dict, str]:
+    section = README.read_text().split("## Writing a plugin", 1)[1]
+    toml_block = re.search(r"```toml\n(.*?)```", section, re.S).group(1)
+    python_block = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    return tomllib.loads(toml_block), python_block
+
+
+@pytest.fixture
+def installed_example(tmp_path, monkeypatch):
+    """Write the README's package as an installed distribution (module + dist-info) on sys.path."""
+    project, code = readme_example()
+    module = project["project"]["entry-points"]["nasbench"]["gradnorm"]
+    (tmp_path / f"{module}.py").write_text(code)
+    dist = tmp_path / f"{project['project']['name'].replace('-', '_')}-{project['project']['version']}.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {project['project']['name']}\n"
+                                   f"Version: {project['project']['version']}\n")
+    (dist / "entry_points.txt").write_text(f"[nasbench]\ngradnorm = {module}\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    reset_plugins()
+    yield project
+    sys.modules.pop(module, None)
+    reset_plugins()
+
+
+def test_third_party_plugin_registers_through_its_entry_point(installed_example):
+    plugins = get_plugins()
+    assert "grad-norm" in plugins["proxy"] and "balenas-gradnorm" in plugins["method"]
+    source = next(s for s in plugins.sources if s.name == "gradnorm")
+    assert source.distribution == "nasbench-gradnorm" and not source.builtin
+    builtin = next(s for s in plugins.sources if s.name == "darts")
+    assert builtin.distribution == "nasbench" and builtin.builtin
+    network = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 2))
+    score = plugins["proxy"].create("grad-norm").score(
+        network, torch.ones(3, 1, 2, 2), torch.tensor([0, 1, 0]), torch.nn.functional.cross_entropy)
+    assert score > 0
+
+
+def test_environment_variable_disables_third_party_plugins(installed_example, monkeypatch):
+    monkeypatch.setenv("NASBENCH_DISABLE_THIRD_PARTY", "1")
+    reset_plugins()
+    plugins = get_plugins()
+    assert "grad-norm" not in plugins["proxy"]
+    assert "darts" in plugins["method"]
+
+
+def test_plugins_command_shows_where_each_plugin_came_from(installed_example):
+    from harness.cli import cli
+
+    result = CliRunner().invoke(cli, ["plugins"])
+    assert result.exit_code == 0, result.output
+    assert "gradnorm (third-party) — nasbench-gradnorm 0.1.0" in result.output
+    assert "darts (built-in) — nasbench" in result.output
+    listed = CliRunner().invoke(cli, ["list", "proxy"])
+    assert "grad-norm" in listed.output and "[gradnorm]" in listed.output

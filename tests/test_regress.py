@@ -1,0 +1,115 @@
+"""The CI gate: baseline round trip, one-sided Welch decisions, tolerance fallback, exit codes.
+
+Records are clearly synthetic test data written in the real record format.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from scipy import stats
+
+from harness.errors import UserError
+from harness.regress import compare, read_baseline
+from harness.report_commands import add_report_commands
+from harness.results import load_records
+from harness.tables import BASELINE_COLUMNS
+from test_tables import write_run
+
+BASE = [90.1, 89.8, 90.3, 90.0, 89.9]
+WORSE = [85.2, 84.9, 85.5, 85.1, 84.8]
+
+
+def _cli() -> click.Group:
+    group = click.Group("nasbench")
+    add_report_commands(group)
+    return group
+
+
+def _results(root: Path, values: list[float], label: str = "darts") -> Path:
+    for seed, value in enumerate(values):
+        write_run(root, label, seed, {"digits/test_acc": value}, dataset="digits")
+    return root
+
+
+def _baseline(tmp_path: Path, values: list[float], label: str = "darts") -> Path:
+    """Write the baseline the way users do: `nasbench table --format baseline`."""
+    target = tmp_path / "baseline.csv"
+    result = CliRunner().invoke(_cli(), ["table", str(_results(tmp_path / "base", values, label)),
+                                         "--format", "baseline", "--output", str(target)])
+    assert result.exit_code == 0, result.output
+    return target
+
+
+def _regress(baseline: Path, results: Path, *options: str):
+    return CliRunner().invoke(_cli(), ["regress", "--baseline", str(baseline), str(results), *options])
+
+
+def test_baseline_stores_one_row_per_seed(tmp_path: Path) -> None:
+    frame = read_baseline(_baseline(tmp_path, BASE))
+    assert list(frame.columns) == BASELINE_COLUMNS
+    assert frame["seed"].tolist() == [0, 1, 2, 3, 4]
+    assert frame["value"].tolist() == pytest.approx(BASE)
+    assert set(frame["metric"]) == {"digits/test_acc"} and set(frame["label"]) == {"darts"}
+
+
+def test_equal_results_pass(tmp_path: Path) -> None:
+    result = _regress(_baseline(tmp_path, BASE), _results(tmp_path / "now", BASE))
+    assert result.exit_code == 0, result.output
+    assert "OK: 1 checks, no regression" in result.output and "+0.00" in result.output
+
+
+def test_clearly_worse_with_five_seeds_fails(tmp_path: Path) -> None:
+    result = _regress(_baseline(tmp_path, BASE), _results(tmp_path / "now", WORSE))
+    assert result.exit_code == 1, result.output
+    p = stats.ttest_ind(WORSE, BASE, equal_var=False, alternative="less").pvalue
+    delta = sum(WORSE) / 5 - sum(BASE) / 5
+    assert f"{delta:+.2f}" in result.output and f"{p:.3g}" in result.output
+    assert "REGRESSION" in result.output and "FAIL: 1 of 1 checks failed" in result.output
+
+
+def test_drop_beyond_tolerance_without_statistical_support_passes(tmp_path: Path) -> None:
+    noisy_base = [95.0, 85.0, 92.0, 80.0, 98.0]
+    noisy_now = [v - 1.5 for v in [98.0, 80.0, 95.0, 85.0, 92.0]]
+    p = stats.ttest_ind(noisy_now, noisy_base, equal_var=False, alternative="less").pvalue
+    assert p > 0.05
+    result = _regress(_baseline(tmp_path, noisy_base), _results(tmp_path / "now", noisy_now))
+    assert result.exit_code == 0, result.output
+    assert "worse, not significant" in result.output
+
+
+def test_two_seeds_fall_back_to_the_tolerance_and_say_so(tmp_path: Path) -> None:
+    baseline = _baseline(tmp_path, [90.0, 90.2])
+    slightly = _regress(baseline, _results(tmp_path / "slightly", [89.6, 89.8]))
+    assert slightly.exit_code == 0, slightly.output
+    assert "no t-test; the tolerance alone decides" in slightly.output
+    clearly = _regress(baseline, _results(tmp_path / "clearly", [88.0, 88.4]), "--tolerance", "1.0")
+    assert clearly.exit_code == 1, clearly.output
+    assert "no t-test; the tolerance alone decides" in clearly.output and "REGRESSION" in clearly.output
+
+
+def test_missing_rows_fail_with_a_clear_line(tmp_path: Path) -> None:
+    result = _regress(_baseline(tmp_path, BASE), _results(tmp_path / "now", BASE, label="balenas"))
+    assert result.exit_code == 1
+    assert "missing in current results: darts [darts, nb201-digits] digits/test_acc" in result.output
+    assert "not in the baseline (not checked): balenas" in result.output
+
+
+def test_failed_current_runs_are_left_out_and_named(tmp_path: Path) -> None:
+    root = _results(tmp_path / "now", BASE[:4])
+    write_run(root, "darts", 4, {}, status="failed", dataset="digits")
+    comparison = compare(read_baseline(_baseline(tmp_path, BASE)), load_records(root, include_failed=True))
+    assert comparison.lines.loc[0, "current_n"] == 4
+    assert any("1 failed run excluded" in note and "seed 4" in note for note in comparison.notes)
+
+
+def test_unusable_baselines_are_user_errors(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="does not exist"):
+        read_baseline(tmp_path / "none.csv")
+    broken = tmp_path / "broken.csv"
+    pd.DataFrame({"label": ["darts"], "metric": ["digits/test_acc"]}).to_csv(broken, index=False)
+    result = _regress(broken, _results(tmp_path / "now", BASE))
+    assert result.exit_code == 2 and "lacks columns" in result.output

@@ -1,0 +1,109 @@
+"""`nasbench run` end to end through click's runner, on the synthetic dataset."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from harness import hookimpl
+from harness.cli import build_cli
+from harness.plugins import get_plugins
+from harness.results import load_records
+
+TINY = ["--dataset", "synthetic", "--epochs", "2", "--device", "cpu",
+        "--set", "space.options.C=4", "--set", "search.max_steps_per_epoch=3",
+        "--set", "search.batch_size=16", "--benchmark", "retrain",
+        "--set", "benchmarks.options.retrain.epochs=1", "--set", "benchmarks.options.retrain.C=4"]
+
+
+def invoke(*args):
+    return CliRunner().invoke(build_cli(), ["run", *args], catch_exceptions=False)
+
+
+def only_record(root):
+    (path,) = list(root.rglob("record.json"))
+    return json.loads(path.read_text()), path.parent
+
+
+def test_darts_run_writes_config_trajectory_and_record(tmp_path):
+    result = invoke("--method", "darts", *TINY, "--results", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    record, folder = only_record(tmp_path)
+    assert record["status"] == "finished" and record["epochs"] == 2
+    assert record["metrics"]["synthetic/test_acc"] >= 0 and record["images_per_second"] > 0
+    assert (folder / "config.json").exists() and not (folder / "checkpoint.pt").exists()
+    trajectory = (folder / "trajectory.csv").read_text().splitlines()
+    assert len(trajectory) == 3 and "skip_connect" in trajectory[0]
+    assert "darts" in result.output and "synthetic" in result.output
+
+
+def test_rerunning_skips_finished_seeds(tmp_path):
+    invoke("--method", "random", *TINY, "--results", str(tmp_path))
+    result = invoke("--method", "random", *TINY, "--results", str(tmp_path))
+    assert result.exit_code == 0
+    assert "already finished" in result.output
+    assert len(list(tmp_path.rglob("record.json"))) == 1
+
+
+class InterruptAfterFirstEpoch:
+    """A lifecycle plugin that presses Ctrl-C when the first epoch ends."""
+
+    @hookimpl
+    def nasbench_epoch_end(self, run, row):
+        if row["epoch"] == 1:
+            raise KeyboardInterrupt
+
+
+def test_interrupted_run_resumes_and_matches_an_uninterrupted_one(tmp_path):
+    straight = tmp_path / "straight"
+    invoke("--method", "darts", *TINY, "--results", str(straight))
+
+    interrupted = tmp_path / "interrupted"
+    from harness.hookspecs import hookimpl
+    stopper = type("Stopper", (), {"nasbench_epoch_end": hookimpl(InterruptAfterFirstEpoch.nasbench_epoch_end)})()
+    get_plugins().manager.register(stopper)
+    try:
+        aborted = invoke("--method", "darts", *TINY, "--results", str(interrupted))
+        assert aborted.exit_code == 1 and "Aborted" in aborted.output  # click's answer to Ctrl-C
+    finally:
+        get_plugins().manager.unregister(stopper)
+    assert list(interrupted.rglob("checkpoint.pt")) and not list(interrupted.rglob("record.json"))
+
+    result = invoke("--method", "darts", *TINY, "--results", str(interrupted))
+    assert "resuming after epoch 1" in result.output
+    a, b = load_records(straight), load_records(interrupted)
+    assert a["arch"].tolist() == b["arch"].tolist()
+    assert a["synthetic/test_acc"].tolist() == b["synthetic/test_acc"].tolist()
+    ta = (next(straight.rglob("trajectory.csv"))).read_text().splitlines()
+    tb = (next(interrupted.rglob("trajectory.csv"))).read_text().splitlines()
+    strip = lambda lines: [",".join(c for i, c in enumerate(l.split(",")) if i not in drop) for l in lines]
+    header = ta[0].split(",")
+    drop = {header.index(c) for c in ("seconds", "images_per_second")}
+    assert strip(ta) == strip(tb)
+
+
+def test_diverging_seed_is_recorded_as_failed_and_others_go_on(tmp_path):
+    result = invoke("--method", "darts", *TINY, "--seeds", "0-1", "--set", "search.lr=1e12",
+                    "--set", "search.grad_clip=1e30", "--results", str(tmp_path))
+    assert "seed 0: failed" in result.output and "seed 1: failed" in result.output
+    assert "training loss became nan" in result.output
+    records = load_records(tmp_path, include_failed=True)
+    assert len(records) == 2 and set(records["status"]) == {"failed"}
+    assert records["failure"].str.contains("nan|inf", case=False).all()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--method", "nope"], "unknown method 'nope'; known:"),
+    (["--dataset", "imagenet"], "unknown dataset 'imagenet'; known:"),
+    (["--space", "nb999"], "unknown search space 'nb999'; known:"),
+    (["--dataset", "cifar10"], "needs --data-dir"),
+    (["--seeds", "x"], "--seeds 'x'"),
+    (["--device", "tpu"], "expected auto, cpu, cuda or cuda:N"),
+])
+def test_bad_input_gives_one_clear_line(tmp_path, args, message):
+    result = CliRunner().invoke(build_cli(), ["run", "--results", str(tmp_path), *args])
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
