@@ -8,7 +8,8 @@ Layout: ``RESULTS/<method>/<space>-<dataset>/<config hash>/seed-<k>/`` holding
 ``record.json`` keys: ``status`` ("finished" or "failed"), ``failure`` (reason or
 null), ``method``, ``label`` (the table row), ``space``, ``dataset``, ``seed``, ``config_hash``, ``arch`` (string),
 ``arch_index``, ``metrics`` ({"<dataset>/<split>_<metric>": value} from every
-benchmark), ``metric_sources`` ({metric: benchmark}), ``skip_connect``, ``epochs``,
+benchmark, plus ``<dataset>/supernet_valid_acc`` from the search itself),
+``metric_sources`` ({metric: benchmark or "search"}), ``skip_connect``, ``epochs``,
 ``search_seconds``, ``selection_seconds``, ``images_per_second``, ``device``,
 ``peak_memory_mb``, ``optimizer`` (final summary, e.g. σ statistics), ``selection``
 (selector details), ``versions``, ``finished_at``.

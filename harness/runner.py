@@ -240,7 +240,8 @@ def finish(run: Run) -> dict[str, Any]:
     selection_seconds = time.perf_counter() - started
     if selection.trajectory:
         results.write_csv(context.out_dir / results.SELECTION, selection.trajectory)
-    metrics, sources = {}, {}
+    metrics, sources = search_metrics(run), {}
+    sources.update({key: "search" for key in metrics})
     for benchmark in run.benchmarks:
         found = benchmark.query(context.space, selection.arch)
         metrics.update(found)
@@ -255,6 +256,13 @@ def finish(run: Run) -> dict[str, Any]:
         "selection": selection.details,
     })
     return record
+
+
+def search_metrics(run: Run) -> dict[str, float]:
+    """The trained supernet's final validation accuracy: what a broken optimizer or loop hurts first."""
+    if not run.trajectory:
+        return {}
+    return {f"{run.context.dataset.name}/supernet_valid_acc": run.trajectory[-1]["valid_acc"]}
 
 
 def arch_index(run: Run, arch: Architecture) -> int | None:
