@@ -8,7 +8,6 @@ from typing import Any
 import click
 
 from harness.config import merge, parse_assignment
-from harness.errors import UserError
 from harness.plugins import REGISTRATION_HOOKS, get_plugins
 from harness.report_commands import add_report_commands
 from harness.results import load_records

@@ -133,6 +133,8 @@ def table_columns(records: pd.DataFrame, metrics: list[str] | None = None, extra
     columns = [Column(k, metric_title(k), "optimizer" if k.startswith(OPTIMIZER_PREFIX) else "metric") for k in keys]
     if "search_seconds" in records:
         columns.append(Column("search_seconds", "Search (s)", "cost"))
+    if "selection_seconds" in records and records["selection_seconds"].fillna(0).gt(1.0).any():
+        columns.append(Column("selection_seconds", "Selection (s)", "cost"))
     if "images_per_second" in records:
         columns.append(Column("images_per_second", "images/s", "throughput"))
     return columns
@@ -278,7 +280,7 @@ def _best_means(table: Table) -> dict[str, str]:
 
 
 def _legend(table: Table) -> list[str]:
-    lines = [f"Cells: {STD_NOTE}; n = finished seeds; search cost = mean search_seconds; "
+    lines = [f"Cells: {STD_NOTE}; n = finished seeds; search cost = mean search_seconds (selection = mean selection_seconds, shown when a selector took longer than 1 s); "
              "images/s = mean search throughput."]
     if table.reference:
         lines.append(f"{WELCH_MARK} Welch's t-test, {MANN_WHITNEY_MARK} Mann–Whitney U (two-sided): "

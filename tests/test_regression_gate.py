@@ -2,7 +2,6 @@
 deliberately broken optimizer (DARTS that forgets its softmax) fails."""
 from __future__ import annotations
 
-import torch
 from click.testing import CliRunner
 
 import plugins.darts.optimizer as darts_optimizer

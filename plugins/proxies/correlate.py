@@ -93,7 +93,7 @@ def correlate(
     start = time.perf_counter()
     rows = []
     archs = sample_distinct(space, samples, np.random.default_rng(seed))
-    for position, arch in enumerate(tqdm(archs, desc="scoring architectures", disable=not progress)):
+    for position, arch in enumerate(tqdm(archs, desc="scoring architectures", disable=None if progress else True)):
         torch.manual_seed(seed * 1_000_003 + position)
         network = space.build_network(arch, info, network_options).to(device)
         row: dict[str, Any] = {"arch": space.format(arch), "index": benchmark.index_of(space, arch),

@@ -8,14 +8,13 @@ is better here as for every proxy.
 """
 from __future__ import annotations
 
-import copy
 from typing import Callable
 
 import torch
 from torch import nn
 
 from harness import Proxy
-from plugins.proxies.layers import gradients_or_zeros, prunable_weights
+from plugins.proxies.layers import gradients_or_zeros, scoring_copy
 
 
 class Grasp(Proxy):
@@ -38,10 +37,7 @@ class Grasp(Proxy):
         targets: torch.Tensor,
         loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
     ) -> float:
-        scored = copy.deepcopy(network).train()
-        weights = prunable_weights(scored)
-        for weight in weights:
-            weight.requires_grad_(True)
+        scored, weights = scoring_copy(network)
         loss = loss_fn(scored(inputs) / self.temperature, targets)
         grads = gradients_or_zeros(torch.autograd.grad(loss, weights, create_graph=True, allow_unused=True), weights)
         gradient_flow = sum((g.detach() * g).sum() for g in grads)

@@ -5,6 +5,8 @@ only, i.e. convolutions and fully connected layers (not biases, not BatchNorm af
 """
 from __future__ import annotations
 
+import copy
+
 import torch
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
@@ -21,6 +23,19 @@ def prunable_weights(network: nn.Module) -> list[torch.Tensor]:
     if not weights:
         raise UserError(f"{type(network).__name__} has no convolution or linear layer for a proxy to score")
     return weights
+
+
+def scoring_copy(network: nn.Module) -> tuple[nn.Module, list[torch.Tensor]]:
+    """A training-mode copy of ``network`` and its prunable weights, ready for autograd.
+
+    Scoring a copy leaves the caller's parameters, gradients, running statistics and mode
+    untouched.
+    """
+    scored = copy.deepcopy(network).train()
+    weights = prunable_weights(scored)
+    for weight in weights:
+        weight.requires_grad_(True)
+    return scored, weights
 
 
 def without_batchnorm(network: nn.Module) -> nn.Module:

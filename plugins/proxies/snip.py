@@ -6,14 +6,13 @@ network is scored on a copy so its running statistics and gradients stay untouch
 """
 from __future__ import annotations
 
-import copy
 from typing import Callable
 
 import torch
 from torch import nn
 
 from harness import Proxy
-from plugins.proxies.layers import gradients_or_zeros, prunable_weights
+from plugins.proxies.layers import gradients_or_zeros, scoring_copy
 
 
 class Snip(Proxy):
@@ -29,10 +28,7 @@ class Snip(Proxy):
         targets: torch.Tensor,
         loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
     ) -> float:
-        scored = copy.deepcopy(network).train()
-        weights = prunable_weights(scored)
-        for weight in weights:
-            weight.requires_grad_(True)
+        scored, weights = scoring_copy(network)
         loss = loss_fn(scored(inputs), targets)
         grads = gradients_or_zeros(torch.autograd.grad(loss, weights, allow_unused=True), weights)
         return float(sum((w * g).abs().sum() for w, g in zip(weights, grads)).item())

@@ -1,0 +1,68 @@
+"""Every built-in method, end to end through `nasbench run`, on a tiny synthetic problem."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from harness.cli import build_cli
+from harness.plugins import get_plugins
+
+COMMON = ["--dataset", "synthetic", "--epochs", "2", "--device", "cpu", "--benchmark", "retrain",
+          "--set", "search.max_steps_per_epoch=2", "--set", "search.batch_size=16",
+          "--set", "benchmarks.options.retrain.epochs=1"]
+SMALL_NB201 = ["--set", "space.options.C=4", "--set", "benchmarks.options.retrain.C=4"]
+FEW_CANDIDATES = ["--set", "selector.options.k=6", "--set", "selector.options.batch_size=8"]
+
+METHODS = {
+    "darts": SMALL_NB201,
+    "darts-2nd": SMALL_NB201,
+    "random": SMALL_NB201,
+    "balenas": SMALL_NB201,
+    "balenas-2nd": SMALL_NB201 + ["--set", "optimizer.options.samples=1"],
+    "balenas-tf": SMALL_NB201 + FEW_CANDIDATES,
+    "zero-cost": SMALL_NB201 + FEW_CANDIDATES,
+    "darts-pt": SMALL_NB201 + ["--set", "selector.options.proj_intv=1"],
+    "darts-pt-fixalpha": SMALL_NB201 + ["--set", "selector.options.proj_intv=1"],
+    "darts-pt-mag": SMALL_NB201 + ["--set", "selector.options.proj_intv=1"],
+    "pgnas": SMALL_NB201 + ["--set", "selector.options.candidates=8"],
+    "pgnas-random": SMALL_NB201 + ["--set", "selector.options.candidates=8"],
+    "pgnas-resnet": ["--set", "selector.options.candidates=8"],
+}
+
+
+def test_every_registered_method_is_covered():
+    assert set(get_plugins()["method"].names()) == set(METHODS)
+
+
+@pytest.mark.parametrize("method", sorted(METHODS))
+def test_method_runs_end_to_end(method, tmp_path):
+    result = CliRunner().invoke(build_cli(), ["run", "--method", method, *COMMON, *METHODS[method],
+                                              "--results", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    (path,) = tmp_path.rglob("record.json")
+    record = json.loads(path.read_text())
+    assert record["status"] == "finished", record.get("failure")
+    assert 0 <= record["metrics"]["synthetic/test_acc"] <= 100
+    assert record["epochs"] == (0 if method in ("random", "zero-cost") else 2)
+    assert f"| {method} |" in result.output
+
+
+def test_pt_records_its_decisions_and_the_table_shows_selection_cost(tmp_path):
+    result = CliRunner().invoke(build_cli(), ["run", "--method", "darts-pt", *COMMON, *METHODS["darts-pt"],
+                                              "--set", "selector.options.proj_intv=2", "--results", str(tmp_path)])
+    (folder,) = [p.parent for p in tmp_path.rglob("record.json")]
+    decisions = (folder / "selection.csv").read_text().splitlines()
+    assert len(decisions) == 1 + 6  # one row per NB201 edge
+    record = json.loads((folder / "record.json").read_text())
+    assert record["selection_seconds"] > 1.0 and record["selection"]["tune_epochs"] == 10
+    assert "Selection (s)" in result.output
+
+
+def test_balenas_selector_composes_with_pt(tmp_path):
+    result = CliRunner().invoke(build_cli(), ["run", "--method", "balenas", "--selector", "pt", *COMMON,
+                                              *METHODS["darts-pt"], "--results", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    (path,) = tmp_path.rglob("selection.csv")
+    assert len(path.read_text().splitlines()) == 7
