@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from harness import hookimpl
 from harness.cli import build_cli
 from harness.plugins import get_plugins
-from harness.results import load_records
+from harness.results import load_records, load_trajectories
 
 TINY = ["--dataset", "synthetic", "--epochs", "2", "--device", "cpu",
         "--set", "space.options.C=4", "--set", "search.max_steps_per_epoch=3",
@@ -107,3 +107,11 @@ def test_bad_input_gives_one_clear_line(tmp_path, args, message):
     assert message in result.output
     assert "Traceback" not in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_track_hessian_records_the_dominant_eigenvalue_per_epoch(tmp_path):
+    result = invoke("--method", "darts", *TINY, "--track-hessian", "--results", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    trajectory = load_trajectories(tmp_path)
+    assert len(trajectory) == 2
+    assert trajectory["hessian_eigenvalue"].notna().all() and (trajectory["hessian_eigenvalue"].abs() > 0).all()
