@@ -115,3 +115,11 @@ def test_random_selector_is_seeded_and_valid():
     first = RandomSelector({}).select(_Ctx(None, seed=3)).arch
     assert first == RandomSelector({}).select(_Ctx(None, seed=3)).arch
     assert len(first) == 2 and all(0 <= op < 3 for op in first)
+
+
+def test_optionless_selectors_reject_stray_options():
+    import pytest
+    from harness import UserError
+
+    with pytest.raises(UserError, match="selector argmax takes no options, got proj_intv"):
+        ArgmaxSelector({"proj_intv": 1})
