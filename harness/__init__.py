@@ -1,21 +1,32 @@
-"""nasbench's public API: everything a plugin (built-in or third-party) may import."""
-from harness.benchmarks import Benchmark, BenchmarkContext, BenchmarkUnavailable
-from harness.data import BatchStream, SearchData, augment, iterate_once, to_float
-from harness.datasets import Dataset, DatasetInfo, ImageSet
-from harness.errors import UserError
-from harness.hookspecs import hookimpl
-from harness.methods import Method
-from harness.optimizers import ArchOptimizer
-from harness.plugins import get_plugins
-from harness.proxies import Proxy
-from harness.run import RunContext
-from harness.search import DivergedError, SearchStep, Trainer, arch_gradient
-from harness.selectors import Selection, SelectionContext, Selector
-from harness.spaces import Architecture, SearchSpace, Supernet
+"""nasbench's public API: everything a plugin (built-in or third-party) may import.
+
+The package is layered; each layer imports only the ones before it:
+``api`` (contracts) → ``plugin`` (hook specs, registries) → ``engine`` (data, trainer,
+gradients) → ``store`` (run folders on disk) → ``report`` (statistics, tables, plots)
+→ ``experiment`` (config, runner, suites) → ``cli``. Plugins import this module only.
+"""
+from harness.api.benchmarks import Benchmark, BenchmarkContext, BenchmarkUnavailable
+from harness.api.datasets import Dataset, DatasetInfo, ImageSet
+from harness.api.errors import UserError
+from harness.api.methods import Method
+from harness.api.optimizers import ArchOptimizer
+from harness.api.options import NoOptions, Options, describe_options, parse_options
+from harness.api.proxies import Proxy
+from harness.api.run import Components, RunContext
+from harness.api.selectors import Selection, SelectionContext, Selector
+from harness.api.spaces import Architecture, SearchSpace, Supernet
+from harness.api.step import Batch, SearchStep, TrainerView, WeightTransform
+from harness.engine.arch_gradient import arch_gradient
+from harness.engine.data import BatchStream, SearchData, augment, iterate_once, to_float
+from harness.engine.devices import resolve_device
+from harness.engine.trainer import DivergedError, Trainer
+from harness.plugin.hookspecs import hookimpl
+from harness.plugin.manager import get_plugins
 
 __all__ = [
-    "Architecture", "ArchOptimizer", "BatchStream", "Benchmark", "BenchmarkContext", "BenchmarkUnavailable", "Dataset",
-    "DatasetInfo", "DivergedError", "ImageSet", "Method", "Proxy", "RunContext", "SearchData",
-    "SearchSpace", "SearchStep", "Selection", "SelectionContext", "Selector", "Supernet", "Trainer",
-    "UserError", "arch_gradient", "augment", "get_plugins", "hookimpl", "iterate_once", "to_float",
+    "Architecture", "ArchOptimizer", "Batch", "BatchStream", "Benchmark", "BenchmarkContext", "BenchmarkUnavailable",
+    "Components", "Dataset", "DatasetInfo", "DivergedError", "ImageSet", "Method", "NoOptions", "Options", "Proxy",
+    "RunContext", "SearchData", "SearchSpace", "SearchStep", "Selection", "SelectionContext", "Selector", "Supernet",
+    "Trainer", "TrainerView", "UserError", "WeightTransform", "arch_gradient", "augment", "describe_options",
+    "get_plugins", "hookimpl", "iterate_once", "parse_options", "resolve_device", "to_float",
 ]

@@ -13,11 +13,15 @@ from torch import nn
 
 import plugins.balenas
 import plugins.darts
+import plugins.datasets
+import plugins.nb201
+import plugins.nb201_benchmark
 import plugins.proxies
 from harness import (Proxy, RunContext, SearchData, SearchSpace, SearchStep, SelectionContext, Supernet, Trainer,
                      UserError, arch_gradient, hookimpl)
-from harness.config import DEFAULTS, merge, resolve
-from harness.plugins import load_plugins
+from harness.experiment.checks import resolve_config
+from harness.experiment.config import DEFAULTS, merge
+from harness.plugin.manager import load_plugins
 from plugins.balenas.optimizer import BalenasOptimizer
 from plugins.balenas.proxy_selector import ProxySelector
 from tiny import INFO, toy_data
@@ -378,12 +382,14 @@ def test_plugin_registers_optimizer_selector_and_methods():
         "balenas": ("balenas", "argmax"), "balenas-2nd": ("balenas", "argmax"),
         "balenas-tf": ("balenas", "proxy"), "zero-cost": ("fixed", "proxy")}
 
-    first, second = resolve(methods["balenas"], "cifar10", {}), resolve(methods["balenas-2nd"], "cifar10", {})
+    registry = load(plugins.balenas, plugins.darts, plugins.datasets, plugins.nb201, plugins.nb201_benchmark)
+    first, second = (resolve_config(registry, "balenas", "cifar10", {}),
+                     resolve_config(registry, "balenas-2nd", "cifar10", {}))
     assert first["optimizer"]["options"]["order"] == 1 and second["optimizer"]["options"]["order"] == 2
-    assert first["optimizer"]["options"]["samples"] == 3
-    tf = resolve(methods["balenas-tf"], "cifar10", {"selector": {"options": {"k": 10}}})
+    assert first["optimizer"]["options"]["samples"] == 3  # every default is written into config.json
+    tf = resolve_config(registry, "balenas-tf", "cifar10", {"selector": {"options": {"k": 10}}})
     assert tf["selector"]["options"] == {"k": 10, "proxy": "synflow", "source": "posterior", "batch_size": 64}
-    zero = resolve(methods["zero-cost"], "cifar10", {})
+    zero = resolve_config(registry, "zero-cost", "cifar10", {})
     assert zero["search"]["epochs"] == 0 and zero["selector"]["options"]["source"] == "uniform"
     for config in (first, second, tf):
         BalenasOptimizer(config["optimizer"]["options"])

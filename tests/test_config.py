@@ -2,8 +2,12 @@
 import pytest
 
 from harness import Method, UserError
-from harness.config import config_hash, parse_assignment, resolve
-from harness.seeds import parse_seeds
+from harness.experiment.checks import resolve_config
+from harness.experiment.config import DatasetProfile, config_hash, parse_assignment, resolve
+from harness.plugin.manager import get_plugins
+
+SMALL = DatasetProfile({"threads": 1, "space": {"options": {"C": 8, "N": 1}}}, max_epochs=10)
+from harness.experiment.seeds import parse_seeds
 
 
 def test_seed_ranges_and_lists():
@@ -25,15 +29,39 @@ def test_set_parses_json_values_into_nested_keys():
 
 def test_resolution_order_defaults_profile_method_user():
     method = Method("m", "darts", "argmax", defaults={"search": {"epochs": 100, "lr": 0.1}})
-    config = resolve(method, "digits", {"search": {"lr": 0.2}})
-    assert config["space"]["options"] == {"C": 8, "N": 1}  # small profile for digits
-    assert config["search"]["epochs"] == 10  # the small profile caps a method's epochs
-    assert resolve(method, "digits", {"search": {"epochs": 30}})["search"]["epochs"] == 30  # user wins
+    config = resolve(method, "digits", {"search": {"lr": 0.2}}, SMALL)
+    assert config["space"]["options"] == {"C": 8, "N": 1}  # the dataset's profile
+    assert config["search"]["epochs"] == 10  # the profile caps a method's epochs
+    assert resolve(method, "digits", {"search": {"epochs": 30}}, SMALL)["search"]["epochs"] == 30  # user wins
     no_search = Method("z", "fixed", "random", defaults={"search": {"epochs": 0}})
     assert resolve(no_search, "cifar10", {"search": {"epochs": 50}})["search"]["epochs"] == 0
     assert config["search"]["lr"] == 0.2  # user over method
     full = resolve(method, "cifar10", {})
-    assert full["space"]["options"] == {"C": 16, "N": 5} and full["benchmarks"]["names"] == ["nb201"]
+    assert full["space"]["options"] == {} and full["benchmarks"]["names"] == ["nb201"]
+    assert full["search"]["epochs"] == 100
+
+
+def test_dataset_plugins_give_their_profiles_and_options_are_filled_in():
+    plugins = get_plugins()
+    digits = resolve_config(plugins, "darts", "digits", {})
+    assert digits["space"]["options"]["C"] == 8 and digits["space"]["options"]["N"] == 1
+    assert digits["search"]["epochs"] == 10 and digits["threads"] == 1
+    cifar = resolve_config(plugins, "darts", "cifar10", {})
+    assert cifar["space"]["options"]["C"] == 16 and cifar["space"]["options"]["N"] == 5  # the space's defaults
+    assert cifar["optimizer"]["options"]["lr"] == 3e-4 and cifar["search"]["epochs"] == 50
+
+
+@pytest.mark.parametrize("setting, message", [
+    ({"optimizer": {"options": {"lr": "abc"}}}, "optimizer darts: option 'lr' = 'abc'"),
+    ({"optimizer": {"options": {"nosuch": 1}}}, "unknown option 'nosuch'; known: order, lr"),
+    ({"optimizer": {"options": {"order": 3}}}, "option 'order' = 3"),
+    ({"space": {"options": {"C": 0}}}, "search space nb201: option 'C' = 0"),
+    ({"benchmarks": {"options": {"retrain": {"epochs": -1}}}}, "benchmark retrain: option 'epochs' = -1"),
+])
+def test_bad_component_options_are_one_line_errors_before_any_work(setting, message):
+    with pytest.raises(UserError) as caught:
+        resolve_config(get_plugins(), "darts", "digits", setting)
+    assert message in caught.value.message and "\n" not in caught.value.message
 
 
 def test_unknown_search_setting_is_a_clear_error():

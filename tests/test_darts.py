@@ -121,5 +121,5 @@ def test_optionless_selectors_reject_stray_options():
     import pytest
     from harness import UserError
 
-    with pytest.raises(UserError, match="selector argmax takes no options, got proj_intv"):
+    with pytest.raises(UserError, match="selector argmax: takes no options, got 'proj_intv'"):
         ArgmaxSelector({"proj_intv": 1})

@@ -17,7 +17,7 @@ from sklearn.datasets import load_digits
 
 import plugins.datasets
 from harness import Dataset, UserError
-from harness.plugins import load_plugins
+from harness.plugin.manager import load_plugins
 from plugins.datasets import jpeg_folder
 from plugins.datasets.cache import cache_root
 from plugins.datasets.cifar import CIFAR10, CIFAR100, CifarDataset

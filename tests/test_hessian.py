@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from harness.hessian import dominant_hessian_eigenvalue
+from harness.engine.hessian import dominant_hessian_eigenvalue
 
 
 def _symmetric_with_eigenvalues(eigenvalues: list[float], seed: int = 0) -> torch.Tensor:

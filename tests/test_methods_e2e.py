@@ -6,8 +6,8 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from harness.cli import build_cli
-from harness.plugins import get_plugins
+from harness.cli.main import build_cli
+from harness.plugin.manager import get_plugins
 
 COMMON = ["--dataset", "synthetic", "--epochs", "2", "--device", "cpu", "--benchmark", "retrain",
           "--set", "search.max_steps_per_epoch=2", "--set", "search.batch_size=16",

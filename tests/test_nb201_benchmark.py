@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 import plugins.nb201_benchmark as nb201_benchmark
 from harness import BenchmarkUnavailable, SearchSpace, UserError
-from harness.plugins import load_plugins
+from harness.plugin.manager import load_plugins
 from plugins.nb201_benchmark import HEADLINE_METRICS, NB201Benchmark
 from plugins.nb201_benchmark.table import MetricTable
 

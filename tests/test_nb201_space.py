@@ -8,7 +8,7 @@ import torch
 
 import plugins.nb201
 from harness import DatasetInfo, UserError
-from harness.plugins import load_plugins
+from harness.plugin.manager import load_plugins
 from plugins.nb201.cells import DiscreteCell, MixedCell
 from plugins.nb201.network import NB201Network, NB201Supernet
 from plugins.nb201.space import NB201Space
@@ -99,9 +99,9 @@ def test_sample_is_a_valid_architecture():
 
 
 def test_bad_options_are_user_errors():
-    with pytest.raises(UserError, match="unknown nb201 space option.*c; known: C, N"):
+    with pytest.raises(UserError, match="search space nb201: unknown option 'c'; known: C, N"):
         SPACE.build_supernet(TINY, {"c": 4})
-    with pytest.raises(UserError, match="option N must be a positive integer"):
+    with pytest.raises(UserError, match="option 'N' = 0: input should be greater than or equal to 1"):
         SPACE.build_network((SKIP,) * 6, TINY, {"N": 0})
     odd = DatasetInfo("odd", 3, 1, 7, (0.0,), (1.0,))
     with pytest.raises(UserError, match="divisible by 4"):

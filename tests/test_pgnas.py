@@ -11,7 +11,7 @@ from torch import nn
 
 from harness import (DatasetInfo, ImageSet, RunContext, SearchData, SearchSpace, SelectionContext, Supernet, Trainer,
                      UserError)
-from harness.config import DEFAULTS, merge
+from harness.experiment.config import DEFAULTS, merge
 from plugins.pgnas.concrete import GateGroup, GateLayout, kl_regularizer, relaxed_keep_mask
 from plugins.pgnas.methods import METHODS
 from plugins.pgnas.optimizer import PgnasOptimizer, find_gated_kernels, gate_layout

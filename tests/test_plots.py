@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from harness.plots import accuracy_metric, band_figure, plot_results
-from harness.report_commands import add_report_commands
-from harness.results import load_trajectories
+from harness.report.plots import accuracy_metric, band_figure, plot_results
+from harness.cli.report import add_report_commands
+from harness.store.records import load_trajectories
 from test_tables import write_run
 
 EPOCHS = 4

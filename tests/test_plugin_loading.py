@@ -9,7 +9,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from harness.plugins import get_plugins, reset_plugins
+from harness.plugin.manager import get_plugins, reset_plugins
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -66,7 +66,7 @@ def test_environment_variable_disables_third_party_plugins(installed_example, mo
 
 
 def test_plugins_command_shows_where_each_plugin_came_from(installed_example):
-    from harness.cli import cli
+    from harness.cli.main import cli
 
     result = CliRunner().invoke(cli, ["plugins"])
     assert result.exit_code == 0, result.output

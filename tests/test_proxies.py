@@ -15,7 +15,7 @@ from torch import nn
 import harness
 import plugins.proxies
 from harness import Benchmark, Dataset, DatasetInfo, SearchSpace, UserError, hookimpl
-from harness.plugins import load_plugins
+from harness.plugin.manager import load_plugins
 from plugins.proxies.correlate import correlate, sample_distinct, write_scores
 from plugins.proxies.grasp import Grasp
 from plugins.proxies.snip import Snip

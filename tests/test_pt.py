@@ -18,7 +18,7 @@ from torch import nn
 import plugins.pt
 from harness import (ArchOptimizer, DatasetInfo, ImageSet, Method, RunContext, SearchData, SearchSpace,
                      SelectionContext, Supernet, Trainer, UserError)
-from harness.config import DEFAULTS, merge
+from harness.experiment.config import DEFAULTS, merge
 from plugins.pt.selector import Projection, PTSelector
 from plugins.pt.topology import Topology
 
@@ -332,12 +332,12 @@ def test_magnitude_topology_keeps_the_inputs_with_largest_weight(tmp_path):
 
 
 @pytest.mark.parametrize("options, message", [
-    ({"proj_int": 5}, "unknown pt selector option"),
-    ({"criterion": "f1"}, "criterion must be one of"),
-    ({"mode": "random"}, "mode must be one of"),
-    ({"proj_intv": -1}, "proj_intv must be an integer"),
-    ({"tune_lr_scale": 0}, "tune_lr_scale must be a positive"),
-    ({"eval_batches": 0}, "eval_batches must be an integer"),
+    ({"proj_int": 5}, "selector pt: unknown option 'proj_int'; known: proj_intv, criterion"),
+    ({"criterion": "f1"}, "option 'criterion' = 'f1': input should be 'acc' or 'loss'"),
+    ({"mode": "random"}, "option 'mode' = 'random': input should be 'perturbation' or 'magnitude'"),
+    ({"proj_intv": -1}, "option 'proj_intv' = -1: input should be greater than or equal to 0"),
+    ({"tune_lr_scale": 0}, "option 'tune_lr_scale' = 0: input should be greater than 0"),
+    ({"eval_batches": 0}, "option 'eval_batches' = 0: input should be greater than or equal to 1"),
 ])
 def test_bad_options_are_user_errors(options, message):
     with pytest.raises(UserError, match=message):

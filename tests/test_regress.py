@@ -12,11 +12,11 @@ import pytest
 from click.testing import CliRunner
 from scipy import stats
 
-from harness.errors import UserError
-from harness.regress import compare, read_baseline
-from harness.report_commands import add_report_commands
-from harness.results import load_records
-from harness.tables import BASELINE_COLUMNS
+from harness.api.errors import UserError
+from harness.report.regress import compare, read_baseline
+from harness.cli.report import add_report_commands
+from harness.store.records import load_records
+from harness.report.tables import BASELINE_COLUMNS
 from test_tables import write_run
 
 BASE = [90.1, 89.8, 90.3, 90.0, 89.9]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from click.testing import CliRunner
 
 import plugins.darts.optimizer as darts_optimizer
-from harness.cli import build_cli
-from harness.runner import run_seeds
+from harness.cli.main import build_cli
+from harness.experiment.runner import run_seeds
 
 CONFIG = {"space": {"options": {"C": 8, "N": 1}}, "search": {"epochs": 3, "max_steps_per_epoch": 8},
           "benchmarks": {"names": ["retrain"], "options": {"retrain": {"epochs": 1}}}}

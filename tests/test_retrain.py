@@ -7,7 +7,7 @@ from torch import nn
 
 import plugins.retrain as retrain_plugin
 from harness import BenchmarkContext, DatasetInfo, DivergedError, ImageSet, SearchData, SearchSpace, UserError
-from harness.plugins import load_plugins
+from harness.plugin.manager import load_plugins
 from plugins.retrain.evaluator import RetrainEvaluator
 
 INFO = DatasetInfo("bright", num_classes=2, channels=1, image_size=8, mean=(0.5,), std=(0.25,))
@@ -55,9 +55,10 @@ def search_data(train_labels: torch.Tensor, valid_labels: torch.Tensor, spread: 
                       brightness_set(test_labels, 3, spread))
 
 
-def evaluator(data: SearchData, seed: int = 0, space: SearchSpace | None = None, **options) -> RetrainEvaluator:
+def evaluator(data: SearchData, seed: int = 0, space: SearchSpace | None = None, space_options: dict | None = None,
+              **options) -> RetrainEvaluator:
     context = BenchmarkContext(space or TinyCNNSpace(), dataset=data.info, data=data, device=torch.device("cpu"),
-                               seed=seed)
+                               seed=seed, space_options=space_options or {})
     return RetrainEvaluator({**FAST, **options}, context)
 
 
@@ -122,7 +123,7 @@ def test_needs_a_run():
 
 @pytest.mark.parametrize("options", [{"epochs": 0}, {"epochs": 2.5}, {"lr": -1}, {"batch_size": "many"}])
 def test_bad_options_are_user_errors(options):
-    with pytest.raises(UserError, match="retrain option"):
+    with pytest.raises(UserError, match=f"benchmark retrain: option '{next(iter(options))}' = "):
         RetrainEvaluator(options, None)
 
 

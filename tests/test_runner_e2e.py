@@ -7,9 +7,9 @@ import pytest
 from click.testing import CliRunner
 
 from harness import hookimpl
-from harness.cli import build_cli
-from harness.plugins import get_plugins
-from harness.results import load_records, load_trajectories
+from harness.cli.main import build_cli
+from harness.plugin.manager import get_plugins
+from harness.store.records import load_records, load_trajectories
 
 TINY = ["--dataset", "synthetic", "--epochs", "2", "--device", "cpu",
         "--set", "space.options.C=4", "--set", "search.max_steps_per_epoch=3",
@@ -60,7 +60,7 @@ def test_interrupted_run_resumes_and_matches_an_uninterrupted_one(tmp_path):
     invoke("--method", "darts", *TINY, "--results", str(straight))
 
     interrupted = tmp_path / "interrupted"
-    from harness.hookspecs import hookimpl
+    from harness.plugin.hookspecs import hookimpl
     stopper = type("Stopper", (), {"nasbench_epoch_end": hookimpl(InterruptAfterFirstEpoch.nasbench_epoch_end)})()
     get_plugins().manager.register(stopper)
     try:

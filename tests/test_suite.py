@@ -6,6 +6,7 @@ tests check the suite machinery, not the search.
 from __future__ import annotations
 
 import importlib
+from functools import partial
 from pathlib import Path
 
 import click
@@ -13,15 +14,21 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-import harness.plugins
-import harness.suite
-from harness.benchmarks import BenchmarkUnavailable
-from harness.errors import UserError
-from harness.hookspecs import hookimpl
-from harness.methods import Method
-from harness.plugins import load_plugins
-from harness.report_commands import add_report_commands
-from harness.suite import expand, flatten, load_suite, validate
+import harness.plugin.manager
+import harness.experiment.suite
+from harness.api.benchmarks import BenchmarkUnavailable
+from harness.api.errors import UserError
+from harness.plugin.hookspecs import hookimpl
+from harness.api.methods import Method
+from harness.plugin.manager import load_plugins
+from harness.cli.report import add_report_commands
+from harness.experiment.suite import expand, flatten, load_suite, validate
+from plugins.balenas.optimizer import BalenasOptimizer
+from plugins.darts.optimizer import DartsOptimizer
+from plugins.darts.selectors import ArgmaxSelector
+from plugins.datasets.cifar import CIFAR10, CifarDataset
+from plugins.datasets.digits import DigitsDataset
+from plugins.nb201.space import NB201Space
 from test_tables import write_run
 
 SHIPPED = sorted((Path(__file__).resolve().parents[1] / "benchmarks").glob("*.toml"))
@@ -52,7 +59,8 @@ label = "{method}-m{samples}-{dataset}"
 
 
 class NamesOnly:
-    """Registers names whose factories validation never calls (only methods are built)."""
+    """The real space, datasets, optimizers and selectors (validation builds them to check
+    their options), the methods as bare presets, and benchmarks that are never used."""
 
     @hookimpl
     def nasbench_register_methods(self, register):
@@ -61,21 +69,21 @@ class NamesOnly:
 
     @hookimpl
     def nasbench_register_search_spaces(self, register):
-        register("nb201", object)
+        register("nb201", NB201Space)
 
     @hookimpl
     def nasbench_register_datasets(self, register):
-        register("digits", object)
-        register("cifar10", object)
+        register("digits", DigitsDataset)
+        register("cifar10", partial(CifarDataset, CIFAR10))
 
     @hookimpl
     def nasbench_register_optimizers(self, register):
-        register("darts", object)
-        register("balenas", object)
+        register("darts", DartsOptimizer)
+        register("balenas", BalenasOptimizer)
 
     @hookimpl
     def nasbench_register_selectors(self, register):
-        register("argmax", object)
+        register("argmax", ArgmaxSelector)
 
     @hookimpl
     def nasbench_register_benchmarks(self, register):
@@ -87,6 +95,9 @@ def unconfigured_benchmark(options, context):
     raise BenchmarkUnavailable("no NAS-Bench-201 file configured (test)")
 
 
+unconfigured_benchmark.headline = ("cifar10/test_acc",)
+
+
 def _write(tmp_path: Path, text: str, name: str = "demo.toml") -> Path:
     path = tmp_path / name
     path.write_text(text)
@@ -94,9 +105,9 @@ def _write(tmp_path: Path, text: str, name: str = "demo.toml") -> Path:
 
 
 @pytest.fixture
-def names(monkeypatch) -> harness.plugins.Plugins:
+def names(monkeypatch) -> harness.plugin.manager.Plugins:
     plugins = load_plugins(extra=[NamesOnly()], from_entry_points=False)
-    monkeypatch.setattr(harness.plugins, "_cached", plugins)
+    monkeypatch.setattr(harness.plugin.manager, "_cached", plugins)
     return plugins
 
 
@@ -147,7 +158,7 @@ def test_unknown_names_fail_before_any_run_and_list_the_known_ones(tmp_path: Pat
 
 
 def test_dry_run_prints_the_plan_and_runs_nothing(tmp_path: Path, names, monkeypatch) -> None:
-    monkeypatch.setattr(harness.suite, "run_seeds", lambda *a, **k: pytest.fail("dry run must not run"))
+    monkeypatch.setattr(harness.experiment.suite, "run_seeds", lambda *a, **k: pytest.fail("dry run must not run"))
     result = CliRunner().invoke(_cli(), ["suite", str(_write(tmp_path, DEMO)), "--dry-run", "--seeds", "0-2"])
     assert result.exit_code == 0, result.output
     assert "suite demo: 4 runs × seeds = 12 seed runs" in result.output
@@ -164,7 +175,7 @@ def test_suite_runs_every_planned_run_then_writes_its_table(tmp_path: Path, name
         return [write_run(results_root, user_config["label"], seed, {f"{dataset}/test_acc": 80.0 + bonus + seed},
                           method=method, dataset=dataset) for seed in seeds]
 
-    monkeypatch.setattr(harness.suite, "run_seeds", fake_run_seeds)
+    monkeypatch.setattr(harness.experiment.suite, "run_seeds", fake_run_seeds)
     out = tmp_path / "out"
     result = CliRunner().invoke(_cli(), ["suite", str(_write(tmp_path, DEMO)), "--results", str(out), "--seeds", "0-2"])
     assert result.exit_code == 0, result.output

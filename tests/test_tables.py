@@ -16,11 +16,12 @@ import pytest
 from click.testing import CliRunner
 from scipy import stats
 
-from harness.errors import UserError
-from harness.plugins import load_plugins
-from harness.report_commands import add_report_commands
-from harness.results import RECORD, TRAJECTORY, load_records, run_dir, write_csv, write_json
-from harness.tables import benchmark_optima, build_table, render_table
+from harness.api.errors import UserError
+from harness.plugin.manager import load_plugins
+from harness.cli.report import add_report_commands
+from harness.store.records import load_records
+from harness.store.run_folder import RECORD, TRAJECTORY, run_dir, write_csv, write_json
+from harness.report.tables import benchmark_optima, build_table, render_table
 
 DARTS = [54.0, 55.0, 56.0]
 BALENAS = [93.0, 94.0, 95.0, 96.0]

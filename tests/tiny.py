@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from harness import DatasetInfo, ImageSet, RunContext, SearchData, SearchSpace, Supernet
-from harness.config import DEFAULTS, merge
+from harness.experiment.config import DEFAULTS, merge
 
 INFO = DatasetInfo("toy", num_classes=2, channels=1, image_size=2, mean=(0.0,), std=(1.0,))
 

@@ -1,8 +1,8 @@
 """The BaLeNAS methods and the zero-cost baseline as named presets.
 
-Optimizer options are written out in full so that each run's ``config.json`` states the
-VAdam setting it used; ``data_size`` stays unset (the validation half's size).
-The ``argmax`` selector and the ``fixed`` optimizer come from the DARTS plugin.
+Every run's ``config.json`` states the full VAdam setting it used (the harness writes each
+component's validated options, defaults included). The ``argmax`` selector and the
+``fixed`` optimizer come from the DARTS plugin.
 """
 from __future__ import annotations
 
@@ -10,15 +10,9 @@ from typing import Any
 
 from harness import Method
 
-from plugins.balenas.optimizer import DEFAULTS as OPTIMIZER_DEFAULTS
-from plugins.balenas.proxy_selector import DEFAULTS as SELECTOR_DEFAULTS
-
 
 def _balenas_options(order: int) -> dict[str, Any]:
-    options = {key: value for key, value in OPTIMIZER_DEFAULTS.items() if value is not None}
-    options["betas"] = list(options["betas"])
-    options["order"] = order
-    return {"optimizer": {"options": options}}
+    return {"optimizer": {"options": {"order": order}}}
 
 
 def balenas() -> Method:
@@ -33,7 +27,7 @@ def balenas_2nd() -> Method:
 
 def balenas_tf() -> Method:
     defaults = _balenas_options(order=1)
-    defaults["selector"] = {"options": {**SELECTOR_DEFAULTS, "source": "posterior"}}
+    defaults["selector"] = {"options": {"source": "posterior"}}
     return Method("balenas-tf", "balenas", "proxy",
                   "BaLeNAS-TF: K archs sampled from q(α), best by a training-free proxy (SynFlow)", defaults)
 
@@ -41,7 +35,7 @@ def balenas_tf() -> Method:
 def zero_cost() -> Method:
     return Method("zero-cost", "fixed", "proxy",
                   "zero-cost NAS: K uniformly random archs, best by a training-free proxy (no supernet)",
-                  {"selector": {"options": {**SELECTOR_DEFAULTS, "source": "uniform"}}, "search": {"epochs": 0}})
+                  {"selector": {"options": {"source": "uniform"}}, "search": {"epochs": 0}})
 
 
 METHODS = {"balenas": balenas, "balenas-2nd": balenas_2nd, "balenas-tf": balenas_tf, "zero-cost": zero_cost}

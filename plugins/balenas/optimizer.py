@@ -20,50 +20,40 @@ gradient scale held; a 10-epoch digits run (N ≈ 900) only reaches σ ≈ 0.93.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import torch
+from pydantic import Field
 
-from harness import ArchOptimizer, RunContext, SearchSpace, SearchStep, Supernet, UserError, arch_gradient
+from harness import ArchOptimizer, Options, RunContext, SearchSpace, SearchStep, Supernet, arch_gradient
 
 from plugins.balenas.vadam import VAdam
 
-DEFAULTS: dict[str, Any] = {
-    "samples": 3,
-    "prior_precision": 1.0,
-    "init_precision": 1.0,
-    "data_size": None,
-    "lr": 3e-4,
-    "betas": (0.5, 0.999),
-    "order": 1,
-    "init_scale": 1e-3,
-}
+
+class BalenasOptions(Options):
+    samples: int = Field(3, ge=1, description="Monte-Carlo draws M of α per architecture step")
+    prior_precision: float = Field(1.0, gt=0, description="prior precision δ of N(0, 1/δ)")
+    init_precision: float = Field(1.0, gt=0, description="initial precision of q(α) (σ₀ = 1/√init_precision)")
+    data_size: int | None = Field(None, ge=1, description="N of VAdam; null: the search-validation half's size")
+    lr: float = Field(3e-4, gt=0, description="VAdam learning rate of μ")
+    betas: tuple[float, float] = Field((0.5, 0.999), description="VAdam betas (as DARTS' Adam)")
+    order: Literal[1, 2] = Field(1, description="1: first-order gradient; 2: unrolled")
+    init_scale: float = Field(1e-3, ge=0, description="μ starts at init_scale·N(0, 1), as DARTS' α")
 
 
 def _softmax(alpha: torch.Tensor) -> torch.Tensor:
     return torch.softmax(alpha, dim=-1)
 
 
-def parse_options(options: dict[str, Any]) -> dict[str, Any]:
-    """Options merged over ``DEFAULTS``; unknown names and bad values are user errors."""
-    unknown = sorted(set(options) - set(DEFAULTS))
-    if unknown:
-        raise UserError(f"unknown balenas option(s) {unknown}; known: {sorted(DEFAULTS)}")
-    merged = {**DEFAULTS, **options}
-    if int(merged["order"]) not in (1, 2):
-        raise UserError(f"balenas option order must be 1 or 2, got {merged['order']}")
-    if len(tuple(merged["betas"])) != 2:
-        raise UserError(f"balenas option betas needs two numbers, e.g. [0.5, 0.999]; got {merged['betas']}")
-    return merged
-
-
 class BalenasOptimizer(ArchOptimizer):
     """q(α) = N(μ, σ²) per edge-op; μ and the precision state s updated by VAdam."""
 
-    def __init__(self, options: dict[str, Any]) -> None:
+    name = "balenas"
+    Options = BalenasOptions
+
+    def __init__(self, options: dict[str, Any] | None = None) -> None:
         super().__init__(options)
-        self.settings = parse_options(self.options)
-        self.order = int(self.settings["order"])
+        self.order = self.options.order
         self.mu: torch.Tensor | None = None
         self.vadam: VAdam | None = None
         self.generator: torch.Generator | None = None
@@ -71,14 +61,14 @@ class BalenasOptimizer(ArchOptimizer):
     def attach(self, space: SearchSpace, supernet: Supernet, run: RunContext) -> None:
         """μ = init_scale·N(0, I) as DARTS' α (same seed, same draw); the generator then drives the MC noise."""
         self.generator = torch.Generator().manual_seed(run.seed)
-        mu = float(self.settings["init_scale"]) * torch.randn(space.num_edges, space.num_ops, generator=self.generator)
+        mu = self.options.init_scale * torch.randn(space.num_edges, space.num_ops, generator=self.generator)
         self.mu = mu.to(run.device)
-        data_size = self.settings["data_size"]
+        data_size = self.options.data_size
         self.vadam = VAdam(
-            [self.mu], lr=float(self.settings["lr"]),
+            [self.mu], lr=self.options.lr,
             data_size=int(data_size) if data_size is not None else len(run.data.valid),
-            betas=tuple(self.settings["betas"]), prior_precision=float(self.settings["prior_precision"]),
-            init_precision=float(self.settings["init_precision"]), samples=int(self.settings["samples"]))
+            betas=self.options.betas, prior_precision=self.options.prior_precision,
+            init_precision=self.options.init_precision, samples=self.options.samples)
 
     def mixing_weights(self, training: bool) -> torch.Tensor:
         return _softmax(self.mu)

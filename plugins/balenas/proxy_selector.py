@@ -10,41 +10,34 @@ so its score depends on the architecture only, not on where it appears in the dr
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Literal
 
 import torch
+from pydantic import Field
 from torch import nn
 
-from harness import (Architecture, DivergedError, Selection, SelectionContext, Selector, UserError,
-                     to_float)
-
-DEFAULTS: dict[str, Any] = {"k": 100, "proxy": "synflow", "source": "posterior", "batch_size": 64}
-SOURCES = ("posterior", "uniform")
+from harness import Architecture, DivergedError, Options, Selection, SelectionContext, Selector, to_float
 
 
-def parse_options(options: dict[str, Any]) -> dict[str, Any]:
-    """Options merged over ``DEFAULTS``; unknown names and bad values are user errors."""
-    unknown = sorted(set(options) - set(DEFAULTS))
-    if unknown:
-        raise UserError(f"unknown proxy-selector option(s) {unknown}; known: {sorted(DEFAULTS)}")
-    merged = {**DEFAULTS, **options}
-    if merged["source"] not in SOURCES:
-        raise UserError(f"proxy-selector source must be one of {list(SOURCES)}, got '{merged['source']}'")
-    for key in ("k", "batch_size"):
-        if int(merged[key]) < 1:
-            raise UserError(f"proxy-selector option {key} must be >= 1, got {merged[key]}")
-    return merged
+class ProxySelectorOptions(Options):
+    k: int = Field(100, ge=1, description="candidates drawn (BaLeNAS-TF: 100)")
+    proxy: str = Field("synflow", description="a registered proxy (nasbench list proxy)")
+    source: Literal["posterior", "uniform"] = Field(
+        "posterior", description="posterior: argmax of α drawn from the optimizer; uniform: random architectures")
+    batch_size: int = Field(64, ge=1, description="images in the proxy's one batch")
 
 
 class ProxySelector(Selector):
     """The best of K candidates by a training-free proxy (``ctx.run.plugins["proxy"]``)."""
 
-    def __init__(self, options: dict[str, Any]) -> None:
+    name = "proxy"
+    Options = ProxySelectorOptions
+
+    def __init__(self, options: dict[str, Any] | None = None) -> None:
         super().__init__(options)
-        self.settings = parse_options(self.options)
 
     def select(self, ctx: SelectionContext) -> Selection:
-        name = self.settings["proxy"]
+        name = self.options.proxy
         proxy = ctx.run.plugins["proxy"].create(name)
         generator = torch.Generator().manual_seed(int(ctx.rng.integers(2 ** 62)))
         init_seed = int(ctx.rng.integers(2 ** 62))
@@ -63,20 +56,20 @@ class ProxySelector(Selector):
         best = max(range(len(ranked)), key=ranked.__getitem__)
         if ranked[best] == -math.inf:
             raise DivergedError(f"proxy {name} gave no finite score for any of the {len(counts)} candidates")
-        details = {"proxy": name, "source": self.settings["source"], "k": len(drawn), "unique": len(counts),
+        details = {"proxy": name, "source": self.options.source, "k": len(drawn), "unique": len(counts),
                    "best_score": scores[best], "best_draws": rows[best]["draws"]}
         return Selection(list(counts)[best], details, rows)
 
     def _candidates(self, ctx: SelectionContext, generator: torch.Generator) -> list[Architecture]:
-        k = int(self.settings["k"])
-        if self.settings["source"] == "uniform":
+        k = self.options.k
+        if self.options.source == "uniform":
             return [ctx.space.sample(ctx.rng) for _ in range(k)]
         return [ctx.space.argmax(logits) for logits in ctx.optimizer.sample_logits(k, generator)]
 
     def _batch(self, ctx: SelectionContext, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         """A random batch of the search-train half, normalized, on the run's device."""
         train = ctx.data.train
-        index = torch.randperm(len(train), generator=generator)[:int(self.settings["batch_size"])]
+        index = torch.randperm(len(train), generator=generator)[:self.options.batch_size]
         index = index.to(train.images.device)
         return to_float(train.images[index], ctx.dataset).to(ctx.run.device), train.labels[index].to(ctx.run.device)
 

@@ -1,15 +1,26 @@
 """DARTS (Liu et al. 2019): softmax over α per edge, Adam on ∇α L_val, 1st or 2nd order."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import torch
+from pydantic import Field
 
-from harness import ArchOptimizer, RunContext, SearchSpace, SearchStep, Supernet, arch_gradient
+from harness import ArchOptimizer, Options, RunContext, SearchSpace, SearchStep, Supernet, arch_gradient
 
 
 def _softmax(alpha: torch.Tensor) -> torch.Tensor:
     return torch.softmax(alpha, dim=-1)
+
+
+class DartsOptions(Options):
+    """The reference's architecture settings (quark0/darts ``train_search.py``)."""
+
+    order: Literal[1, 2] = Field(1, description="1: first-order gradient; 2: unrolled (DARTS Eq. 7-8)")
+    lr: float = Field(3e-4, gt=0, description="Adam learning rate of α")
+    betas: tuple[float, float] = Field((0.5, 0.999), description="Adam betas of α")
+    weight_decay: float = Field(1e-3, ge=0, description="Adam weight decay of α")
+    init_scale: float = Field(1e-3, ge=0, description="α starts at init_scale·N(0, 1)")
 
 
 class DartsOptimizer(ArchOptimizer):
@@ -18,13 +29,16 @@ class DartsOptimizer(ArchOptimizer):
     ``order: 2`` uses the unrolled (second-order) gradient of DARTS Eq. 7–8.
     """
 
-    def __init__(self, options: dict[str, Any]) -> None:
+    name = "darts"
+    Options = DartsOptions
+
+    def __init__(self, options: dict[str, Any] | None = None) -> None:
         super().__init__(options)
-        self.order = int(self.options.get("order", 1))
-        self.lr = float(self.options.get("lr", 3e-4))
-        self.betas = tuple(self.options.get("betas", (0.5, 0.999)))
-        self.weight_decay = float(self.options.get("weight_decay", 1e-3))
-        self.init_scale = float(self.options.get("init_scale", 1e-3))
+        self.order = self.options.order
+        self.lr = self.options.lr
+        self.betas = self.options.betas
+        self.weight_decay = self.options.weight_decay
+        self.init_scale = self.options.init_scale
         self.alpha: torch.Tensor | None = None
         self.adam: torch.optim.Adam | None = None
 
@@ -67,6 +81,7 @@ class FixedOptimizer(ArchOptimizer):
     """
 
     bilevel = False
+    name = "fixed"
 
     def attach(self, space: SearchSpace, supernet: Supernet, run: RunContext) -> None:
         self.alpha = torch.zeros(space.num_edges, space.num_ops, device=run.device)

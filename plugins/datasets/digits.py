@@ -10,6 +10,7 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
 from harness import Dataset, DatasetInfo, ImageSet
+from plugins.datasets.profiles import SMALL_MAX_EPOCHS, SMALL_PROFILE
 
 MAX_VALUE = 16.0
 """The digits are 0..16 gray levels."""
@@ -32,6 +33,8 @@ class DigitsDataset(Dataset):
 
     needs_data_dir = False
     download_hint = "Nothing to download: the digits ship with scikit-learn."
+    profile = SMALL_PROFILE
+    max_epochs = SMALL_MAX_EPOCHS
 
     def __init__(self, test_fraction: float = 1 / 6, seed: int = 0) -> None:
         self.test_fraction = test_fraction

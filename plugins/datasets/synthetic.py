@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from harness import Dataset, DatasetInfo, ImageSet
+from plugins.datasets.profiles import SMALL_MAX_EPOCHS, SMALL_PROFILE
 
 
 def make_synthetic(num_classes: int, channels: int, image_size: int, train_size: int, test_size: int,
@@ -34,6 +35,8 @@ class SyntheticDataset(Dataset):
 
     needs_data_dir = False
     download_hint = "Nothing to download: the synthetic data is generated."
+    profile = SMALL_PROFILE
+    max_epochs = SMALL_MAX_EPOCHS
 
     def __init__(self, num_classes: int = 10, channels: int = 3, image_size: int = 8, train_size: int = 1000,
                  test_size: int = 200, noise: float = 0.15, seed: int = 0) -> None:

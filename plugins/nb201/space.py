@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from numbers import Integral
-from typing import Any
+from typing import Any, Mapping
 
+from pydantic import Field
 from torch import nn
 
-from harness import Architecture, DatasetInfo, SearchSpace, UserError
+from harness import Architecture, DatasetInfo, Options, SearchSpace, UserError
 from plugins.nb201.cells import EDGE_NAMES, EDGES, NUM_NODES
 from plugins.nb201.network import NB201Network, NB201Supernet
 from plugins.nb201.ops import OP_NAMES
@@ -18,9 +19,15 @@ NASLIB_OPS: tuple[str, ...] = ("skip_connect", "none", "nor_conv_3x3", "nor_conv
 NASLIB_EDGES: tuple[tuple[int, int], ...] = ((1, 0), (2, 0), (3, 0), (2, 1), (3, 1), (3, 2))
 """NASLib's encoding (op order and edge order differ from the official ones)."""
 
-OPTION_DEFAULTS = {"C": 16, "N": 5, "track_running_stats": True}
 SUPERNET_AFFINE = False
 NETWORK_AFFINE = True
+
+
+class NB201Options(Options):
+    C: int = Field(16, ge=1, description="channels of the first stage (NB201: 16)")
+    N: int = Field(5, ge=1, description="cells per stage (NB201: 5)")
+    track_running_stats: bool = Field(True, description="BatchNorm keeps running statistics")
+    affine: bool | None = Field(None, description="BatchNorm affine; null: off in the supernet, on in networks")
 
 
 class NB201Space(SearchSpace):
@@ -29,12 +36,14 @@ class NB201Space(SearchSpace):
     name = "nb201"
     op_names = OP_NAMES
     edge_names = EDGE_NAMES
+    Options = NB201Options
 
-    def build_supernet(self, dataset: DatasetInfo, options: dict[str, Any]) -> NB201Supernet:
+    def build_supernet(self, dataset: DatasetInfo, options: Mapping[str, Any] | Options | None) -> NB201Supernet:
         opts = self._options(dataset, options, affine=SUPERNET_AFFINE)
         return NB201Supernet(dataset.channels, dataset.num_classes, **opts)
 
-    def build_network(self, arch: Architecture, dataset: DatasetInfo, options: dict[str, Any]) -> nn.Module:
+    def build_network(self, arch: Architecture, dataset: DatasetInfo,
+                      options: Mapping[str, Any] | Options | None) -> nn.Module:
         opts = self._options(dataset, options, affine=NETWORK_AFFINE)
         return NB201Network(self._checked(arch), dataset.channels, dataset.num_classes, **opts)
 
@@ -111,22 +120,12 @@ class NB201Space(SearchSpace):
                             f"(edges {', '.join(EDGE_NAMES)}; ops {', '.join(OP_NAMES)})")
         return tuple(int(v) for v in values)
 
-    @staticmethod
-    def _options(dataset: DatasetInfo, options: dict[str, Any], affine: bool) -> dict[str, Any]:
+    def _options(self, dataset: DatasetInfo, options: Mapping[str, Any] | Options | None,
+                 affine: bool) -> dict[str, Any]:
         """Validated network options; ``affine`` defaults to False in the supernet, True in networks."""
-        defaults = {**OPTION_DEFAULTS, "affine": affine}
-        options = dict(options or {})
-        unknown = sorted(set(options) - set(defaults))
-        if unknown:
-            raise UserError(f"unknown nb201 space option(s) {', '.join(unknown)}; known: {', '.join(defaults)}")
-        opts = {**defaults, **options}
-        for key in ("C", "N"):
-            value = opts[key]
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise UserError(f"nb201 space option {key} must be a positive integer, got {value!r}")
-        for key in ("affine", "track_running_stats"):
-            if not isinstance(opts[key], bool):
-                raise UserError(f"nb201 space option {key} must be true or false, got {opts[key]!r}")
+        opts = self.options(options).model_dump()
+        if opts["affine"] is None:
+            opts["affine"] = affine
         if dataset.image_size % 4:
             raise UserError(f"NB201 networks halve the image twice, so the image size must be divisible by 4; "
                             f"dataset {dataset.name} has {dataset.image_size}")

@@ -7,11 +7,12 @@ what is configured).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import click
+from pydantic import Field
 
-from harness import Architecture, Benchmark, BenchmarkContext, SearchSpace, UserError, hookimpl
+from harness import Architecture, Benchmark, BenchmarkContext, Options, SearchSpace, UserError, hookimpl
 from plugins.nb201_benchmark.location import (DOWNLOAD_HINT, MetricSource, configured_path, imported_table_path,
                                               open_source)
 from plugins.nb201_benchmark.table import write_table
@@ -26,6 +27,12 @@ HEADLINE_METRICS = (
 IMPORTABLE = ("nb201",)
 
 
+class NB201BenchmarkOptions(Options):
+    file: str | None = Field(None, description="a benchmark table (CSV/Parquet/compact) or an official .pth; "
+                                               "null: $NASBENCH_NB201_FILE, then the imported table")
+    trust: bool = Field(False, description="allow unpickling an official .pth you trust")
+
+
 class NB201Benchmark(Benchmark):
     """Looks architectures of the ``nb201`` space up in the configured benchmark file.
 
@@ -36,15 +43,27 @@ class NB201Benchmark(Benchmark):
     name = "nb201"
     cheap = True
 
-    def __init__(self, options: dict[str, Any], context: BenchmarkContext | None) -> None:
+    Options = NB201BenchmarkOptions
+    headline = HEADLINE_METRICS
+    titles = {
+        "cifar10-valid/valid_acc": "CIFAR-10 valid",
+        "cifar10/test_acc": "CIFAR-10 test",
+        "cifar100/valid_acc": "CIFAR-100 valid",
+        "cifar100/test_acc": "CIFAR-100 test",
+        "ImageNet16-120/valid_acc": "ImageNet16-120 valid",
+        "ImageNet16-120/test_acc": "ImageNet16-120 test",
+    }
+    """The NB201 paper's columns (CIFAR-10 valid is the cifar10-valid split, test is cifar10)."""
+
+    def __init__(self, options: Mapping[str, Any] | Options | None, context: BenchmarkContext | None) -> None:
         super().__init__(options, context)
-        self.path, self.origin = configured_path(self.options)
+        self.path, self.origin = configured_path(self.options.model_dump())
         self._source: MetricSource | None = None
 
     @property
     def source(self) -> MetricSource:
         if self._source is None:
-            self._source = open_source(self.path, self.options)
+            self._source = open_source(self.path, self.options.model_dump())
         return self._source
 
     def supports(self, space: SearchSpace) -> bool:

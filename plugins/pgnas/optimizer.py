@@ -28,9 +28,10 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+from pydantic import Field
 from torch import nn
 
-from harness import ArchOptimizer, RunContext, SearchSpace, Supernet, UserError, to_float
+from harness import ArchOptimizer, Options, RunContext, SearchSpace, Supernet, UserError, to_float
 
 from plugins.pgnas.concrete import (GateGroup, GateLayout, drop_logit, kl_regularizer, prior_regularizer,
                                     relaxed_keep_mask)
@@ -41,16 +42,17 @@ PROBE_EXAMPLES = 2
 NOISE_SEED_OFFSET = 1_000_003
 """The gate noise has its own generator (resumable), seeded apart from the batch streams."""
 
-OPTIONS: dict[str, Any] = {
-    "temperature": 0.2,
-    "p_init": 0.1,
-    "learn": True,
-    "length_scale": None,
-    "prior_weight_decay": 3e-4,
-    "data_size": None,
-    "per_example": True,
-    "channel_gates": False,
-}
+
+
+class PgnasOptions(Options):
+    temperature: float = Field(0.2, gt=0, description="concrete relaxation temperature τ (Table 5's best)")
+    p_init: float = Field(0.1, gt=0, lt=1, description="initial drop probability")
+    learn: bool = Field(True, description="false freezes p at p_init (Table 3's predefined dropout)")
+    length_scale: float | None = Field(None, gt=0, description="l of the weight prior; null: from prior_weight_decay")
+    prior_weight_decay: float = Field(3e-4, gt=0, description="weight decay the prior acts like at initialization")
+    data_size: int | None = Field(None, ge=1, description="N of the KL; null: the search-train half's size")
+    per_example: bool = Field(True, description="one gate sample per example (as dropout) or per batch")
+    channel_gates: bool = Field(False, description="per-input-channel gates in a cell space's convs (not implemented)")
 
 
 def gate_layout(space: SearchSpace) -> GateLayout:
@@ -124,27 +126,18 @@ class PgnasOptimizer(ArchOptimizer):
     """
 
     bilevel = False
+    name = "pgnas"
+    Options = PgnasOptions
 
-    def __init__(self, options: dict[str, Any]) -> None:
-        unknown = sorted(set(options) - set(OPTIONS))
-        if unknown:
-            raise UserError(f"unknown pgnas optimizer option(s) {', '.join(unknown)}; known: {', '.join(OPTIONS)}")
-        super().__init__({**OPTIONS, **options})
-        opts = self.options
-        if opts["channel_gates"]:
+    def __init__(self, options: dict[str, Any] | None = None) -> None:
+        super().__init__(options)
+        if self.options.channel_gates:
             raise UserError("pgnas option channel_gates (per-input-channel gates inside a cell space's convs) is not "
                             "implemented; leave it false, or use the pgnas-resnet space, whose gates are per channel")
-        self.temperature = float(opts["temperature"])
-        self.p_init = float(opts["p_init"])
-        if self.temperature <= 0:
-            raise UserError(f"pgnas option temperature must be positive, got {self.temperature}")
-        if not 0.0 < self.p_init < 1.0:
-            raise UserError(f"pgnas option p_init must lie strictly between 0 and 1, got {self.p_init}")
-        for key in ("length_scale", "prior_weight_decay", "data_size"):
-            if opts[key] is not None and float(opts[key]) <= 0:
-                raise UserError(f"pgnas option {key} must be positive, got {opts[key]!r}")
-        self.learn = bool(opts["learn"])
-        self.per_example = bool(opts["per_example"])
+        self.temperature = self.options.temperature
+        self.p_init = self.options.p_init
+        self.learn = self.options.learn
+        self.per_example = self.options.per_example
 
     def attach(self, space: SearchSpace, supernet: Supernet, run: RunContext) -> None:
         self.layout = gate_layout(space).to(run.device)
@@ -156,11 +149,11 @@ class PgnasOptimizer(ArchOptimizer):
         self.op_names = tuple(space.op_names)
         theta = torch.full((len(self.layout.groups),), drop_logit(self.p_init), device=run.device)
         self.theta = theta.requires_grad_(self.learn)
-        self.data_size = int(self.options["data_size"] or len(run.data.train))
-        if self.options["length_scale"] is not None:
-            self.length_scale_sq = float(self.options["length_scale"]) ** 2
+        self.data_size = self.options.data_size or len(run.data.train)
+        if self.options.length_scale is not None:
+            self.length_scale_sq = self.options.length_scale ** 2
         else:
-            self.length_scale_sq = float(self.options["prior_weight_decay"]) * self.data_size / (1.0 - self.p_init)
+            self.length_scale_sq = self.options.prior_weight_decay * self.data_size / (1.0 - self.p_init)
         example = to_float(run.data.train.images[:PROBE_EXAMPLES], run.dataset)
         self.kernels, self.ungated = find_gated_kernels(supernet, self.layout, example)
         self.batch_size = min(int(run.search["batch_size"]), len(run.data.train))

@@ -20,12 +20,19 @@ from typing import Any, Sequence
 import torch
 import torch.nn.functional as F
 
-from harness import Architecture, Selection, SelectionContext, Selector, UserError
+from pydantic import Field
+
+from harness import Architecture, Options, Selection, SelectionContext, Selector, UserError
 
 MIN_KEEP = 1e-12
 """Keep probabilities are floored here, so a saturated gate still has a (tiny) chance."""
 
-OPTIONS: dict[str, Any] = {"candidates": 1500, "eval_batches": None, "bn_train": True}
+
+
+class PosteriorOptions(Options):
+    candidates: int = Field(1500, ge=1, description="architecture-weight pairs drawn (the paper's CIFAR setting)")
+    eval_batches: int | None = Field(None, ge=1, description="validation batches per candidate; null: all")
+    bn_train: bool = Field(True, description="BatchNorm on batch statistics while scoring candidates")
 
 
 def sample_one_op_per_edge(keep: torch.Tensor, count: int, generator: torch.Generator) -> torch.Tensor:
@@ -94,19 +101,14 @@ class PosteriorSelector(Selector):
     the best changes.
     """
 
-    def __init__(self, options: dict[str, Any]) -> None:
-        unknown = sorted(set(options) - set(OPTIONS))
-        if unknown:
-            raise UserError(f"unknown posterior selector option(s) {', '.join(unknown)}; known: {', '.join(OPTIONS)}")
-        super().__init__({**OPTIONS, **options})
-        self.candidates = self.options["candidates"]
-        if isinstance(self.candidates, bool) or not isinstance(self.candidates, int) or self.candidates < 1:
-            raise UserError(f"posterior selector option candidates must be a positive integer, got {self.candidates!r}")
-        self.eval_batches = self.options["eval_batches"]
-        if self.eval_batches is not None and (not isinstance(self.eval_batches, int) or self.eval_batches < 1):
-            raise UserError("posterior selector option eval_batches must be a positive integer or null (all), "
-                            f"got {self.eval_batches!r}")
-        self.bn_train = bool(self.options["bn_train"])
+    name = "posterior"
+    Options = PosteriorOptions
+
+    def __init__(self, options: dict[str, Any] | None = None) -> None:
+        super().__init__(options)
+        self.candidates = self.options.candidates
+        self.eval_batches = self.options.eval_batches
+        self.bn_train = self.options.bn_train
 
     def select(self, ctx: SelectionContext) -> Selection:
         started = time.perf_counter()

@@ -23,19 +23,25 @@ hex (bit k = channel k), blocks joined by ``+``.
 from __future__ import annotations
 
 from math import prod
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import torch
+from pydantic import Field
 from torch import nn
 
-from harness import Architecture, DatasetInfo, SearchSpace, Supernet, UserError
+from harness import Architecture, DatasetInfo, Options, SearchSpace, Supernet, UserError
 
 from plugins.pgnas.concrete import GateGroup
 
 WIDTHS = (16, 32, 64)
 BRANCHES: tuple[tuple[str, int], ...] = (("conv3x3", 3), ("conv5x5", 5), ("conv1x1", 1))
 OPTION_DEFAULTS = {"C": WIDTHS[0], "N": 1}
+
+
+class ResNetSpaceOptions(Options):
+    C: int = Field(WIDTHS[0], description=f"fixed at {WIDTHS[0]} (the space's shape is fixed)")
+    N: int = Field(1, description="fixed at 1 (one block per stage)")
 DROP, KEEP = 0, 1
 
 
@@ -158,6 +164,7 @@ class MultiBranchResNetSpace(SearchSpace):
 
     name = "pgnas-resnet"
     op_names = ("drop", "keep")
+    Options = ResNetSpaceOptions
 
     def __init__(self) -> None:
         edges, groups, blocks = [], [], []
@@ -173,11 +180,12 @@ class MultiBranchResNetSpace(SearchSpace):
         self.gate_groups = tuple(groups)
         self.edge_blocks = tuple(blocks)
 
-    def build_supernet(self, dataset: DatasetInfo, options: dict[str, Any]) -> MultiBranchSupernet:
+    def build_supernet(self, dataset: DatasetInfo, options: Mapping[str, Any] | Options | None) -> MultiBranchSupernet:
         self._check_options(options)
         return MultiBranchSupernet(dataset.channels, dataset.num_classes)
 
-    def build_network(self, arch: Architecture, dataset: DatasetInfo, options: dict[str, Any]) -> MultiBranchNetwork:
+    def build_network(self, arch: Architecture, dataset: DatasetInfo,
+                      options: Mapping[str, Any] | Options | None) -> MultiBranchNetwork:
         self._check_options(options)
         return MultiBranchNetwork(self.kept_channels(self._checked(arch)), dataset.channels, dataset.num_classes)
 
@@ -280,14 +288,10 @@ class MultiBranchResNetSpace(SearchSpace):
         return UserError(f"bad pgnas-resnet architecture {text.strip()!r}: {problem}; expected "
                          "|m|m|m|+|m|m|m|+|m|m|m| with one hex channel mask per branch (conv3x3, conv5x5, conv1x1)")
 
-    @staticmethod
-    def _check_options(options: dict[str, Any]) -> None:
-        options = dict(options or {})
-        unknown = sorted(set(options) - set(OPTION_DEFAULTS))
-        if unknown:
-            raise UserError(f"unknown pgnas-resnet space option(s) {', '.join(unknown)}; known: C, N")
+    def _check_options(self, options: Mapping[str, Any] | Options | None) -> None:
+        chosen = self.options(options).model_dump()
         for key, fixed in OPTION_DEFAULTS.items():
-            if options.get(key, fixed) != fixed:
+            if chosen[key] != fixed:
                 raise UserError(f"pgnas-resnet has a fixed shape (widths {'/'.join(map(str, WIDTHS))}, one block per "
                                 f"stage; its edges are its channels): space option {key} must be {fixed}, "
-                                f"got {options[key]!r}")
+                                f"got {chosen[key]!r}")

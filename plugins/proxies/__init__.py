@@ -5,9 +5,8 @@ from pathlib import Path
 from typing import Any
 
 import click
-import torch
 
-from harness import BenchmarkContext, UserError, hookimpl
+from harness import BenchmarkContext, UserError, hookimpl, resolve_device
 from plugins.proxies.correlate import correlate, scoring_batch, write_scores
 from plugins.proxies.grasp import Grasp
 from plugins.proxies.snip import Snip
@@ -30,14 +29,6 @@ def _plugins() -> Any:
     """The process's registries (imported on use: this module is itself loaded while they are built)."""
     from harness import get_plugins
     return get_plugins()
-
-
-def _device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise UserError(f"--device {name}: CUDA is not available here; use --device cpu")
-    return torch.device(name)
 
 
 @click.group("proxies")
@@ -76,7 +67,7 @@ def correlate_command(proxy_names: str, space_name: str, benchmark_name: str, be
                       batch_size: int, channels: int, cells: int, device_name: str, output: Path | None) -> None:
     """Spearman's ρ between each proxy's score at initialization and a benchmark metric."""
     plugins = _plugins()
-    device = _device(device_name)
+    device = resolve_device(device_name)
     proxies = {name: plugins["proxy"].create(name) for name in _names(proxy_names)}
     space = plugins["search space"].create(space_name)
     dataset = plugins["dataset"].create(dataset_name)

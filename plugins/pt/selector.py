@@ -3,27 +3,29 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from typing import Any, Literal
 
 import torch
+from pydantic import Field
 
-from harness import Architecture, Selection, SelectionContext, Selector, UserError
+from harness import Architecture, Options, Selection, SelectionContext, Selector
 
 from plugins.pt.topology import Topology
 
-OPTIONS: dict[str, Any] = {
-    "proj_intv": 5,
-    "criterion": "acc",
-    "mode": "perturbation",
-    "tune_lr_scale": 0.1,
-    "eval_batches": None,
-}
+
+class PTOptions(Options):
+    proj_intv: int = Field(5, ge=0, description="tuning epochs between two decisions")
+    criterion: Literal["acc", "loss"] = Field("acc", description="how a removal's harm is measured")
+    mode: Literal["perturbation", "magnitude"] = Field(
+        "perturbation", description="perturbation (PT) or magnitude (PT-Mag: largest α, same tuning)")
+    tune_lr_scale: float = Field(0.1, gt=0, description="tuning weight lr = tune_lr_scale × search.lr")
+    eval_batches: int | None = Field(None, ge=1, description="validation batches per measurement; null: all")
 
 
 class Projection:
     """The edges decided so far, applied to every op-weight tensor the trainer uses.
 
-    Installed as ``Trainer.weight_transform``, so weight steps, architecture steps and
+    Installed with ``trainer.projected``, so weight steps, architecture steps and
     evaluations all see the discretized supernet: a decided edge's row becomes one-hot
     on its op, a pruned edge's row zero; undecided rows pass through (with their
     gradient). Works for ``(E, O)`` and per-example ``(B, E, O)`` weights.
@@ -97,17 +99,16 @@ class PTSelector(Selector):
     (cap on validation batches per measurement; default all).
     """
 
-    def __init__(self, options: dict[str, Any]) -> None:
-        unknown = sorted(set(options) - set(OPTIONS))
-        if unknown:
-            raise UserError(f"unknown pt selector option(s) {unknown}; known: {sorted(OPTIONS)}")
-        super().__init__({**OPTIONS, **options})
-        self.proj_intv = _integer(self.options["proj_intv"], "proj_intv", minimum=0)
-        self.criterion = _choice(self.options["criterion"], "criterion", ("acc", "loss"))
-        self.mode = _choice(self.options["mode"], "mode", ("perturbation", "magnitude"))
-        self.tune_lr_scale = _positive(self.options["tune_lr_scale"], "tune_lr_scale")
-        batches = self.options["eval_batches"]
-        self.eval_batches = None if batches is None else _integer(batches, "eval_batches", minimum=1)
+    name = "pt"
+    Options = PTOptions
+
+    def __init__(self, options: dict[str, Any] | None = None) -> None:
+        super().__init__(options)
+        self.proj_intv = self.options.proj_intv
+        self.criterion = self.options.criterion
+        self.mode = self.options.mode
+        self.tune_lr_scale = self.options.tune_lr_scale
+        self.eval_batches = self.options.eval_batches
 
     def select(self, ctx: SelectionContext) -> Selection:
         started = time.perf_counter()
@@ -123,10 +124,8 @@ class PTSelector(Selector):
         trajectory: list[dict[str, Any]] = []
         tuned_epochs = 0
 
-        previous = trainer.weight_transform
-        trainer.weight_transform = projection
         trainer.reset_weight_momentum()
-        try:
+        with trainer.projected(projection):
             for number, (phase, index) in enumerate(decisions, start=1):
                 before_acc, _ = self._measure(ctx, projection)
                 if phase == "op":
@@ -144,8 +143,6 @@ class PTSelector(Selector):
                     for _ in range(self.proj_intv):
                         trainer.train_epoch(update_arch=True, lr=tune_lr)
                         tuned_epochs += 1
-        finally:
-            trainer.weight_transform = previous
 
         final = _arch_so_far(ctx, projection, topology, candidates, kept)
         details = {
@@ -161,12 +158,8 @@ class PTSelector(Selector):
                  weights: torch.Tensor | None = None) -> tuple[float, float]:
         """Supernet (accuracy %, loss) on the validation half under ``projection``, BatchNorm
         on batch statistics (the reference evaluates in train mode)."""
-        installed = ctx.trainer.weight_transform
-        ctx.trainer.weight_transform = projection
-        try:
+        with ctx.trainer.projected(projection):
             return ctx.trainer.evaluate("valid", weights=weights, bn_train=True, max_batches=self.eval_batches)
-        finally:
-            ctx.trainer.weight_transform = installed
 
     def _importance(self, acc: float, loss: float) -> float:
         """How much a removal hurts: the lower the accuracy (or the higher the loss), the more."""
@@ -239,21 +232,3 @@ def _arch_so_far(ctx: SelectionContext, projection: Projection, topology: Topolo
         return tuple(ops)
     return topology.complete(ops, kept, _edge_strength(ctx, projection, candidates))
 
-
-def _integer(value: Any, name: str, minimum: int) -> int:
-    whole = isinstance(value, int) and not isinstance(value, bool) or isinstance(value, float) and value.is_integer()
-    if not whole or value < minimum:
-        raise UserError(f"pt selector option {name} must be an integer ≥ {minimum}, got {value!r}")
-    return int(value)
-
-
-def _positive(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise UserError(f"pt selector option {name} must be a positive number, got {value!r}")
-    return float(value)
-
-
-def _choice(value: Any, name: str, allowed: tuple[str, ...]) -> str:
-    if value not in allowed:
-        raise UserError(f"pt selector option {name} must be one of {', '.join(allowed)}; got {value!r}")
-    return str(value)

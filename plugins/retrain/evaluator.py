@@ -8,42 +8,48 @@ batch 128, no label smoothing, the dataset's standard augmentation.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
 import torch
+from pydantic import Field
 from torch import nn
 from tqdm import tqdm
 
 from harness import (Architecture, BatchStream, Benchmark, BenchmarkContext, DatasetInfo, DivergedError, ImageSet,
-                     SearchData, SearchSpace, UserError, iterate_once)
+                     Options, SearchData, SearchSpace, UserError, iterate_once)
 
-DEFAULT_EPOCHS = 30
-DEFAULT_LR = 0.1
-DEFAULT_BATCH_SIZE = 128
 MOMENTUM = 0.9
 WEIGHT_DECAY = 5e-4
 EVAL_BATCH_SIZE = 512
-NETWORK_OPTIONS = ("C", "N")
+
+
+class RetrainOptions(Options):
+    epochs: int = Field(30, ge=1, description="training epochs of the discrete network")
+    lr: float = Field(0.1, gt=0, description="initial SGD learning rate (cosine to 0)")
+    batch_size: int = Field(128, ge=1, description="training batch size")
+    C: int | None = Field(None, ge=1, description="network width; null: the run's space option")
+    N: int | None = Field(None, ge=1, description="cells per stage; null: the run's space option")
 
 
 class RetrainEvaluator(Benchmark):
     """Answers ``<dataset>/test_acc`` and ``<dataset>/train_acc`` by training the architecture.
 
     Options: ``epochs`` (30), ``lr`` (0.1), ``batch_size`` (128), and the network size
-    ``C`` / ``N`` (default: the run's space options, passed as ``space_options``).
+    ``C`` / ``N`` (default: the run's space options, from the benchmark context).
     Results are cached per architecture, since one query costs a full training.
     """
 
     name = "retrain"
     cheap = False
+    Options = RetrainOptions
 
-    def __init__(self, options: dict[str, Any], context: BenchmarkContext | None) -> None:
+    def __init__(self, options: Mapping[str, Any] | Options | None, context: BenchmarkContext | None) -> None:
         super().__init__(options, context)
-        self.epochs = _positive(options, "epochs", DEFAULT_EPOCHS, int)
-        self.lr = _positive(options, "lr", DEFAULT_LR, float)
-        self.batch_size = _positive(options, "batch_size", DEFAULT_BATCH_SIZE, int)
-        self.network_options = {**dict(options.get("space_options") or {}),
-                                **{key: options[key] for key in NETWORK_OPTIONS if key in options}}
+        self.epochs = self.options.epochs
+        self.lr = self.options.lr
+        self.batch_size = self.options.batch_size
+        sized = {key: value for key in ("C", "N") if (value := getattr(self.options, key)) is not None}
+        self.network_options = {**dict(context.space_options if context else {}), **sized}
         self._results: dict[Architecture, dict[str, float]] = {}
 
     def supports(self, space: SearchSpace) -> bool:
@@ -120,13 +126,3 @@ def _full_search_data(data: SearchData) -> ImageSet:
     return ImageSet(torch.cat([data.train.images, data.valid.images]),
                     torch.cat([data.train.labels, data.valid.labels]))
 
-
-def _positive(options: dict[str, Any], key: str, default: float, kind: type) -> Any:
-    value = options.get(key, default)
-    try:
-        number = kind(value)
-    except (TypeError, ValueError):
-        number = None
-    if number is None or number <= 0 or (kind is int and number != float(value)):
-        raise UserError(f"retrain option {key} must be a positive {kind.__name__}, got {value!r}")
-    return number

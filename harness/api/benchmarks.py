@@ -2,18 +2,19 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Mapping
 
 import torch
 
-from harness.errors import UserError
-from harness.spaces import Architecture
+from harness.api.errors import UserError
+from harness.api.options import NoOptions, Options, parse_options
+from harness.api.spaces import Architecture
 
 if TYPE_CHECKING:
-    from harness.datasets import DatasetInfo
-    from harness.data import SearchData
-    from harness.spaces import SearchSpace
+    from harness.api.datasets import DatasetInfo
+    from harness.api.run import SplitData
+    from harness.api.spaces import SearchSpace
 
 
 class BenchmarkUnavailable(UserError):
@@ -26,24 +27,31 @@ class BenchmarkContext:
 
     space: "SearchSpace"
     dataset: "DatasetInfo | None" = None
-    data: "SearchData | None" = None
+    data: "SplitData | None" = None
     device: torch.device | None = None
     seed: int = 0
+    space_options: Mapping[str, Any] = field(default_factory=dict)
+    """The run's ``space.options`` (a retraining benchmark builds networks of the same size)."""
 
 
 class Benchmark(ABC):
     """Answers metric queries for architectures of the spaces it supports.
 
     Metric keys are ``"<dataset>/<split>_<metric>"``, e.g. ``"cifar10-valid/valid_acc"``
-    or ``"cifar10/test_acc"``; accuracies are in percent.
+    or ``"cifar10/test_acc"``; accuracies are in percent. ``headline`` names the metrics
+    a results table shows by default (in that order) and ``titles`` their column titles,
+    so tables need no knowledge of any particular benchmark.
     """
 
     name: str = ""
     cheap: bool = True
     """Cheap benchmarks are queried every epoch; expensive ones (retrain) only at the end."""
+    Options: ClassVar[type[Options]] = NoOptions
+    headline: ClassVar[tuple[str, ...]] = ()
+    titles: ClassVar[Mapping[str, str]] = {}
 
-    def __init__(self, options: dict[str, Any], context: BenchmarkContext | None) -> None:
-        self.options = dict(options)
+    def __init__(self, options: Mapping[str, Any] | Options | None, context: BenchmarkContext | None) -> None:
+        self.options = parse_options(type(self).Options, options, f"benchmark {self.name or type(self).__name__}")
         self.context = context
 
     @abstractmethod
@@ -55,8 +63,8 @@ class Benchmark(ABC):
         ...
 
     def headline_metrics(self) -> list[str]:
-        """The metric columns a results table shows by default."""
-        return []
+        """The metric columns a results table shows by default (those this instance can answer)."""
+        return list(self.headline)
 
     def index_of(self, space: "SearchSpace", arch: Architecture) -> int | None:
         """The architecture's index in the benchmark's official order, if it has one.

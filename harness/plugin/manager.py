@@ -15,9 +15,16 @@ from typing import Any
 
 import pluggy
 
-from harness import hookspecs
-from harness.errors import UserError
-from harness.registry import Registry
+from harness.api.benchmarks import Benchmark
+from harness.api.datasets import Dataset
+from harness.api.errors import UserError
+from harness.api.methods import Method
+from harness.api.optimizers import ArchOptimizer
+from harness.api.proxies import Proxy
+from harness.api.selectors import Selector
+from harness.api.spaces import SearchSpace
+from harness.plugin import hookspecs
+from harness.plugin.registry import Registry
 
 GROUP = "nasbench"
 OWN_DISTRIBUTION = "nasbench"
@@ -32,6 +39,17 @@ REGISTRATION_HOOKS = {
     "method": "nasbench_register_methods",
     "proxy": "nasbench_register_proxies",
 }
+
+PRODUCTS: dict[str, type] = {
+    "search space": SearchSpace,
+    "optimizer": ArchOptimizer,
+    "selector": Selector,
+    "benchmark": Benchmark,
+    "dataset": Dataset,
+    "method": Method,
+    "proxy": Proxy,
+}
+"""What each kind's factory must return."""
 
 
 @dataclass(frozen=True)
@@ -52,7 +70,7 @@ class Plugins:
     def __init__(self, manager: pluggy.PluginManager, sources: list[PluginSource]) -> None:
         self.manager = manager
         self.sources = sources
-        self.registries = {kind: Registry(kind) for kind in REGISTRATION_HOOKS}
+        self.registries = {kind: Registry(kind, PRODUCTS[kind]) for kind in REGISTRATION_HOOKS}
         for kind, hook_name in REGISTRATION_HOOKS.items():
             self._collect(kind, hook_name)
 

@@ -28,12 +28,14 @@ from typing import Any
 
 import pandas as pd
 
-from harness.config import merge, resolve
-from harness.errors import UserError
-from harness.plugins import Plugins, get_plugins
-from harness.results import RECORD, atomic_write_bytes, load_records
-from harness.runner import run_seeds, validate_names
-from harness.tables import benchmark_optima, build_table, markdown_grid, render
+from harness.experiment.checks import resolve_config
+from harness.experiment.config import merge
+from harness.api.errors import UserError
+from harness.plugin.manager import Plugins, get_plugins
+from harness.store.records import load_records
+from harness.store.run_folder import RECORD, atomic_write_bytes
+from harness.experiment.runner import run_seeds
+from harness.report.tables import benchmark_optima, build_table, markdown_grid, render
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -182,8 +184,7 @@ def validate(suite: Suite, plan: list[PlannedRun], plugins: Plugins | None = Non
         raise UserError(f"{suite.path}: reference '{suite.reference}' is not a label of this suite; labels: {', '.join(labels)}")
     for run in plan:
         try:
-            config = resolve(plugins["method"].create(run.method), run.dataset, run.user_config)
-            validate_names(plugins, config)
+            resolve_config(plugins, run.method, run.dataset, run.user_config)
         except UserError as exc:
             raise UserError(f"{suite.path} ({run.label}): {exc.message}") from None
 
@@ -204,7 +205,9 @@ def describe(suite: Suite, plan: list[PlannedRun]) -> str:
 
 
 def _benchmark_file(plan: list[PlannedRun]) -> Path | None:
-    files = {run.overrides.get("benchmarks.options.nb201.file") for run in plan} - {None}
+    """The one benchmark file every run of the plan names (any benchmark's ``file`` option)."""
+    files = {value for run in plan for key, value in run.overrides.items()
+             if key.startswith("benchmarks.options.") and key.endswith(".file") and value}
     return Path(files.pop()) if len(files) == 1 else None
 
 

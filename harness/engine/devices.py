@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from harness.errors import UserError
+from harness.api.errors import UserError
 
 
 def resolve_device(name: str) -> torch.device:

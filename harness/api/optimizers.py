@@ -2,14 +2,16 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, Mapping
 
 import torch
 
+from harness.api.options import NoOptions, Options, parse_options
+
 if TYPE_CHECKING:
-    from harness.run import RunContext
-    from harness.search import SearchStep
-    from harness.spaces import SearchSpace, Supernet
+    from harness.api.run import RunContext
+    from harness.api.spaces import SearchSpace, Supernet
+    from harness.api.step import SearchStep
 
 
 class ArchOptimizer(ABC):
@@ -18,13 +20,14 @@ class ArchOptimizer(ABC):
     Bi-level optimizers (DARTS, BaLeNAS) get one ``step`` on a validation batch before
     every weight step. Single-level ones (PGNAS) set ``bilevel = False``: their
     ``parameters()`` join the weight optimizer and ``regularizer()`` is added to the
-    training loss.
+    training loss. ``Options`` declares the optimizer's settings (see ``harness.Options``).
     """
 
     bilevel: bool = True
+    Options: ClassVar[type[Options]] = NoOptions
 
-    def __init__(self, options: dict[str, Any]) -> None:
-        self.options = dict(options)
+    def __init__(self, options: Mapping[str, Any] | Options | None = None) -> None:
+        self.options = parse_options(type(self).Options, options, f"optimizer {getattr(self, 'name', '') or type(self).__name__}")
 
     @abstractmethod
     def attach(self, space: "SearchSpace", supernet: "Supernet", run: "RunContext") -> None:

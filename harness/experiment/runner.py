@@ -18,21 +18,23 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from harness import results
-from harness.benchmarks import Benchmark, BenchmarkContext, BenchmarkUnavailable
-from harness.config import config_hash, resolve
-from harness.data import SearchData
-from harness.datasets import Dataset, ImageSet
-from harness.devices import peak_memory_mb, resolve_device
-from harness.errors import UserError
-from harness.hessian import dominant_hessian_eigenvalue
-from harness.optimizers import ArchOptimizer
-from harness.plugins import Plugins, get_plugins
-from harness.run import RunContext
-from harness.search import DivergedError, SearchStep, Trainer
-from harness.selectors import SelectionContext
-from harness.seeds import seed_everything
-from harness.spaces import Architecture
+from harness.store import run_folder as results
+from harness.api.benchmarks import Benchmark, BenchmarkContext, BenchmarkUnavailable
+from harness.experiment.checks import resolve_config
+from harness.experiment.config import config_hash
+from harness.engine.data import SearchData
+from harness.api.datasets import Dataset, ImageSet
+from harness.engine.devices import peak_memory_mb, resolve_device
+from harness.api.errors import UserError
+from harness.engine.hessian import dominant_hessian_eigenvalue
+from harness.api.optimizers import ArchOptimizer
+from harness.plugin.manager import Plugins, get_plugins
+from harness.api.run import RunContext
+from harness.api.step import SearchStep
+from harness.engine.trainer import DivergedError, Trainer
+from harness.api.selectors import SelectionContext
+from harness.experiment.seeds import seed_everything
+from harness.api.spaces import Architecture
 
 SKIP_OP = "skip_connect"
 
@@ -42,8 +44,7 @@ def run_seeds(method: str, dataset: str | None, user_config: dict[str, Any], see
               retry_failed: bool = False) -> list[Path]:
     """Run ``method`` once per seed; returns the run folders (finished ones are skipped)."""
     plugins = get_plugins()
-    config = resolve(plugins["method"].create(method), dataset, user_config)
-    validate_names(plugins, config)
+    config = resolve_config(plugins, method, dataset, user_config)
     torch_device = resolve_device(device)
     if torch_device.type == "cpu" and config.get("threads"):
         torch.set_num_threads(int(config["threads"]))
@@ -64,16 +65,6 @@ def run_seeds(method: str, dataset: str | None, user_config: dict[str, Any], see
             loaded = load_dataset(source, config["dataset"].get("data_dir"))
         run_one(plugins, seeded, source, loaded, torch_device, folder)
     return folders
-
-
-def validate_names(plugins: Plugins, config: dict[str, Any]) -> None:
-    """Fail before any work when a name is unknown (the error lists the known ones)."""
-    plugins["search space"].get(config["space"]["name"])
-    plugins["dataset"].get(config["dataset"]["name"])
-    plugins["optimizer"].get(config["optimizer"]["name"])
-    plugins["selector"].get(config["selector"]["name"])
-    for name in config["benchmarks"]["names"]:
-        plugins["benchmark"].get(name.rstrip("?"))
 
 
 def load_dataset(source: Dataset, data_dir: str | None) -> tuple[ImageSet, ImageSet]:
@@ -101,6 +92,7 @@ def run_one(plugins: Plugins, config: dict[str, Any], source: Dataset, loaded: t
     seed_everything(seed)
     run = build_run(plugins, config, source, loaded, device, folder)
     start_epoch = resume(run, folder)
+    run.context.resumed = start_epoch
     plugins.hook.nasbench_run_start(run=run.context)
     try:
         search(run, start_epoch)
@@ -132,13 +124,12 @@ def build_run(plugins: Plugins, config: dict[str, Any], source: Dataset, loaded:
 
 def build_benchmarks(plugins: Plugins, run: RunContext) -> list[Benchmark]:
     """The configured benchmarks that support this space; ``name?`` ones only when available."""
-    context = BenchmarkContext(run.space, run.dataset, run.data, run.device, run.seed)
+    context = BenchmarkContext(run.space, run.dataset, run.data, run.device, run.seed, run.config["space"]["options"])
     built = []
     for name in run.config["benchmarks"]["names"]:
         optional = name.endswith("?")
         name = name.rstrip("?")
         options = dict(run.config["benchmarks"]["options"].get(name, {}))
-        options.setdefault("space_options", run.config["space"]["options"])
         try:
             benchmark = plugins["benchmark"].create(name, options, context)
         except BenchmarkUnavailable:

@@ -5,14 +5,15 @@ from pathlib import Path
 
 import click
 
-from harness.config import parse_assignment
-from harness.errors import UserError
-from harness.plots import plot_results
-from harness.regress import compare, read_baseline, report
-from harness.results import atomic_write_bytes, load_records
-from harness.seeds import parse_seeds
-from harness.suite import describe, expand, flatten, load_suite, run_suite, validate
-from harness.tables import FORMATS, baseline_frame, benchmark_optima, build_table, failure_notes, render, split_records
+from harness.experiment.config import parse_assignment
+from harness.api.errors import UserError
+from harness.report.plots import plot_results
+from harness.report.regress import compare, read_baseline, report
+from harness.store.records import load_records
+from harness.store.run_folder import atomic_write_bytes
+from harness.experiment.seeds import parse_seeds
+from harness.experiment.suite import describe, expand, flatten, load_suite, run_suite, validate
+from harness.report.tables import FORMATS, baseline_frame, benchmark_optima, build_table, failure_notes, render, split_records
 
 
 def _names(text: str | None) -> list[str] | None:
@@ -36,8 +37,9 @@ def _emit(text: str, output: Path | None) -> None:
               help="Metric columns, e.g. cifar10/test_acc,optimizer/sigma_mean [default: the headline metrics present].")
 @click.option("--vs", default=None, metavar="LABEL", help="Reference row for Welch t and Mann–Whitney U p-values.")
 @click.option("--optimal/--no-optimal", default=True, show_default=True,
-              help="Add the benchmark's best value per column (nb201 runs, when its file is configured).")
-@click.option("--benchmark-file", type=click.Path(path_type=Path), default=None, help="NB201 table or .pth file.")
+              help="Add the benchmarks' best value per column (where a benchmark knows it and is configured).")
+@click.option("--benchmark-file", type=click.Path(path_type=Path), default=None,
+              help="Benchmark file for the optimal row (e.g. the NB201 table or .pth).")
 @click.option("--extra-columns", is_flag=True, help="Add the optimizer summary columns (e.g. BaLeNAS σ statistics).")
 @click.option("--output", "-o", type=click.Path(path_type=Path), default=None, help="Write to FILE instead of stdout.")
 def table(results: Path, fmt: str, metrics: str | None, vs: str | None, optimal: bool, benchmark_file: Path | None,

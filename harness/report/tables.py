@@ -17,25 +17,14 @@ from typing import Any, Mapping
 
 import pandas as pd
 
-from harness.benchmarks import BenchmarkUnavailable
-from harness.errors import UserError
-from harness.plugins import Plugins, get_plugins
-from harness.stats import CONFIDENCE, mann_whitney_p, summarize, welch_p
+from harness.api.benchmarks import BenchmarkUnavailable
+from harness.api.errors import UserError
+from harness.plugin.manager import Plugins, get_plugins
+from harness.report.stats import CONFIDENCE, mann_whitney_p, summarize, welch_p
 
 KEYS = ["label", "method", "space", "dataset"]
 """What identifies a table row (and a baseline entry)."""
 
-HEADLINE = {
-    "cifar10-valid/valid_acc": "CIFAR-10 valid",
-    "cifar10/test_acc": "CIFAR-10 test",
-    "cifar100/valid_acc": "CIFAR-100 valid",
-    "cifar100/test_acc": "CIFAR-100 test",
-    "ImageNet16-120/valid_acc": "ImageNet16-120 valid",
-    "ImageNet16-120/test_acc": "ImageNet16-120 test",
-}
-"""The NB201 paper's columns (CIFAR-10 valid is the cifar10-valid split, test is cifar10)."""
-
-NB201_DATASETS = ("cifar10-valid", "cifar10", "cifar100", "ImageNet16-120")
 FORMATS = ("markdown", "latex", "csv", "json", "baseline")
 BASELINE_COLUMNS = [*KEYS, "metric", "seed", "value"]
 SIGNIFICANCE = 0.05
@@ -100,17 +89,39 @@ def _is_metric(name: str) -> bool:
     return "/" in name and not name.startswith(OPTIMIZER_PREFIX)
 
 
-def default_metrics(records: pd.DataFrame) -> list[str]:
-    """The headline NB201 columns present, then any other ``<dataset>/test_acc`` (e.g. from retrain)."""
+def _benchmark_classes(plugins: Plugins | None) -> list[Any]:
+    registry = (plugins or get_plugins())["benchmark"]
+    return [entry.factory for entry in registry.entries()]
+
+
+def headline_metrics(plugins: Plugins | None = None) -> list[str]:
+    """Every registered benchmark's declared headline metrics, in registration-name order."""
+    metrics: list[str] = []
+    for factory in _benchmark_classes(plugins):
+        metrics += [m for m in getattr(factory, "headline", ()) if m not in metrics]
+    return metrics
+
+
+def metric_titles(plugins: Plugins | None = None) -> dict[str, str]:
+    """Column titles the registered benchmarks declare for their metrics."""
+    titles: dict[str, str] = {}
+    for factory in _benchmark_classes(plugins):
+        titles.update(getattr(factory, "titles", {}) or {})
+    return titles
+
+
+def default_metrics(records: pd.DataFrame, plugins: Plugins | None = None) -> list[str]:
+    """The benchmarks' headline columns present, then any other ``<dataset>/test_acc`` (e.g. from retrain)."""
     present = [c for c in records.columns if records[c].notna().any()]
-    headline = [m for m in HEADLINE if m in present]
-    others = sorted(c for c in present if _is_metric(c) and c not in HEADLINE and re.fullmatch(r"[^/]+/test_acc", c))
+    declared = headline_metrics(plugins)
+    headline = [m for m in declared if m in present]
+    others = sorted(c for c in present if _is_metric(c) and c not in headline and re.fullmatch(r"[^/]+/test_acc", c))
     return headline + others
 
 
-def metric_title(key: str) -> str:
-    if key in HEADLINE:
-        return HEADLINE[key]
+def metric_title(key: str, titles: Mapping[str, str] | None = None) -> str:
+    if titles and key in titles:
+        return titles[key]
     if key.startswith(OPTIMIZER_PREFIX):
         return key[len(OPTIMIZER_PREFIX):]
     dataset, _, name = key.partition("/")
@@ -118,7 +129,8 @@ def metric_title(key: str) -> str:
     return f"{dataset} {split}" if measure == "acc" and split else key
 
 
-def table_columns(records: pd.DataFrame, metrics: list[str] | None = None, extra_columns: bool = False) -> list[Column]:
+def table_columns(records: pd.DataFrame, metrics: list[str] | None = None, extra_columns: bool = False,
+                  plugins: Plugins | None = None) -> list[Column]:
     """Metric columns (asked for, or the defaults), optimizer summaries, then search cost and images/s."""
     if metrics:
         available = sorted(c for c in records.columns if "/" in c)
@@ -127,10 +139,12 @@ def table_columns(records: pd.DataFrame, metrics: list[str] | None = None, extra
             raise UserError(f"metric(s) {', '.join(unknown)} not in the records; available: {', '.join(available) or 'none'}")
         keys = list(metrics)
     else:
-        keys = default_metrics(records)
+        keys = default_metrics(records, plugins)
     if extra_columns:
         keys += sorted(c for c in records.columns if c.startswith(OPTIMIZER_PREFIX) and c not in keys)
-    columns = [Column(k, metric_title(k), "optimizer" if k.startswith(OPTIMIZER_PREFIX) else "metric") for k in keys]
+    titles = metric_titles(plugins)
+    columns = [Column(k, metric_title(k, titles), "optimizer" if k.startswith(OPTIMIZER_PREFIX) else "metric")
+               for k in keys]
     if "search_seconds" in records:
         columns.append(Column("search_seconds", "Search (s)", "cost"))
     if "selection_seconds" in records and records["selection_seconds"].fillna(0).gt(1.0).any():
@@ -142,28 +156,35 @@ def table_columns(records: pd.DataFrame, metrics: list[str] | None = None, extra
 
 def benchmark_optima(records: pd.DataFrame, metrics: list[str], benchmark_file: Path | None = None,
                      plugins: Plugins | None = None) -> tuple[dict[str, float], list[str]]:
-    """Best value of each NB201 metric over the whole space, for the ``optimal`` row, plus notes.
+    """Best value of each metric over the whole space, for the ``optimal`` row, plus notes.
 
-    Only looked up when the records searched the nb201 space; an unconfigured benchmark
-    is a note, not an error, unless the user named the file.
+    Asked of every registered benchmark that declares one of ``metrics`` as a headline
+    metric and covers a space of the records; ``benchmark_file`` goes to those that take a
+    ``file`` option. An unconfigured benchmark is a note, not an error, unless the user
+    named the file.
     """
-    if "space" not in records or not records["space"].eq("nb201").any():
-        return {}, []
-    wanted = [m for m in metrics if m.split("/")[0] in NB201_DATASETS]
-    if not wanted:
-        return {}, []
-    registry = (plugins or get_plugins())["benchmark"]
-    if "nb201" not in registry:
-        return {}, ["optimal row skipped: no 'nb201' benchmark plugin is loaded"]
-    options = {"file": str(benchmark_file)} if benchmark_file else {}
-    try:
-        benchmark = registry.create("nb201", options, None)
-    except BenchmarkUnavailable as exc:
-        if benchmark_file:
-            raise
-        return {}, [f"optimal row skipped: {exc.message}"]
-    optima = {m: benchmark.optimum(m) for m in wanted}
-    return {m: float(v) for m, v in optima.items() if v is not None}, []
+    loaded = plugins or get_plugins()
+    spaces = [loaded["search space"].create(name) for name in sorted(set(records.get("space", pd.Series(dtype=str))))
+              if name in loaded["search space"]]
+    optima: dict[str, float] = {}
+    notes: list[str] = []
+    for entry in loaded["benchmark"].entries():
+        wanted = [m for m in metrics if m in getattr(entry.factory, "headline", ()) and m not in optima]
+        if not wanted or not spaces:
+            continue
+        takes_file = entry.options is not None and "file" in entry.options.model_fields
+        options = {"file": str(benchmark_file)} if benchmark_file and takes_file else {}
+        try:
+            benchmark = loaded["benchmark"].create(entry.name, options, None)
+        except BenchmarkUnavailable as exc:
+            if options:
+                raise
+            notes.append(f"optimal row skipped: {exc.message}")
+            continue
+        if any(benchmark.supports(space) for space in spaces):
+            found = {m: benchmark.optimum(m) for m in wanted}
+            optima.update({m: float(v) for m, v in found.items() if v is not None})
+    return optima, notes
 
 
 def failure_notes(failed: pd.DataFrame) -> list[str]:

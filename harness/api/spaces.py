@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any
+from typing import Any, ClassVar, Mapping
 
 import numpy as np
 import torch
 from torch import nn
 
-from harness.datasets import DatasetInfo
+from harness.api.datasets import DatasetInfo
+from harness.api.options import NoOptions, Options, parse_options
 
 Architecture = tuple[int, ...]
 """One chosen operation index per edge, in the space's edge order."""
@@ -28,11 +29,20 @@ class Supernet(nn.Module):
 
 
 class SearchSpace(ABC):
-    """A cell search space where an architecture picks one op for each edge."""
+    """A cell search space where an architecture picks one op for each edge.
+
+    ``Options`` declares the network settings (``space.options``, e.g. ``C``, ``N``) that
+    ``build_supernet`` and ``build_network`` receive, already validated.
+    """
 
     name: str = ""
     op_names: tuple[str, ...] = ()
     edge_names: tuple[str, ...] = ()
+    Options: ClassVar[type[Options]] = NoOptions
+
+    def options(self, raw: Mapping[str, Any] | Options | None) -> Options:
+        """``raw`` validated against this space's ``Options``."""
+        return parse_options(type(self).Options, raw, f"search space {self.name}")
 
     @property
     def num_edges(self) -> int:

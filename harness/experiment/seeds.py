@@ -6,7 +6,7 @@ import random
 import numpy as np
 import torch
 
-from harness.errors import UserError
+from harness.api.errors import UserError
 
 
 def parse_seeds(text: str) -> list[int]:

@@ -15,12 +15,11 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from harness.errors import UserError
-from harness.results import load_trajectories
-from harness.tables import metric_title
+from harness.api.errors import UserError
+from harness.store.records import load_trajectories
+from harness.report.tables import headline_metrics, metric_title, metric_titles
 
 PLOT_FORMATS = ("png", "pdf", "svg")
-DEFAULT_METRIC = "cifar10/test_acc"
 
 
 @dataclass
@@ -30,13 +29,15 @@ class PlotReport:
 
 
 def accuracy_metric(trajectories: pd.DataFrame, metric: str | None = None) -> str | None:
-    """The asked metric, else cifar10/test_acc, else the first ``*/test_acc`` column with values."""
+    """The asked metric, else the benchmarks' first headline test accuracy (NB201: cifar10/test_acc),
+    else the first ``*/test_acc`` column with values."""
     if metric is not None:
         if metric not in trajectories:
             available = [c for c in trajectories.columns if "/" in c and not c.startswith("opt/")]
             raise UserError(f"metric '{metric}' is not in the trajectories; available: {', '.join(available) or 'none'}")
         return metric
-    candidates = [DEFAULT_METRIC] + [c for c in trajectories.columns if re.fullmatch(r"[^/]+/test_acc", c)]
+    test_accuracy = [c for c in trajectories.columns if re.fullmatch(r"[^/]+/test_acc", c)]
+    candidates = [m for m in headline_metrics() if m.endswith("/test_acc")] + test_accuracy
     return next((c for c in candidates if c in trajectories and trajectories[c].notna().any()), None)
 
 
@@ -77,7 +78,7 @@ def _figures(trajectories: pd.DataFrame, where: str, metric: str | None) -> tupl
                      "test-accuracy plot skipped")
     else:
         figures["test_accuracy"] = band_figure(trajectories, accuracy, f"Test accuracy of the current architecture ({where})",
-                                               f"{metric_title(accuracy)} accuracy (%)")
+                                               f"{metric_title(accuracy, metric_titles())} accuracy (%)")
     if "skip_connect" in trajectories and trajectories["skip_connect"].notna().any():
         figures["skip_connect"] = band_figure(trajectories, "skip_connect", f"Skip connections in the current architecture ({where})",
                                               "number of skip_connect edges")

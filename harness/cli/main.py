@@ -7,11 +7,11 @@ from typing import Any
 
 import click
 
-from harness.config import merge, parse_assignment
-from harness.plugins import REGISTRATION_HOOKS, get_plugins
-from harness.report_commands import add_report_commands
-from harness.results import load_records
-from harness.seeds import parse_seeds
+from harness.experiment.config import merge, parse_assignment
+from harness.plugin.manager import REGISTRATION_HOOKS, get_plugins
+from harness.cli.report import add_report_commands
+from harness.store.records import load_records
+from harness.experiment.seeds import parse_seeds
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -76,8 +76,8 @@ def run(method: str, dataset: str | None, data_dir: str | None, space: str | Non
         results_root: str, label: str | None, track_hessian: bool, amp: bool, retry_failed: bool,
         threads: int | None, assignments: tuple[str, ...]) -> None:
     """Search with METHOD over seeds, look the found architectures up, print a table."""
-    from harness.runner import run_seeds
-    from harness.tables import render_table
+    from harness.experiment.runner import run_seeds
+    from harness.report.tables import render_table
 
     user = user_config_from_options(data_dir, space, selector, benchmarks, benchmark_file, epochs, label,
                                     track_hessian, amp, assignments)
@@ -123,7 +123,7 @@ def plugins() -> None:
 @click.option("--trust", is_flag=True, help="Allow unpickling an official .pth benchmark file you trust.")
 def query(arch: str, space: str, benchmark: str, benchmark_file: str | None, trust: bool) -> None:
     """Print the benchmark row of one architecture (string, or index in the benchmark's order)."""
-    from harness.benchmarks import BenchmarkContext
+    from harness.api.benchmarks import BenchmarkContext
 
     plugins = get_plugins()
     search_space = plugins["search space"].create(space)

@@ -1,14 +1,20 @@
 """The hooks a nasbench plugin can implement (pluggy project ``nasbench``).
 
 Registration hooks receive ``register(name, factory, description="")``; what each
-factory must return is documented on the hook. Lifecycle hooks are fired by the search
+factory must return is documented on the hook (and checked when it is created). A
+factory's options are declared by its ``Options`` model (see ``harness.Options``). Lifecycle hooks are fired by the search
 loop for loggers and trackers.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import pluggy
+
+if TYPE_CHECKING:
+    import click
+
+    from harness.api.run import RunContext
 
 hookspec = pluggy.HookspecMarker("nasbench")
 hookimpl = pluggy.HookimplMarker("nasbench")
@@ -52,20 +58,20 @@ def nasbench_register_proxies(register: Register) -> None:
 
 
 @hookspec
-def nasbench_run_start(run: Any) -> None:
-    """A run begins (``run`` is the ``harness.RunContext``)."""
+def nasbench_run_start(run: "RunContext") -> None:
+    """A run begins; ``run.resumed`` is the number of epochs restored from a checkpoint (0: fresh)."""
 
 
 @hookspec
-def nasbench_epoch_end(run: Any, row: dict) -> None:
+def nasbench_epoch_end(run: "RunContext", row: dict[str, Any]) -> None:
     """An epoch ended; ``row`` is the trajectory row just recorded."""
 
 
 @hookspec
-def nasbench_run_end(run: Any, record: dict) -> None:
+def nasbench_run_end(run: "RunContext", record: dict[str, Any]) -> None:
     """A run finished (or failed); ``record`` is what was written to ``record.json``."""
 
 
 @hookspec
-def nasbench_register_commands(cli: Any) -> None:
+def nasbench_register_commands(cli: "click.Group") -> None:
     """Add click commands or groups to the ``nasbench`` CLI (``cli`` is its click group)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, ClassVar, Mapping
 
 import torch
 
@@ -48,6 +49,12 @@ class Dataset(ABC):
     needs_data_dir: bool = True
     download_hint: str = ""
     """One sentence naming what to download and how the folder must look."""
+    profile: ClassVar[Mapping[str, Any]] = {}
+    """A partial config applied on this dataset, under the method's defaults: e.g. a tiny
+    dataset asks for a small supernet and one CPU thread."""
+    max_epochs: ClassVar[int | None] = None
+    """A cap on the method's default epochs here (a method's 50 are meant for CIFAR); the
+    user's ``--epochs`` still wins."""
 
     @abstractmethod
     def load(self, data_dir: Path | None) -> tuple[ImageSet, ImageSet]:

@@ -12,7 +12,7 @@ from typing import Iterator
 import torch
 import torch.nn.functional as F
 
-from harness.datasets import DatasetInfo, ImageSet
+from harness.api.datasets import DatasetInfo, ImageSet
 
 
 @dataclass

@@ -4,7 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from harness.errors import UserError
+from harness.api.errors import UserError
+from harness.api.options import Options
 
 
 @dataclass(frozen=True)
@@ -17,15 +18,29 @@ class Entry:
     plugin: str
     description: str = ""
 
+    @property
+    def options(self) -> type[Options] | None:
+        """The component's declared options model, when its factory is a class that has one."""
+        model = getattr(self.factory, "Options", None)
+        return model if isinstance(model, type) and issubclass(model, Options) else None
+
 
 class Registry:
-    """All components of one kind (search spaces, optimizers, ...)."""
+    """All components of one kind (search spaces, optimizers, ...).
 
-    def __init__(self, kind: str) -> None:
+    ``product`` is the contract every factory must return an instance of; a plugin whose
+    factory returns something else is named at creation instead of failing later.
+    """
+
+    def __init__(self, kind: str, product: type | None = None) -> None:
         self.kind = kind
+        self.product = product
         self._entries: dict[str, Entry] = {}
 
     def add(self, name: str, factory: Callable[..., Any], plugin: str, description: str = "") -> None:
+        if not isinstance(name, str) or not name or not callable(factory):
+            raise UserError(f"plugin {plugin} registered an invalid {self.kind} ({name!r}, {factory!r}); "
+                            "register(name: str, factory: callable, description: str)")
         if name in self._entries:
             other = self._entries[name].plugin
             raise UserError(
@@ -37,12 +52,17 @@ class Registry:
     def get(self, name: str) -> Entry:
         try:
             return self._entries[name]
-        except KeyError:
+        except (KeyError, TypeError):
             known = ", ".join(sorted(self._entries)) or "none"
             raise UserError(f"unknown {self.kind} '{name}'; known: {known}") from None
 
     def create(self, name: str, *args: Any, **kwargs: Any) -> Any:
-        return self.get(name).factory(*args, **kwargs)
+        entry = self.get(name)
+        made = entry.factory(*args, **kwargs)
+        if self.product is not None and not isinstance(made, self.product):
+            raise UserError(f"{self.kind} '{name}' from plugin {entry.plugin} returned a {type(made).__name__}, "
+                            f"not a harness.{self.product.__name__}; fix or uninstall that plugin")
+        return made
 
     def names(self) -> list[str]:
         return sorted(self._entries)
@@ -50,5 +70,5 @@ class Registry:
     def entries(self) -> list[Entry]:
         return [self._entries[name] for name in self.names()]
 
-    def __contains__(self, name: str) -> bool:
+    def __contains__(self, name: object) -> bool:
         return name in self._entries

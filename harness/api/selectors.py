@@ -3,19 +3,19 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping
 
 import numpy as np
 
-from harness.spaces import Architecture
+from harness.api.options import NoOptions, Options, parse_options
+from harness.api.spaces import Architecture
 
 if TYPE_CHECKING:
-    from harness.datasets import DatasetInfo
-    from harness.optimizers import ArchOptimizer
-    from harness.run import RunContext
-    from harness.data import SearchData
-    from harness.search import Trainer
-    from harness.spaces import SearchSpace, Supernet
+    from harness.api.datasets import DatasetInfo
+    from harness.api.optimizers import ArchOptimizer
+    from harness.api.run import RunContext, SplitData
+    from harness.api.spaces import SearchSpace, Supernet
+    from harness.api.step import TrainerView
 
 
 @dataclass
@@ -35,9 +35,10 @@ class Selection:
 class SelectionContext:
     """Everything a selector may use.
 
-    ``trainer`` continues supernet training (``trainer.train_epochs``) and evaluates it
-    (``trainer.evaluate``); ``query`` returns the cheap benchmarks' metrics of an
-    architecture; ``rng`` is seeded from the run's seed.
+    ``trainer`` continues supernet training (``trainer.train_epoch``), evaluates it
+    (``trainer.evaluate``) and applies projections (``trainer.projected``); ``query``
+    returns the cheap benchmarks' metrics of an architecture; ``rng`` is seeded from the
+    run's seed.
     """
 
     run: "RunContext"
@@ -45,8 +46,8 @@ class SelectionContext:
     dataset: "DatasetInfo"
     supernet: "Supernet"
     optimizer: "ArchOptimizer"
-    data: "SearchData"
-    trainer: "Trainer"
+    data: "SplitData"
+    trainer: "TrainerView"
     query: Callable[[Architecture], dict[str, float]]
     rng: np.random.Generator
 
@@ -54,8 +55,10 @@ class SelectionContext:
 class Selector(ABC):
     """Turns the search's result into one discrete architecture."""
 
-    def __init__(self, options: dict[str, Any]) -> None:
-        self.options = dict(options)
+    Options: ClassVar[type[Options]] = NoOptions
+
+    def __init__(self, options: Mapping[str, Any] | Options | None = None) -> None:
+        self.options = parse_options(type(self).Options, options, f"selector {getattr(self, 'name', '') or type(self).__name__}")
 
     @abstractmethod
     def select(self, ctx: SelectionContext) -> Selection:

@@ -1,92 +1,26 @@
-"""The bi-level search loop: architecture step on a validation batch, weight step on a
-train batch (SGD, momentum, cosine LR, gradient clipping), plus the architecture
-gradient that DARTS-style optimizers share (first order, or unrolled second order).
+"""The bi-level search loop's trainer: architecture step on a validation batch, weight
+step on a train batch (SGD, momentum, cosine LR, gradient clipping), and evaluation.
+
+It implements ``harness.api.step.TrainerView``, the part optimizers and selectors see.
 """
 from __future__ import annotations
 
 import time
-from contextlib import nullcontext
-from dataclasses import dataclass
-from typing import Callable
+from contextlib import contextmanager, nullcontext
+from typing import Callable, Iterator
 
 import torch
 from torch import nn
 
-from harness.data import BatchStream, iterate_once
-from harness.optimizers import ArchOptimizer
-from harness.run import RunContext
-from harness.spaces import Supernet
-
-WeightTransform = Callable[[torch.Tensor], torch.Tensor]
+from harness.api.optimizers import ArchOptimizer
+from harness.api.run import RunContext
+from harness.api.spaces import Supernet
+from harness.api.step import Batch, SearchStep, WeightTransform
+from harness.engine.data import BatchStream, iterate_once
 
 
 class DivergedError(RuntimeError):
     """The loss became NaN or infinite; the run is recorded as failed."""
-
-
-@dataclass
-class SearchStep:
-    """One architecture step's inputs, handed to ``ArchOptimizer.step``."""
-
-    trainer: "Trainer"
-    train_batch: tuple[torch.Tensor, torch.Tensor]
-    val_batch: tuple[torch.Tensor, torch.Tensor]
-
-    def loss(self, batch: tuple[torch.Tensor, torch.Tensor], weights: torch.Tensor) -> torch.Tensor:
-        """Supernet loss on ``batch`` with op ``weights`` (the trainer's projection applied)."""
-        x, y = batch
-        return self.trainer.criterion(self.trainer.forward(x, weights), y)
-
-
-def arch_gradient(step: SearchStep, logits: torch.Tensor, to_weights: Callable[[torch.Tensor], torch.Tensor],
-                  unrolled: bool = False) -> torch.Tensor:
-    """∇ of the validation loss w.r.t. ``logits`` (a leaf that requires grad).
-
-    First order: ∇α L_val(w, α). Second order (DARTS Eq. 7–8): the gradient at the
-    unrolled weights w' = w − ξ∇w L_train(w, α) (ξ = current weight LR, with the weight
-    optimizer's momentum and weight decay as in the reference), minus ξ times the
-    finite-difference Hessian-vector product with ε = 0.01 / ‖∇w' L_val(w', α)‖.
-    """
-    if not unrolled:
-        loss = step.loss(step.val_batch, to_weights(logits))
-        return torch.autograd.grad(loss, logits)[0]
-
-    trainer = step.trainer
-    params = [p for p in trainer.supernet.parameters() if p.requires_grad]
-    xi = trainer.current_lr()
-    momentum, decay = trainer.search["momentum"], trainer.search["weight_decay"]
-    backup = [p.detach().clone() for p in params]
-
-    train_loss = step.loss(step.train_batch, to_weights(logits.detach()))
-    grads = torch.autograd.grad(train_loss, params, allow_unused=True)
-    with torch.no_grad():
-        for p, g in zip(params, grads):
-            direction = decay * p if g is None else g + decay * p
-            buffer = trainer.weight_optimizer.state.get(p, {}).get("momentum_buffer")
-            if buffer is not None:
-                direction = direction + momentum * buffer
-            p.sub_(xi * direction)
-
-    val_loss = step.loss(step.val_batch, to_weights(logits))
-    d_logits, *d_params = torch.autograd.grad(val_loss, [logits, *params], allow_unused=True)
-    d_params = [torch.zeros_like(p) if g is None else g for p, g in zip(params, d_params)]
-    norm = torch.cat([g.flatten() for g in d_params]).norm()
-    eps = 0.01 / norm.clamp_min(1e-12)
-
-    def train_grad_at(sign: float) -> torch.Tensor:
-        with torch.no_grad():
-            for p, b, g in zip(params, backup, d_params):
-                p.copy_(b + sign * eps * g)
-        loss = step.loss(step.train_batch, to_weights(logits))
-        return torch.autograd.grad(loss, logits)[0]
-
-    try:
-        hessian_vector = (train_grad_at(1.0) - train_grad_at(-1.0)) / (2 * eps)
-    finally:
-        with torch.no_grad():
-            for p, b in zip(params, backup):
-                p.copy_(b)
-    return (d_logits if d_logits is not None else torch.zeros_like(logits)) - xi * hessian_vector
 
 
 class Trainer:
@@ -115,6 +49,26 @@ class Trainer:
 
     def current_lr(self) -> float:
         return float(self.weight_optimizer.param_groups[0]["lr"])
+
+    def loss(self, batch: Batch, weights: torch.Tensor) -> torch.Tensor:
+        x, y = batch
+        return self.criterion(self.forward(x, weights), y)
+
+    def weight_parameters(self) -> list[torch.Tensor]:
+        return [p for p in self.supernet.parameters() if p.requires_grad]
+
+    def momentum_buffer(self, parameter: torch.Tensor) -> torch.Tensor | None:
+        return self.weight_optimizer.state.get(parameter, {}).get("momentum_buffer")
+
+    @contextmanager
+    def projected(self, transform: WeightTransform) -> Iterator[None]:
+        """Every op-weight tensor goes through ``transform`` inside the block (nested: innermost wins)."""
+        previous = self.weight_transform
+        self.weight_transform = transform
+        try:
+            yield
+        finally:
+            self.weight_transform = previous
 
     def forward(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         """Supernet output with the selector's projection (if any) applied to ``weights``."""
@@ -148,11 +102,11 @@ class Trainer:
         self._synchronize()
         start = time.perf_counter()
         try:
-            for _ in range(self.steps_per_epoch()):
+            for step in range(self.steps_per_epoch()):
                 x, y = next(self.train_stream)
                 if bilevel:
                     val_batch = next(self.valid_stream)
-                    self.optimizer.step(SearchStep(self, (x, y), val_batch))
+                    self.optimizer.step(SearchStep(self, (x, y), val_batch, self.scheduler.last_epoch, step))
                     self.images_seen += int(val_batch[1].shape[0])
                 loss, logits = self._weight_step(x, y)
                 total_loss += loss.detach() * y.shape[0]

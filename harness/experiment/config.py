@@ -1,5 +1,8 @@
 """The resolved run configuration: harness defaults < dataset profile < method < user.
 
+The dataset profile comes from the dataset plugin (``Dataset.profile`` and
+``Dataset.max_epochs``), so no dataset is special-cased here.
+
 A config is a plain nested dict (it is written to ``config.json`` as is). Sections:
 ``space``, ``dataset``, ``optimizer``, ``selector``, ``benchmarks``, ``search``, plus
 ``method``, ``label`` (the row name in tables, default the method), ``threads`` (CPU
@@ -10,13 +13,14 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Mapping
 
-from harness.errors import UserError
-from harness.methods import Method
+from harness.api.errors import UserError
+from harness.api.methods import Method
 
 DEFAULTS: dict[str, Any] = {
-    "space": {"name": "nb201", "options": {"C": 16, "N": 5}},
+    "space": {"name": "nb201", "options": {}},
     "dataset": {"name": "digits", "data_dir": None},
     "optimizer": {"name": None, "options": {}},
     "selector": {"name": None, "options": {}},
@@ -36,21 +40,14 @@ DEFAULTS: dict[str, Any] = {
     },
 }
 
-SMALL_PROFILE: dict[str, Any] = {
-    "threads": 1,
-    "space": {"options": {"C": 8, "N": 1}},
-    "benchmarks": {"names": ["retrain", "nb201?"]},
-    "search": {"batch_size": 64},
-}
-SMALL_PROFILE_MAX_EPOCHS = 10
-"""Datasets that are tiny (digits, synthetic) get a small supernet and at most 10 epochs
-(a method's 50 or 100 are meant for CIFAR), so the embedded default finishes on a CPU in a
-couple of minutes; the user's ``--epochs`` still wins. Networks this small run fastest on
-one CPU thread: with two, OpenMP synchronization costs more than it saves (3× slower on
-two cores, 7× on a busy machine). ``name?`` marks a benchmark used
-only when it is configured (the NB201 table file)."""
 
-SMALL_DATASETS = ("digits", "synthetic")
+
+@dataclass(frozen=True)
+class DatasetProfile:
+    """What a dataset asks of the config: a partial config and a cap on the method's epochs."""
+
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    max_epochs: int | None = None
 
 
 def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -86,16 +83,21 @@ def parse_assignment(assignment: str) -> dict[str, Any]:
     return nested
 
 
-def resolve(method: Method, dataset: str | None, user: dict[str, Any]) -> dict[str, Any]:
-    """The full config of ``method`` on ``dataset`` with the user's overrides."""
+def default_dataset() -> str:
+    return str(DEFAULTS["dataset"]["name"])
+
+
+def resolve(method: Method, dataset: str | None, user: dict[str, Any],
+            profile: DatasetProfile | None = None) -> dict[str, Any]:
+    """The full config of ``method`` on ``dataset`` (whose plugin gave ``profile``) with the user's overrides."""
+    profile = profile or DatasetProfile()
     config = copy.deepcopy(DEFAULTS)
-    dataset_name = dataset or config["dataset"]["name"]
-    if dataset_name in SMALL_DATASETS:
-        config = merge(config, SMALL_PROFILE)
+    dataset_name = dataset or default_dataset()
+    config = merge(config, dict(profile.settings))
     config = merge(config, {"optimizer": {"name": method.optimizer}, "selector": {"name": method.selector}})
     config = merge(config, method.defaults)
-    if dataset_name in SMALL_DATASETS:
-        config["search"]["epochs"] = min(config["search"]["epochs"], SMALL_PROFILE_MAX_EPOCHS)
+    if profile.max_epochs is not None:
+        config["search"]["epochs"] = min(config["search"]["epochs"], profile.max_epochs)
     if user.get("selector", {}).get("name") not in (None, method.selector):
         config["selector"]["options"] = {}
     config = merge(config, user)

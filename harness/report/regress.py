@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from harness.errors import UserError
-from harness.stats import clean, welch_p
-from harness.tables import BASELINE_COLUMNS, KEYS, baseline_frame, failure_notes, markdown_grid, split_records
+from harness.api.errors import UserError
+from harness.report.stats import clean, welch_p
+from harness.report.tables import BASELINE_COLUMNS, KEYS, baseline_frame, failure_notes, markdown_grid, split_records
 
 MIN_SEEDS_FOR_TEST = 3
 

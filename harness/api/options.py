@@ -1,0 +1,64 @@
+"""One typed options mechanism for every component (optimizers, selectors, spaces, benchmarks).
+
+A component declares its options once, as a pydantic model (``class Options(harness.Options)``
+with defaults, types, ranges and a description per field). The harness validates a
+config's ``options`` table against it before any work starts, ``nasbench list`` shows it,
+and a mistake (an unknown key, a wrong type, a value out of range) is one line saying
+which option, what was given and what is allowed. pydantic was chosen over hand-written
+checks because it gives exactly this (``extra="forbid"``, coercion of ``--set`` strings,
+JSON schema) and is a well-kept library.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from harness.api.errors import UserError
+
+
+class Options(BaseModel):
+    """Base of every component's options: unknown keys are errors, instances are read-only."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, arbitrary_types_allowed=True)
+
+
+class NoOptions(Options):
+    """For components with nothing to configure: any key given is a mistake."""
+
+
+OptionsT = TypeVar("OptionsT", bound=Options)
+
+
+def describe_options(model: type[Options]) -> list[tuple[str, str, str]]:
+    """(name, default, description) per option, for ``nasbench list`` and error messages."""
+    rows = []
+    for name, field in model.model_fields.items():
+        default = "required" if field.is_required() else repr(field.get_default(call_default_factory=True))
+        rows.append((name, default, field.description or ""))
+    return rows
+
+
+def _explain(error: Mapping[str, Any], model: type[Options]) -> str:
+    location = ".".join(str(part) for part in error["loc"]) or "(options)"
+    if error["type"] == "extra_forbidden":
+        if not model.model_fields:
+            return f"takes no options, got '{location}'"
+        return f"unknown option '{location}'; known: {', '.join(model.model_fields)}"
+    given = error.get("input")
+    return f"option '{location}' = {given!r}: {error['msg'][0].lower()}{error['msg'][1:]}"
+
+
+def parse_options(model: type[OptionsT], raw: Mapping[str, Any] | Options | None, where: str) -> OptionsT:
+    """``raw`` validated against ``model``; ``where`` names the component (e.g. "optimizer darts")."""
+    if isinstance(raw, model):
+        return raw
+    if isinstance(raw, Options):
+        raw = raw.model_dump()
+    if raw is not None and not isinstance(raw, Mapping):
+        raise UserError(f"{where}: options must be a table of name = value, got {raw!r}")
+    try:
+        return model.model_validate(dict(raw or {}))
+    except ValidationError as exc:
+        problems = "; ".join(_explain(error, model) for error in exc.errors())
+        raise UserError(f"{where}: {problems} (set with --set <section>.options.<name>=<value>)") from None

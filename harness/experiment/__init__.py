@@ -1,0 +1,1 @@
+"""Configs, seeds, the runner that turns a method and seeds into run folders, and suites."""

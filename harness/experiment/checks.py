@@ -1,0 +1,55 @@
+"""A run's config resolved and checked against the plugins before any work starts.
+
+Every name must be registered and every component's ``options`` must satisfy the model
+it declares; the validated options (defaults filled in) replace the given ones, so each
+run's ``config.json`` states every setting it used.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from harness.api.errors import UserError
+from harness.api.options import Options, parse_options
+from harness.experiment.config import DatasetProfile, default_dataset, resolve
+from harness.plugin.manager import Plugins
+
+
+def dataset_profile(plugins: Plugins, dataset: str) -> DatasetProfile:
+    """What the dataset plugin asks of the config (its ``profile`` and ``max_epochs``)."""
+    source = plugins["dataset"].create(dataset)
+    return DatasetProfile(dict(source.profile), source.max_epochs)
+
+
+def resolve_config(plugins: Plugins, method: str, dataset: str | None, user: dict[str, Any]) -> dict[str, Any]:
+    """The checked config of ``method`` on ``dataset`` with the user's overrides."""
+    name = dataset or user.get("dataset", {}).get("name") or default_dataset()
+    config = resolve(plugins["method"].create(method), name, user, dataset_profile(plugins, name))
+    validate_components(plugins, config)
+    return config
+
+
+def _checked(model: type[Options] | None, raw: Any, where: str) -> Any:
+    if model is None:
+        return raw
+    return parse_options(model, raw, where).model_dump(mode="json")
+
+
+def validate_components(plugins: Plugins, config: dict[str, Any]) -> None:
+    """Fail before any work on an unknown name or a bad option; fill in the options' defaults."""
+    for section in ("space", "dataset", "optimizer", "selector", "benchmarks"):
+        if not isinstance(config.get(section), dict):
+            raise UserError(f"config section '{section}' must be a table, got {config.get(section)!r}")
+    space = plugins["search space"].create(config["space"]["name"])
+    config["space"]["options"] = space.options(config["space"].get("options")).model_dump(mode="json")
+    plugins["dataset"].get(config["dataset"]["name"])
+    for kind in ("optimizer", "selector"):
+        entry = plugins[kind].get(config[kind]["name"])
+        config[kind]["options"] = _checked(entry.options, config[kind].get("options"), f"{kind} {entry.name}")
+    names = config["benchmarks"].get("names")
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise UserError(f"benchmarks.names must be a list of benchmark names, got {names!r}")
+    all_options = config["benchmarks"].setdefault("options", {})
+    for name in [n.rstrip("?") for n in names]:
+        entry = plugins["benchmark"].get(name)
+        if name in all_options:
+            all_options[name] = _checked(entry.options, all_options[name], f"benchmark {name}")

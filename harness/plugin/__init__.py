@@ -1,0 +1,1 @@
+"""Plugin plumbing: hook specs, the plugin manager (entry points) and the registries."""

@@ -1,0 +1,1 @@
+"""From records to evidence: statistics, tables, the regression gate and plots."""

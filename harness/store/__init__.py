@@ -1,0 +1,1 @@
+"""Run folders on disk: atomic writes, records, trajectories and checkpoints."""
