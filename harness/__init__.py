@@ -12,7 +12,7 @@ from harness.api.methods import Method
 from harness.api.optimizers import ArchOptimizer
 from harness.api.options import NoOptions, Options, describe_options, parse_options
 from harness.api.proxies import Proxy
-from harness.api.run import Components, RunContext
+from harness.api.run import Components, RunContext, SplitData
 from harness.api.selectors import Selection, SelectionContext, Selector
 from harness.api.spaces import Architecture, SearchSpace, Supernet
 from harness.api.step import Batch, SearchStep, TrainerView, WeightTransform
@@ -26,7 +26,7 @@ from harness.plugin.manager import get_plugins
 __all__ = [
     "Architecture", "ArchOptimizer", "Batch", "BatchStream", "Benchmark", "BenchmarkContext", "BenchmarkUnavailable",
     "Components", "Dataset", "DatasetInfo", "DivergedError", "ImageSet", "Method", "NoOptions", "Options", "Proxy",
-    "RunContext", "SearchData", "SearchSpace", "SearchStep", "Selection", "SelectionContext", "Selector", "Supernet",
+    "RunContext", "SearchData", "SearchSpace", "SearchStep", "Selection", "SelectionContext", "Selector", "SplitData", "Supernet",
     "Trainer", "TrainerView", "UserError", "WeightTransform", "arch_gradient", "augment", "describe_options",
     "get_plugins", "hookimpl", "iterate_once", "parse_options", "resolve_device", "to_float",
 ]

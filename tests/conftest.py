@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 import torch
+from paths import SHARED_DATA
 
 torch.set_num_threads(1)
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 NB201_TABLE = SHARED_DATA / "nb201" / "nb201_merged_final_accuracies.csv"
 
 

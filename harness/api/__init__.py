@@ -1,1 +1,2 @@
-"""Contracts a plugin implements: spaces, datasets, optimizers, selectors, benchmarks, proxies, methods, options, the run and step context. Imports nothing from the other layers."""
+"""Contracts a plugin implements: spaces, datasets, optimizers, selectors, benchmarks,
+proxies, methods, options, and the run and step context. Imports no other layer."""

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 
@@ -25,9 +26,9 @@ class BenchmarkUnavailable(UserError):
 class BenchmarkContext:
     """The run a benchmark answers for; ``None`` fields outside a run (``nasbench query``)."""
 
-    space: "SearchSpace"
-    dataset: "DatasetInfo | None" = None
-    data: "SplitData | None" = None
+    space: SearchSpace
+    dataset: DatasetInfo | None = None
+    data: SplitData | None = None
     device: torch.device | None = None
     seed: int = 0
     space_options: Mapping[str, Any] = field(default_factory=dict)
@@ -50,23 +51,23 @@ class Benchmark(ABC):
     headline: ClassVar[tuple[str, ...]] = ()
     titles: ClassVar[Mapping[str, str]] = {}
 
-    def __init__(self, options: Mapping[str, Any] | Options | None, context: BenchmarkContext | None) -> None:
+    def __init__(self, options: Mapping[str, Any] | None, context: BenchmarkContext | None) -> None:
         self.options = parse_options(type(self).Options, options, f"benchmark {self.name or type(self).__name__}")
         self.context = context
 
     @abstractmethod
-    def supports(self, space: "SearchSpace") -> bool:
+    def supports(self, space: SearchSpace) -> bool:
         ...
 
     @abstractmethod
-    def query(self, space: "SearchSpace", arch: Architecture) -> dict[str, float]:
+    def query(self, space: SearchSpace, arch: Architecture) -> dict[str, float]:
         ...
 
     def headline_metrics(self) -> list[str]:
         """The metric columns a results table shows by default (those this instance can answer)."""
         return list(self.headline)
 
-    def index_of(self, space: "SearchSpace", arch: Architecture) -> int | None:
+    def index_of(self, space: SearchSpace, arch: Architecture) -> int | None:
         """The architecture's index in the benchmark's official order, if it has one.
 
         NB201's order is a fixed permutation stored in the benchmark file itself, so the
@@ -74,7 +75,7 @@ class Benchmark(ABC):
         """
         return None
 
-    def arch_at(self, space: "SearchSpace", index: int) -> Architecture:
+    def arch_at(self, space: SearchSpace, index: int) -> Architecture:
         raise UserError(f"benchmark {self.name} has no architecture index; give an architecture string")
 
     def optimum(self, metric: str) -> float | None:

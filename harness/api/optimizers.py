@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, Any, ClassVar, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 
@@ -26,11 +27,11 @@ class ArchOptimizer(ABC):
     bilevel: bool = True
     Options: ClassVar[type[Options]] = NoOptions
 
-    def __init__(self, options: Mapping[str, Any] | Options | None = None) -> None:
+    def __init__(self, options: Mapping[str, Any] | None = None) -> None:
         self.options = parse_options(type(self).Options, options, f"optimizer {getattr(self, 'name', '') or type(self).__name__}")
 
     @abstractmethod
-    def attach(self, space: "SearchSpace", supernet: "Supernet", run: "RunContext") -> None:
+    def attach(self, space: SearchSpace, supernet: Supernet, run: RunContext) -> None:
         """Create the architecture parameters on ``run.device``."""
 
     @abstractmethod
@@ -41,7 +42,7 @@ class ArchOptimizer(ABC):
     def logits(self) -> torch.Tensor:
         """Per edge-op scores ``(num_edges, num_ops)`` whose argmax is the current architecture."""
 
-    def step(self, step: "SearchStep") -> None:
+    def step(self, step: SearchStep) -> None:
         """One architecture update; bi-level optimizers must override this."""
         if self.bilevel:
             raise NotImplementedError(f"{type(self).__name__} is bi-level but has no step()")

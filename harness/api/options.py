@@ -10,7 +10,9 @@ JSON schema) and is a well-kept library.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping, TypeVar
+import json
+from collections.abc import Mapping
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -31,10 +33,12 @@ OptionsT = TypeVar("OptionsT", bound=Options)
 
 
 def describe_options(model: type[Options]) -> list[tuple[str, str, str]]:
-    """(name, default, description) per option, for ``nasbench list`` and error messages."""
+    """(name, default as JSON, description) per option: what ``nasbench list`` shows, in the
+    spelling ``--set`` takes."""
     rows = []
     for name, field in model.model_fields.items():
-        default = "required" if field.is_required() else repr(field.get_default(call_default_factory=True))
+        default = "required" if field.is_required() else json.dumps(field.get_default(call_default_factory=True),
+                                                                     default=str)
         rows.append((name, default, field.description or ""))
     return rows
 

@@ -36,9 +36,9 @@ class Components(Protocol):
 class SplitData(Protocol):
     """The search-train half, the search-validation half and the test set of a run."""
 
-    train: "ImageSet"
-    valid: "ImageSet"
-    test: "ImageSet"
+    train: ImageSet
+    valid: ImageSet
+    test: ImageSet
 
 
 @dataclass
@@ -49,9 +49,9 @@ class RunContext:
     """
 
     config: dict[str, Any]
-    method: "Method"
-    space: "SearchSpace"
-    dataset: "DatasetInfo"
+    method: Method
+    space: SearchSpace
+    dataset: DatasetInfo
     data: SplitData
     device: torch.device
     seed: int

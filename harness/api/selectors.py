@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -41,13 +42,13 @@ class SelectionContext:
     run's seed.
     """
 
-    run: "RunContext"
-    space: "SearchSpace"
-    dataset: "DatasetInfo"
-    supernet: "Supernet"
-    optimizer: "ArchOptimizer"
-    data: "SplitData"
-    trainer: "TrainerView"
+    run: RunContext
+    space: SearchSpace
+    dataset: DatasetInfo
+    supernet: Supernet
+    optimizer: ArchOptimizer
+    data: SplitData
+    trainer: TrainerView
     query: Callable[[Architecture], dict[str, float]]
     rng: np.random.Generator
 
@@ -57,7 +58,7 @@ class Selector(ABC):
 
     Options: ClassVar[type[Options]] = NoOptions
 
-    def __init__(self, options: Mapping[str, Any] | Options | None = None) -> None:
+    def __init__(self, options: Mapping[str, Any] | None = None) -> None:
         self.options = parse_options(type(self).Options, options, f"selector {getattr(self, 'name', '') or type(self).__name__}")
 
     @abstractmethod

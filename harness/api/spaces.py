@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar, Mapping
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -10,6 +11,7 @@ from torch import nn
 
 from harness.api.datasets import DatasetInfo
 from harness.api.options import NoOptions, Options, parse_options
+from harness.api.options import Options as OptionsModel
 
 Architecture = tuple[int, ...]
 """One chosen operation index per edge, in the space's edge order."""
@@ -40,7 +42,7 @@ class SearchSpace(ABC):
     edge_names: tuple[str, ...] = ()
     Options: ClassVar[type[Options]] = NoOptions
 
-    def options(self, raw: Mapping[str, Any] | Options | None) -> Options:
+    def options(self, raw: Mapping[str, Any] | None) -> OptionsModel:
         """``raw`` validated against this space's ``Options``."""
         return parse_options(type(self).Options, raw, f"search space {self.name}")
 

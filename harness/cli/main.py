@@ -7,11 +7,12 @@ from typing import Any
 
 import click
 
-from harness.experiment.config import merge, parse_assignment
-from harness.plugin.manager import REGISTRATION_HOOKS, get_plugins
+from harness.api.options import describe_options
 from harness.cli.report import add_report_commands
-from harness.store.records import load_records
+from harness.experiment.config import merge, parse_assignment
 from harness.experiment.seeds import parse_seeds
+from harness.plugin.manager import REGISTRATION_HOOKS, get_plugins
+from harness.store.records import load_records
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -92,14 +93,23 @@ def run(method: str, dataset: str | None, data_dir: str | None, space: str | Non
 
 @cli.command(name="list")
 @click.argument("kind", required=False, type=click.Choice(sorted(k.replace(" ", "-") for k in REGISTRATION_HOOKS)))
-def list_components(kind: str | None) -> None:
+@click.option("--options/--no-options", "show_options", default=None,
+              help="Show each component's options (default: when a KIND is given).")
+def list_components(kind: str | None, show_options: bool | None) -> None:
     """List methods, search spaces, optimizers, selectors, benchmarks, datasets and proxies."""
     plugins = get_plugins()
     kinds = [kind.replace("-", " ")] if kind else list(REGISTRATION_HOOKS)
+    detailed = bool(kind) if show_options is None else show_options
+    section = {"search space": "space", "optimizer": "optimizer", "selector": "selector"}
     for name in kinds:
         click.echo(click.style(f"{name}s" if not name.endswith("y") else f"{name[:-1]}ies", bold=True))
         for entry in plugins[name].entries():
             click.echo(f"  {entry.name:<20} {entry.description}  [{entry.plugin}]")
+            if detailed and entry.options is not None:
+                prefix = (f"{section[name]}.options." if name in section
+                          else f"benchmarks.options.{entry.name}." if name == "benchmark" else "")
+                for option, default, description in describe_options(entry.options):
+                    click.echo(f"      {prefix}{option} = {default}  {description}")
 
 
 @cli.command()

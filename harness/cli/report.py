@@ -5,15 +5,23 @@ from pathlib import Path
 
 import click
 
-from harness.experiment.config import parse_assignment
 from harness.api.errors import UserError
-from harness.report.plots import plot_results
-from harness.report.regress import compare, read_baseline, report
-from harness.store.records import load_records
-from harness.store.run_folder import atomic_write_bytes
+from harness.experiment.config import parse_assignment
 from harness.experiment.seeds import parse_seeds
 from harness.experiment.suite import describe, expand, flatten, load_suite, run_suite, validate
-from harness.report.tables import FORMATS, baseline_frame, benchmark_optima, build_table, failure_notes, render, split_records
+from harness.report.plots import plot_results
+from harness.report.regress import compare, read_baseline, report
+from harness.report.tables import (
+    FORMATS,
+    baseline_frame,
+    benchmark_optima,
+    build_table,
+    failure_notes,
+    render,
+    split_records,
+)
+from harness.store.records import load_records
+from harness.store.run_folder import atomic_write_bytes
 
 
 def _names(text: str | None) -> list[str] | None:

@@ -1,7 +1,7 @@
 """The architecture gradient DARTS-style optimizers share: first order, or unrolled second order."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 

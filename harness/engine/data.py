@@ -6,8 +6,8 @@ through a DataLoader that would copy every batch and be re-created every epoch.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 import torch
 import torch.nn.functional as F
@@ -26,7 +26,7 @@ class SearchData:
 
     @classmethod
     def split(cls, info: DatasetInfo, train: ImageSet, test: ImageSet, seed: int,
-              device: torch.device) -> "SearchData":
+              device: torch.device) -> SearchData:
         """Split ``train`` 50/50 at random (seeded), as DARTS does, and move all to ``device``."""
         generator = torch.Generator().manual_seed(seed)
         order = torch.randperm(len(train), generator=generator)

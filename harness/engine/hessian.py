@@ -7,7 +7,7 @@ Hessian-vector products (double backward), never the Hessian itself.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 

@@ -6,8 +6,8 @@ It implements ``harness.api.step.TrainerView``, the part optimizers and selector
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
-from typing import Callable, Iterator
 
 import torch
 from torch import nn

@@ -18,23 +18,23 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from harness.store import run_folder as results
 from harness.api.benchmarks import Benchmark, BenchmarkContext, BenchmarkUnavailable
+from harness.api.datasets import Dataset, ImageSet
+from harness.api.errors import UserError
+from harness.api.optimizers import ArchOptimizer
+from harness.api.run import RunContext
+from harness.api.selectors import SelectionContext
+from harness.api.spaces import Architecture
+from harness.api.step import SearchStep
+from harness.engine.data import SearchData
+from harness.engine.devices import peak_memory_mb, resolve_device
+from harness.engine.hessian import dominant_hessian_eigenvalue
+from harness.engine.trainer import DivergedError, Trainer
 from harness.experiment.checks import resolve_config
 from harness.experiment.config import config_hash
-from harness.engine.data import SearchData
-from harness.api.datasets import Dataset, ImageSet
-from harness.engine.devices import peak_memory_mb, resolve_device
-from harness.api.errors import UserError
-from harness.engine.hessian import dominant_hessian_eigenvalue
-from harness.api.optimizers import ArchOptimizer
-from harness.plugin.manager import Plugins, get_plugins
-from harness.api.run import RunContext
-from harness.api.step import SearchStep
-from harness.engine.trainer import DivergedError, Trainer
-from harness.api.selectors import SelectionContext
 from harness.experiment.seeds import seed_everything
-from harness.api.spaces import Architecture
+from harness.plugin.manager import Plugins, get_plugins
+from harness.store import run_folder as results
 
 SKIP_OP = "skip_connect"
 

@@ -22,20 +22,21 @@ an hour into a suite.
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from harness.api.errors import UserError
 from harness.experiment.checks import resolve_config
 from harness.experiment.config import merge
-from harness.api.errors import UserError
+from harness.experiment.runner import run_seeds
 from harness.plugin.manager import Plugins, get_plugins
+from harness.report.tables import benchmark_optima, build_table, markdown_grid, render
 from harness.store.records import load_records
 from harness.store.run_folder import RECORD, atomic_write_bytes
-from harness.experiment.runner import run_seeds
-from harness.report.tables import benchmark_optima, build_table, markdown_grid, render
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -161,9 +162,11 @@ def _label(grid: Grid, method: str, dataset: str | None, path: Path) -> str:
 
 def expand(suite: Suite, seeds: list[int] | None = None, assignments: dict[str, Any] | None = None) -> list[PlannedRun]:
     """The grid's runs in file order; ``seeds`` and ``assignments`` (dotted) come from the command line."""
-    plan, seen = [], {}
+    plan: list[PlannedRun] = []
+    seen: dict[tuple[str, str | None], str] = {}
     for grid in suite.grids:
-        for dataset in grid.datasets or [suite.dataset]:
+        datasets: Sequence[str | None] = grid.datasets or [suite.dataset]
+        for dataset in datasets:
             for method in grid.methods:
                 label = _label(grid, method, dataset, suite.path)
                 key = (label, dataset)

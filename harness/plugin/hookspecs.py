@@ -7,7 +7,8 @@ loop for loggers and trackers.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
@@ -58,20 +59,20 @@ def nasbench_register_proxies(register: Register) -> None:
 
 
 @hookspec
-def nasbench_run_start(run: "RunContext") -> None:
+def nasbench_run_start(run: RunContext) -> None:
     """A run begins; ``run.resumed`` is the number of epochs restored from a checkpoint (0: fresh)."""
 
 
 @hookspec
-def nasbench_epoch_end(run: "RunContext", row: dict[str, Any]) -> None:
+def nasbench_epoch_end(run: RunContext, row: dict[str, Any]) -> None:
     """An epoch ended; ``row`` is the trajectory row just recorded."""
 
 
 @hookspec
-def nasbench_run_end(run: "RunContext", record: dict[str, Any]) -> None:
+def nasbench_run_end(run: RunContext, record: dict[str, Any]) -> None:
     """A run finished (or failed); ``record`` is what was written to ``record.json``."""
 
 
 @hookspec
-def nasbench_register_commands(cli: "click.Group") -> None:
+def nasbench_register_commands(cli: click.Group) -> None:
     """Add click commands or groups to the ``nasbench`` CLI (``cli`` is its click group)."""

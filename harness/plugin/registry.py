@@ -1,8 +1,9 @@
 """Name → factory tables filled by the plugins' registration hooks."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from harness.api.errors import UserError
 from harness.api.options import Options

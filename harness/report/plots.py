@@ -16,8 +16,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from harness.api.errors import UserError
-from harness.store.records import load_trajectories
 from harness.report.tables import headline_metrics, metric_title, metric_titles
+from harness.store.records import load_trajectories
 
 PLOT_FORMATS = ("png", "pdf", "svg")
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -212,14 +213,18 @@ def _group_notes(finished: pd.DataFrame) -> list[str]:
 
 
 def build_table(records: pd.DataFrame, metrics: list[str] | None = None, vs: str | None = None,
-                optimal: Mapping[str, float] | None = None, extra_columns: bool = False) -> Table:
-    """Summaries per row and column, significance against ``vs``, and notes for the reader."""
+                optimal: Mapping[str, float] | None = None, extra_columns: bool = False,
+                plugins: Plugins | None = None) -> Table:
+    """Summaries per row and column, significance against ``vs``, and notes for the reader.
+
+    Default columns and their titles come from the benchmarks registered in ``plugins``.
+    """
     if records.empty:
         raise UserError("no run records to tabulate; run `nasbench run ...` first or check the results folder")
     finished, failed = split_records(records)
     if finished.empty:
         raise UserError(f"all {len(failed)} runs failed; nothing to tabulate ({failure_notes(failed)[0]})")
-    columns = table_columns(finished, metrics, extra_columns)
+    columns = table_columns(finished, metrics, extra_columns, plugins)
     if not columns:
         raise UserError("the records have no metrics, search cost or throughput to tabulate")
     notes = failure_notes(failed) + _group_notes(finished)
@@ -301,8 +306,8 @@ def _best_means(table: Table) -> dict[str, str]:
 
 
 def _legend(table: Table) -> list[str]:
-    lines = [f"Cells: {STD_NOTE}; n = finished seeds; search cost = mean search_seconds (selection = mean selection_seconds, shown when a selector took longer than 1 s); "
-             "images/s = mean search throughput."]
+    lines = [f"Cells: {STD_NOTE}; n = finished seeds; search cost = mean search_seconds (selection = mean "
+             "selection_seconds, shown when a selector took longer than 1 s); images/s = mean search throughput."]
     if table.reference:
         lines.append(f"{WELCH_MARK} Welch's t-test, {MANN_WHITNEY_MARK} Mann–Whitney U (two-sided): "
                      f"p < {SIGNIFICANCE} vs {table.reference} on the same space and dataset.")

@@ -26,7 +26,6 @@ from typing import Any
 import pandas as pd
 import torch
 
-
 RECORD = "record.json"
 CONFIG = "config.json"
 TRAJECTORY = "trajectory.csv"

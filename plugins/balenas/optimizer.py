@@ -26,7 +26,6 @@ import torch
 from pydantic import Field
 
 from harness import ArchOptimizer, Options, RunContext, SearchSpace, SearchStep, Supernet, arch_gradient
-
 from plugins.balenas.vadam import VAdam
 
 
@@ -50,13 +49,14 @@ class BalenasOptimizer(ArchOptimizer):
 
     name = "balenas"
     Options = BalenasOptions
+    options: BalenasOptions
+    mu: torch.Tensor  # set by attach()
+    vadam: VAdam  # set by attach()
+    generator: torch.Generator  # set by attach()
 
     def __init__(self, options: dict[str, Any] | None = None) -> None:
         super().__init__(options)
         self.order = self.options.order
-        self.mu: torch.Tensor | None = None
-        self.vadam: VAdam | None = None
-        self.generator: torch.Generator | None = None
 
     def attach(self, space: SearchSpace, supernet: Supernet, run: RunContext) -> None:
         """μ = init_scale·N(0, I) as DARTS' α (same seed, same draw); the generator then drives the MC noise."""

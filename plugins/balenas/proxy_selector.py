@@ -32,6 +32,7 @@ class ProxySelector(Selector):
 
     name = "proxy"
     Options = ProxySelectorOptions
+    options: ProxySelectorOptions
 
     def __init__(self, options: dict[str, Any] | None = None) -> None:
         super().__init__(options)

@@ -20,7 +20,8 @@ the gradient-magnitude approximation BaLeNAS states under Eq. 15.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import torch
 

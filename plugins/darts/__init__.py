@@ -1,7 +1,6 @@
 """DARTS (1st and 2nd order), the fixed-α optimizer, the argmax and random selectors, and
 the methods ``darts``, ``darts-2nd`` and ``random``."""
 from harness import Method, hookimpl
-
 from plugins.darts.optimizer import DartsOptimizer, FixedOptimizer
 from plugins.darts.selectors import ArgmaxSelector, RandomSelector
 
@@ -15,7 +14,7 @@ METHODS = [
 
 @hookimpl
 def nasbench_register_optimizers(register):
-    register("darts", DartsOptimizer, "softmax α, Adam on ∇α L_val (options: order 1|2, lr, betas, weight_decay)")
+    register("darts", DartsOptimizer, "softmax α, Adam on ∇α L_val (1st or 2nd order)")
     register("fixed", FixedOptimizer, "α frozen uniform (PT fix-α; methods that learn no architecture)")
 
 

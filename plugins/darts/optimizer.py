@@ -31,6 +31,9 @@ class DartsOptimizer(ArchOptimizer):
 
     name = "darts"
     Options = DartsOptions
+    options: DartsOptions
+    alpha: torch.Tensor  # set by attach()
+    adam: torch.optim.Adam  # set by attach()
 
     def __init__(self, options: dict[str, Any] | None = None) -> None:
         super().__init__(options)
@@ -39,8 +42,6 @@ class DartsOptimizer(ArchOptimizer):
         self.betas = self.options.betas
         self.weight_decay = self.options.weight_decay
         self.init_scale = self.options.init_scale
-        self.alpha: torch.Tensor | None = None
-        self.adam: torch.optim.Adam | None = None
 
     def attach(self, space: SearchSpace, supernet: Supernet, run: RunContext) -> None:
         generator = torch.Generator().manual_seed(run.seed)

@@ -1,8 +1,8 @@
 """Built-in datasets: digits (embedded default), CIFAR-10/100, ImageNet16-120 and synthetic data."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
-from typing import Callable
 
 from harness import hookimpl
 from plugins.datasets.cifar import CIFAR10, CIFAR100, CifarDataset

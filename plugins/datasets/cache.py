@@ -11,8 +11,8 @@ import os
 import tempfile
 import warnings
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -62,7 +62,7 @@ def _write(path: Path, arrays: Arrays) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=path.parent, prefix=path.stem, suffix=".tmp", delete=False) as handle:
             temporary = handle.name
-            np.savez(handle, **arrays)
+            np.savez(handle, **arrays)  # type: ignore[arg-type]  # numpy stubs match **kwds against allow_pickle: bool
         os.replace(temporary, path)
     except OSError as exc:
         if temporary is not None:

@@ -1,5 +1,5 @@
 """The NAS-Bench-201 search space plugin (registered as ``nb201``)."""
-from typing import Callable
+from collections.abc import Callable
 
 from harness import hookimpl
 from plugins.nb201.space import NB201Space

@@ -6,7 +6,7 @@ dict is a subset of the supernet's (same affine setting) and can inherit its wei
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -93,5 +93,5 @@ class DiscreteCell(nn.Module):
         key = str(edge)
         if key not in self.edges:
             return None
-        (op,) = self.edges[key].values()
+        (op,) = self.edges[key].children()  # the edge's one op (a ModuleDict's children are its values)
         return op(node)

@@ -5,7 +5,7 @@ stem Conv3×3 + BN → N cells at C → residual reduction to 2C → N cells →
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import nn

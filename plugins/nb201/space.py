@@ -1,8 +1,9 @@
 """The NAS-Bench-201 search space: 6 edges × 5 ops = 15,625 cells, official strings and NASLib tuples."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from numbers import Integral
-from typing import Any, Mapping
+from typing import Any
 
 from pydantic import Field
 from torch import nn
@@ -38,12 +39,12 @@ class NB201Space(SearchSpace):
     edge_names = EDGE_NAMES
     Options = NB201Options
 
-    def build_supernet(self, dataset: DatasetInfo, options: Mapping[str, Any] | Options | None) -> NB201Supernet:
+    def build_supernet(self, dataset: DatasetInfo, options: Mapping[str, Any] | None) -> NB201Supernet:
         opts = self._options(dataset, options, affine=SUPERNET_AFFINE)
         return NB201Supernet(dataset.channels, dataset.num_classes, **opts)
 
     def build_network(self, arch: Architecture, dataset: DatasetInfo,
-                      options: Mapping[str, Any] | Options | None) -> nn.Module:
+                      options: Mapping[str, Any] | None) -> nn.Module:
         opts = self._options(dataset, options, affine=NETWORK_AFFINE)
         return NB201Network(self._checked(arch), dataset.channels, dataset.num_classes, **opts)
 
@@ -120,7 +121,7 @@ class NB201Space(SearchSpace):
                             f"(edges {', '.join(EDGE_NAMES)}; ops {', '.join(OP_NAMES)})")
         return tuple(int(v) for v in values)
 
-    def _options(self, dataset: DatasetInfo, options: Mapping[str, Any] | Options | None,
+    def _options(self, dataset: DatasetInfo, options: Mapping[str, Any] | None,
                  affine: bool) -> dict[str, Any]:
         """Validated network options; ``affine`` defaults to False in the supernet, True in networks."""
         opts = self.options(options).model_dump()

@@ -6,15 +6,21 @@ what is configured).
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import click
 from pydantic import Field
 
 from harness import Architecture, Benchmark, BenchmarkContext, Options, SearchSpace, UserError, hookimpl
-from plugins.nb201_benchmark.location import (DOWNLOAD_HINT, MetricSource, configured_path, imported_table_path,
-                                              open_source)
+from plugins.nb201_benchmark.location import (
+    DOWNLOAD_HINT,
+    MetricSource,
+    configured_path,
+    imported_table_path,
+    open_source,
+)
 from plugins.nb201_benchmark.table import write_table
 
 HEADLINE_METRICS = (
@@ -44,6 +50,7 @@ class NB201Benchmark(Benchmark):
     cheap = True
 
     Options = NB201BenchmarkOptions
+    options: NB201BenchmarkOptions
     headline = HEADLINE_METRICS
     titles = {
         "cifar10-valid/valid_acc": "CIFAR-10 valid",
@@ -55,7 +62,7 @@ class NB201Benchmark(Benchmark):
     }
     """The NB201 paper's columns (CIFAR-10 valid is the cifar10-valid split, test is cifar10)."""
 
-    def __init__(self, options: Mapping[str, Any] | Options | None, context: BenchmarkContext | None) -> None:
+    def __init__(self, options: Mapping[str, Any] | None, context: BenchmarkContext | None) -> None:
         super().__init__(options, context)
         self.path, self.origin = configured_path(self.options.model_dump())
         self._source: MetricSource | None = None

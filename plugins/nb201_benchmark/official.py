@@ -15,10 +15,11 @@ from __future__ import annotations
 import os
 import pickle
 import warnings
+from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pandas as pd
 
@@ -77,7 +78,7 @@ class OfficialNB201:
         self._table: MetricTable | None = None
 
     @classmethod
-    def open(cls, path: Path, trust: Any = False) -> "OfficialNB201":
+    def open(cls, path: Path, trust: Any = False) -> OfficialNB201:
         if not trusted(trust):
             raise UserError(
                 f"{path} is a pickle (torch .pth), and unpickling an untrusted file can run arbitrary code; "

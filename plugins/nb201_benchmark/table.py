@@ -72,7 +72,7 @@ class MetricTable:
         self._row_of_index = {index: row for row, index in enumerate(indices)}
 
     @classmethod
-    def load(cls, path: Path) -> "MetricTable":
+    def load(cls, path: Path) -> MetricTable:
         """Read ``path`` (cached while the file is unchanged, so many runs share one read)."""
         resolved = path.resolve()
         try:
@@ -82,7 +82,7 @@ class MetricTable:
         return _load_cached(str(resolved), stat.st_mtime_ns, stat.st_size)
 
     @classmethod
-    def from_frame(cls, frame: pd.DataFrame, path: Path) -> "MetricTable":
+    def from_frame(cls, frame: pd.DataFrame, path: Path) -> MetricTable:
         """Validate a table read from ``path`` (compact or merged columns) and index it."""
         frame = frame.rename(columns={old: new for old, new in MERGED_COLUMNS.items() if old in frame.columns})
         if ARCH_COLUMN not in frame.columns:

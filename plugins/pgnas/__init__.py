@@ -1,7 +1,6 @@
 """PGNAS (posterior-guided NAS): the ``pgnas`` optimizer, the ``posterior`` selector, the
 ``pgnas-resnet`` search space, and the methods ``pgnas``, ``pgnas-random`` and ``pgnas-resnet``."""
 from harness import hookimpl
-
 from plugins.pgnas.methods import METHODS
 from plugins.pgnas.optimizer import PgnasOptimizer
 from plugins.pgnas.posterior import PosteriorSelector
@@ -17,15 +16,13 @@ def nasbench_register_search_spaces(register):
 @hookimpl
 def nasbench_register_optimizers(register):
     register("pgnas", PgnasOptimizer,
-             "concrete-dropout gates with learned drop probabilities, KL of Eq. 15, single level "
-             "(options: temperature, p_init, learn, length_scale, prior_weight_decay, data_size, per_example)")
+             "concrete-dropout gates with learned drop probabilities, KL of Eq. 15, single level")
 
 
 @hookimpl
 def nasbench_register_selectors(register):
     register("posterior", PosteriorSelector,
-             "best of C architecture-weight pairs sampled from the optimizer, on held-out data "
-             "(options: candidates, eval_batches, bn_train)")
+             "best of C architecture-weight pairs sampled from the optimizer, on held-out data")
 
 
 @hookimpl

@@ -25,8 +25,8 @@ is the one of Gal, Hron & Kendall 2017 and of the reference code's KLreg.)
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import torch
 
@@ -118,7 +118,7 @@ class GateLayout:
     def num_units(self) -> int:
         return int(self.unit_edge.shape[0])
 
-    def to(self, device: torch.device) -> "GateLayout":
+    def to(self, device: torch.device) -> GateLayout:
         for name in ("units", "unit_group", "unit_edge", "unit_op"):
             setattr(self, name, getattr(self, name).to(device))
         return self

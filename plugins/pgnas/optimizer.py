@@ -25,6 +25,7 @@ does), for the trainer's batch size min(search.batch_size, search-train size); w
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -32,9 +33,14 @@ from pydantic import Field
 from torch import nn
 
 from harness import ArchOptimizer, Options, RunContext, SearchSpace, Supernet, UserError, to_float
-
-from plugins.pgnas.concrete import (GateGroup, GateLayout, drop_logit, kl_regularizer, prior_regularizer,
-                                    relaxed_keep_mask)
+from plugins.pgnas.concrete import (
+    GateGroup,
+    GateLayout,
+    drop_logit,
+    kl_regularizer,
+    prior_regularizer,
+    relaxed_keep_mask,
+)
 from plugins.pgnas.posterior import sample_blocks, sample_one_op_per_edge
 
 BINARY_OPS = ("drop", "keep")
@@ -68,7 +74,7 @@ def gate_layout(space: SearchSpace) -> GateLayout:
 
 
 def _reached(supernet: nn.Module, example: torch.Tensor, weights: torch.Tensor,
-             params: list[torch.Tensor]) -> list[bool]:
+             params: Sequence[torch.Tensor]) -> list[bool]:
     """Which parameters get a non-zero gradient through the supernet with these mixing weights."""
     output = supernet(example, weights)
     grads = torch.autograd.grad(output.float().square().sum(), params, allow_unused=True)
@@ -83,7 +89,7 @@ def find_gated_kernels(supernet: nn.Module, layout: GateLayout,
     parameters lose their gradient; BatchNorm runs on running statistics meanwhile, so
     the probe leaves the supernet unchanged.
     """
-    params = [p for p in supernet.parameters() if p.requires_grad]
+    params: list[torch.Tensor] = [p for p in supernet.parameters() if p.requires_grad]
     device = example.device
     open_all = torch.ones(layout.num_units, device=device)
     owners: list[int | None] = [None] * len(params)
@@ -96,9 +102,10 @@ def find_gated_kernels(supernet: nn.Module, layout: GateLayout,
                               params)
             for i, (before, after) in enumerate(zip(reached, closed)):
                 if before and not after:
-                    if owners[i] is not None:
+                    owner = owners[i]
+                    if owner is not None:
                         raise UserError(f"a supernet parameter of shape {tuple(params[i].shape)} is silenced by both "
-                                        f"gate groups {layout.groups[owners[i]].name} and {group.name}; PGNAS needs "
+                                        f"gate groups {layout.groups[owner].name} and {group.name}; PGNAS needs "
                                         "every kernel under one gate group")
                     owners[i] = g
     finally:
@@ -128,6 +135,7 @@ class PgnasOptimizer(ArchOptimizer):
     bilevel = False
     name = "pgnas"
     Options = PgnasOptions
+    options: PgnasOptions
 
     def __init__(self, options: dict[str, Any] | None = None) -> None:
         super().__init__(options)

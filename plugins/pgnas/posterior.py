@@ -15,14 +15,14 @@ conditioned on every block in the space's ``edge_blocks`` keeping at least one e
 from __future__ import annotations
 
 import time
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
-
 from pydantic import Field
 
-from harness import Architecture, Options, Selection, SelectionContext, Selector, UserError
+from harness import Architecture, Options, Selection, SelectionContext, Selector
 
 MIN_KEEP = 1e-12
 """Keep probabilities are floored here, so a saturated gate still has a (tiny) chance."""
@@ -73,7 +73,8 @@ def sample_blocks(keep: torch.Tensor, blocks: Sequence[Sequence[int]], count: in
 
 def curve_points(count: int) -> list[int]:
     """1, 2, 5, 10, 20, 50, … up to ``count``, and ``count`` itself (Table 6's x axis)."""
-    points, scale = [], 1
+    points: list[int] = []
+    scale = 1
     while scale <= count:
         points.extend(m * scale for m in (1, 2, 5) if m * scale <= count)
         scale *= 10
@@ -103,6 +104,7 @@ class PosteriorSelector(Selector):
 
     name = "posterior"
     Options = PosteriorOptions
+    options: PosteriorOptions
 
     def __init__(self, options: dict[str, Any] | None = None) -> None:
         super().__init__(options)
@@ -132,6 +134,8 @@ class PosteriorSelector(Selector):
             trajectory.append(row)
             if number in points:
                 curve[number] = best_acc
+        if best is None:  # unreachable: candidates >= 1 and every accuracy is finite
+            raise RuntimeError(f"posterior selection scored no candidate out of {self.candidates}")
         details: dict[str, Any] = {
             "candidates": self.candidates, "unique_candidates": len(scored), "best_valid_acc": best_acc,
             "best_candidate": best_number,

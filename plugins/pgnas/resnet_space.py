@@ -22,8 +22,9 @@ hex (bit k = channel k), blocks joined by ``+``.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from math import prod
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -31,7 +32,6 @@ from pydantic import Field
 from torch import nn
 
 from harness import Architecture, DatasetInfo, Options, SearchSpace, Supernet, UserError
-
 from plugins.pgnas.concrete import GateGroup
 
 WIDTHS = (16, 32, 64)
@@ -167,9 +167,11 @@ class MultiBranchResNetSpace(SearchSpace):
     Options = ResNetSpaceOptions
 
     def __init__(self) -> None:
-        edges, groups, blocks = [], [], []
+        edges: list[str] = []
+        groups: list[GateGroup] = []
+        blocks: list[tuple[int, ...]] = []
         for block, (c_in, _, _) in zip(block_names(), block_shapes()):
-            block_edges = []
+            block_edges: list[int] = []
             for branch, _ in BRANCHES:
                 first = len(edges)
                 edges.extend(f"{block}-{branch}/c{k}" for k in range(c_in))
@@ -180,12 +182,12 @@ class MultiBranchResNetSpace(SearchSpace):
         self.gate_groups = tuple(groups)
         self.edge_blocks = tuple(blocks)
 
-    def build_supernet(self, dataset: DatasetInfo, options: Mapping[str, Any] | Options | None) -> MultiBranchSupernet:
+    def build_supernet(self, dataset: DatasetInfo, options: Mapping[str, Any] | None) -> MultiBranchSupernet:
         self._check_options(options)
         return MultiBranchSupernet(dataset.channels, dataset.num_classes)
 
     def build_network(self, arch: Architecture, dataset: DatasetInfo,
-                      options: Mapping[str, Any] | Options | None) -> MultiBranchNetwork:
+                      options: Mapping[str, Any] | None) -> MultiBranchNetwork:
         self._check_options(options)
         return MultiBranchNetwork(self.kept_channels(self._checked(arch)), dataset.channels, dataset.num_classes)
 
@@ -288,7 +290,7 @@ class MultiBranchResNetSpace(SearchSpace):
         return UserError(f"bad pgnas-resnet architecture {text.strip()!r}: {problem}; expected "
                          "|m|m|m|+|m|m|m|+|m|m|m| with one hex channel mask per branch (conv3x3, conv5x5, conv1x1)")
 
-    def _check_options(self, options: Mapping[str, Any] | Options | None) -> None:
+    def _check_options(self, options: Mapping[str, Any] | None) -> None:
         chosen = self.options(options).model_dump()
         for key, fixed in OPTION_DEFAULTS.items():
             if chosen[key] != fixed:

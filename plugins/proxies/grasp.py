@@ -8,7 +8,7 @@ is better here as for every proxy.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -41,7 +41,8 @@ class Grasp(Proxy):
         loss = loss_fn(scored(inputs) / self.temperature, targets)
         grads = gradients_or_zeros(torch.autograd.grad(loss, weights, create_graph=True, allow_unused=True), weights)
         gradient_flow = sum((g.detach() * g).sum() for g in grads)
-        if not gradient_flow.requires_grad:  # the gradient does not depend on θ: H = 0
+        # sum() of no terms is the int 0; either way the gradient does not depend on θ: H = 0
+        if not isinstance(gradient_flow, torch.Tensor) or not gradient_flow.requires_grad:
             return 0.0
         hessian_gradient = gradients_or_zeros(torch.autograd.grad(gradient_flow, weights, allow_unused=True), weights)
-        return float(sum((-w.detach() * hg).sum() for w, hg in zip(weights, hessian_gradient)).item())
+        return float(sum((-w.detach() * hg).sum() for w, hg in zip(weights, hessian_gradient)))

@@ -6,7 +6,7 @@ network is scored on a copy so its running statistics and gradients stay untouch
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -31,4 +31,4 @@ class Snip(Proxy):
         scored, weights = scoring_copy(network)
         loss = loss_fn(scored(inputs), targets)
         grads = gradients_or_zeros(torch.autograd.grad(loss, weights, allow_unused=True), weights)
-        return float(sum((w * g).abs().sum() for w, g in zip(weights, grads)).item())
+        return float(sum((w.detach() * g).abs().sum() for w, g in zip(weights, grads)))

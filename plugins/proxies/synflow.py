@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -45,4 +45,4 @@ class SynFlow(Proxy):
             raise UserError(f"SynFlow's R = {flow.item()} exceeds float64 range for this network; "
                             "it is too deep or its weights too large for a finite SynFlow score")
         grads = gradients_or_zeros(torch.autograd.grad(flow, weights, allow_unused=True), weights)
-        return float(sum((w * g).sum() for w, g in zip(weights, grads)).item())
+        return float(sum((w.detach() * g).sum() for w, g in zip(weights, grads)))

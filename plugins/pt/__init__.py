@@ -1,7 +1,6 @@
 """Perturbation-based architecture selection (darts-pt): the ``pt`` selector and the
 methods ``darts-pt``, ``darts-pt-fixalpha`` and ``darts-pt-mag``."""
 from harness import hookimpl
-
 from plugins.pt.methods import METHODS
 from plugins.pt.selector import PTSelector
 
@@ -9,8 +8,7 @@ from plugins.pt.selector import PTSelector
 @hookimpl
 def nasbench_register_selectors(register):
     register("pt", PTSelector, "perturbation-based selection: keep the op whose removal hurts the supernet most, "
-             "edge by edge with fine-tuning (options: proj_intv, criterion acc|loss, mode perturbation|magnitude, "
-             "tune_lr_scale, eval_batches)")
+             "edge by edge with fine-tuning")
 
 
 @hookimpl

@@ -9,7 +9,6 @@ import torch
 from pydantic import Field
 
 from harness import Architecture, Options, Selection, SelectionContext, Selector
-
 from plugins.pt.topology import Topology
 
 
@@ -46,7 +45,7 @@ class Projection:
         self.pruned.add(edge)
         self._rows.clear()
 
-    def pruning(self, edge: int) -> "Projection":
+    def pruning(self, edge: int) -> Projection:
         """A copy with ``edge`` pruned as well: a decided edge's removal must go through the
         projection, which would otherwise restore its one-hot row."""
         trial = Projection(self.num_edges, self.num_ops)
@@ -101,6 +100,7 @@ class PTSelector(Selector):
 
     name = "pt"
     Options = PTOptions
+    options: PTOptions
 
     def __init__(self, options: dict[str, Any] | None = None) -> None:
         super().__init__(options)
@@ -131,6 +131,7 @@ class PTSelector(Selector):
                 if phase == "op":
                     row = self._decide_op(ctx, projection, index, candidates)
                 else:
+                    assert topology is not None  # topology decisions are planned only when the space has one
                     row = self._decide_inputs(ctx, projection, topology, index, kept)
                 after_acc, after_loss = self._measure(ctx, projection)
                 arch = _arch_so_far(ctx, projection, topology, candidates, kept)

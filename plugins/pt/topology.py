@@ -15,8 +15,8 @@ on DARTS").
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 from harness import Architecture, SearchSpace, UserError
 
@@ -33,7 +33,7 @@ class Topology:
     """Index of the op that writes a pruned edge into an architecture."""
 
     @classmethod
-    def of(cls, space: SearchSpace) -> "Topology | None":
+    def of(cls, space: SearchSpace) -> Topology | None:
         """The space's topology, or ``None`` when it has no topology to select (e.g. NB201)."""
         node_inputs = getattr(space, "node_inputs", None)
         keep = getattr(space, "inputs_per_node", None)

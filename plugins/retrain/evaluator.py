@@ -8,15 +8,28 @@ batch 128, no label smoothing, the dataset's standard augmentation.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import torch
 from pydantic import Field
 from torch import nn
 from tqdm import tqdm
 
-from harness import (Architecture, BatchStream, Benchmark, BenchmarkContext, DatasetInfo, DivergedError, ImageSet,
-                     Options, SearchData, SearchSpace, UserError, iterate_once)
+from harness import (
+    Architecture,
+    BatchStream,
+    Benchmark,
+    BenchmarkContext,
+    DatasetInfo,
+    DivergedError,
+    ImageSet,
+    Options,
+    SearchSpace,
+    SplitData,
+    UserError,
+    iterate_once,
+)
 
 MOMENTUM = 0.9
 WEIGHT_DECAY = 5e-4
@@ -42,8 +55,9 @@ class RetrainEvaluator(Benchmark):
     name = "retrain"
     cheap = False
     Options = RetrainOptions
+    options: RetrainOptions
 
-    def __init__(self, options: Mapping[str, Any] | Options | None, context: BenchmarkContext | None) -> None:
+    def __init__(self, options: Mapping[str, Any] | None, context: BenchmarkContext | None) -> None:
         super().__init__(options, context)
         self.epochs = self.options.epochs
         self.lr = self.options.lr
@@ -69,7 +83,7 @@ class RetrainEvaluator(Benchmark):
             self._results[key] = self._retrain(space, key, context.dataset, context.data, context.seed)
         return dict(self._results[key])
 
-    def _retrain(self, space: SearchSpace, arch: Architecture, info: DatasetInfo, data: SearchData,
+    def _retrain(self, space: SearchSpace, arch: Architecture, info: DatasetInfo, data: SplitData,
                  seed: int) -> dict[str, float]:
         device = data.train.images.device
         # A private RNG scope: seeding here must not change the random stream of the run around it.
@@ -121,7 +135,7 @@ def evaluate(network: nn.Module, images: ImageSet, info: DatasetInfo) -> float:
     return 100.0 * correct.item() / max(1, len(images))
 
 
-def _full_search_data(data: SearchData) -> ImageSet:
+def _full_search_data(data: SplitData) -> ImageSet:
     """Both search halves together: the final network trains on all the search data."""
     return ImageSet(torch.cat([data.train.images, data.valid.images]),
                     torch.cat([data.train.labels, data.valid.labels]))

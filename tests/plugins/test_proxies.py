@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import copy
 
-import numpy as np
 import click
+import numpy as np
 import pandas as pd
 import pytest
 import torch

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from paths import SHARED_DATA
 from PIL import Image
 from sklearn.datasets import load_digits
 
@@ -27,7 +28,7 @@ from plugins.datasets.pickles import TRUST_ENV, md5_of
 from plugins.datasets.synthetic import SyntheticDataset
 
 CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
-SHARED_ARCHIVE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "cifar10-jpeg" / "cifar10-jpeg.tar.gz"
+SHARED_ARCHIVE = SHARED_DATA / "cifar10-jpeg" / "cifar10-jpeg.tar.gz"
 
 
 @pytest.fixture

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import re
 import sys
-from pathlib import Path
 
 import pytest
 import torch
 from click.testing import CliRunner
+from paths import REPO_ROOT
 
 from harness.plugin.manager import get_plugins, reset_plugins
 
@@ -16,7 +16,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = REPO_ROOT / "README.md"
 
 
 def readme_example() -> tuple[dict, str]:

@@ -16,8 +16,19 @@ import torch
 from torch import nn
 
 import plugins.pt
-from harness import (ArchOptimizer, DatasetInfo, ImageSet, Method, RunContext, SearchData, SearchSpace,
-                     SelectionContext, Supernet, Trainer, UserError)
+from harness import (
+    ArchOptimizer,
+    DatasetInfo,
+    ImageSet,
+    Method,
+    RunContext,
+    SearchData,
+    SearchSpace,
+    SelectionContext,
+    Supernet,
+    Trainer,
+    UserError,
+)
 from harness.experiment.config import DEFAULTS, merge
 from plugins.pt.selector import Projection, PTSelector
 from plugins.pt.topology import Topology

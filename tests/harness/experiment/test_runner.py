@@ -77,7 +77,7 @@ def test_interrupted_run_resumes_and_matches_an_uninterrupted_one(tmp_path):
     assert a["synthetic/test_acc"].tolist() == b["synthetic/test_acc"].tolist()
     ta = (next(straight.rglob("trajectory.csv"))).read_text().splitlines()
     tb = (next(interrupted.rglob("trajectory.csv"))).read_text().splitlines()
-    strip = lambda lines: [",".join(c for i, c in enumerate(l.split(",")) if i not in drop) for l in lines]
+    strip = lambda lines: [",".join(c for i, c in enumerate(line.split(",")) if i not in drop) for line in lines]
     header = ta[0].split(",")
     drop = {header.index(c) for c in ("seconds", "images_per_second")}
     assert strip(ta) == strip(tb)

@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 from PIL import Image
+from run_records import write_run
 
-from harness.report.plots import accuracy_metric, band_figure, plot_results
 from harness.cli.report import add_report_commands
+from harness.report.plots import accuracy_metric, band_figure, plot_results
 from harness.store.records import load_trajectories
-from test_tables import write_run
 
 EPOCHS = 4
 

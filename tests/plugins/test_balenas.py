@@ -9,6 +9,7 @@ from types import ModuleType
 import numpy as np
 import pytest
 import torch
+from tiny import INFO, toy_data
 from torch import nn
 
 import plugins.balenas
@@ -17,15 +18,24 @@ import plugins.datasets
 import plugins.nb201
 import plugins.nb201_benchmark
 import plugins.proxies
-from harness import (Proxy, RunContext, SearchData, SearchSpace, SearchStep, SelectionContext, Supernet, Trainer,
-                     UserError, arch_gradient, hookimpl)
+from harness import (
+    Proxy,
+    RunContext,
+    SearchData,
+    SearchSpace,
+    SearchStep,
+    SelectionContext,
+    Supernet,
+    Trainer,
+    UserError,
+    arch_gradient,
+    hookimpl,
+)
 from harness.experiment.checks import resolve_config
 from harness.experiment.config import DEFAULTS, merge
 from harness.plugin.manager import load_plugins
 from plugins.balenas.optimizer import BalenasOptimizer
 from plugins.balenas.proxy_selector import ProxySelector
-from tiny import INFO, toy_data
-
 
 # --- a supernet whose best op is known ---------------------------------------------------
 

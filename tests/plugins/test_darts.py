@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from tiny import TinySpace, tiny_run
 
 from harness import SearchStep, Trainer, arch_gradient
 from plugins.darts.optimizer import DartsOptimizer, FixedOptimizer
 from plugins.darts.selectors import ArgmaxSelector, RandomSelector
-from tiny import TinySpace, tiny_run
 
 
 def make(tmp_path, order=1, **search):
@@ -119,6 +119,7 @@ def test_random_selector_is_seeded_and_valid():
 
 def test_optionless_selectors_reject_stray_options():
     import pytest
+
     from harness import UserError
 
     with pytest.raises(UserError, match="selector argmax: takes no options, got 'proj_intv'"):

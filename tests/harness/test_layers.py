@@ -9,8 +9,9 @@ import ast
 from pathlib import Path
 
 import pytest
+from paths import REPO_ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = REPO_ROOT
 LAYERS = ["api", "plugin", "engine", "store", "report", "experiment", "cli"]
 """Each layer may import only itself and the layers before it."""
 

@@ -9,8 +9,17 @@ import pytest
 import torch
 from torch import nn
 
-from harness import (DatasetInfo, ImageSet, RunContext, SearchData, SearchSpace, SelectionContext, Supernet, Trainer,
-                     UserError)
+from harness import (
+    DatasetInfo,
+    ImageSet,
+    RunContext,
+    SearchData,
+    SearchSpace,
+    SelectionContext,
+    Supernet,
+    Trainer,
+    UserError,
+)
 from harness.experiment.config import DEFAULTS, merge
 from plugins.pgnas.concrete import GateGroup, GateLayout, kl_regularizer, relaxed_keep_mask
 from plugins.pgnas.methods import METHODS

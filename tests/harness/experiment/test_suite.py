@@ -13,25 +13,26 @@ import click
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from paths import REPO_ROOT
+from run_records import write_run
 
-import harness.plugin.manager
 import harness.experiment.suite
+import harness.plugin.manager
 from harness.api.benchmarks import BenchmarkUnavailable
 from harness.api.errors import UserError
-from harness.plugin.hookspecs import hookimpl
 from harness.api.methods import Method
-from harness.plugin.manager import load_plugins
 from harness.cli.report import add_report_commands
 from harness.experiment.suite import expand, flatten, load_suite, validate
+from harness.plugin.hookspecs import hookimpl
+from harness.plugin.manager import load_plugins
 from plugins.balenas.optimizer import BalenasOptimizer
 from plugins.darts.optimizer import DartsOptimizer
 from plugins.darts.selectors import ArgmaxSelector
 from plugins.datasets.cifar import CIFAR10, CifarDataset
 from plugins.datasets.digits import DigitsDataset
 from plugins.nb201.space import NB201Space
-from test_tables import write_run
 
-SHIPPED = sorted((Path(__file__).resolve().parents[1] / "benchmarks").glob("*.toml"))
+SHIPPED = sorted((REPO_ROOT / "benchmarks").glob("*.toml"))
 BUILTIN_PLUGINS = ["nb201", "nb201_benchmark", "retrain", "datasets", "darts", "balenas", "proxies", "pt", "pgnas"]
 
 DEMO = """
@@ -198,7 +199,7 @@ def test_shipped_suites_parse_and_name_real_components(path: Path) -> None:
 
 
 def test_ci_suite_is_small() -> None:
-    suite = load_suite(Path(__file__).resolve().parents[1] / "benchmarks" / "ci-regression.toml")
+    suite = load_suite(REPO_ROOT / "benchmarks" / "ci-regression.toml")
     plan = expand(suite)
     assert [r.method for r in plan] == ["darts", "balenas", "random"]
     assert all(r.dataset == "digits" and r.seeds == [0, 1, 2] for r in plan)

@@ -10,14 +10,14 @@ import click
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from run_records import write_run
 from scipy import stats
 
 from harness.api.errors import UserError
-from harness.report.regress import compare, read_baseline
 from harness.cli.report import add_report_commands
-from harness.store.records import load_records
+from harness.report.regress import compare, read_baseline
 from harness.report.tables import BASELINE_COLUMNS
-from test_tables import write_run
+from harness.store.records import load_records
 
 BASE = [90.1, 89.8, 90.3, 90.0, 89.9]
 WORSE = [85.2, 84.9, 85.5, 85.1, 84.8]

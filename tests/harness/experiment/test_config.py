@@ -4,10 +4,10 @@ import pytest
 from harness import Method, UserError
 from harness.experiment.checks import resolve_config
 from harness.experiment.config import DatasetProfile, config_hash, parse_assignment, resolve
+from harness.experiment.seeds import parse_seeds
 from harness.plugin.manager import get_plugins
 
 SMALL = DatasetProfile({"threads": 1, "space": {"options": {"C": 8, "N": 1}}}, max_epochs=10)
-from harness.experiment.seeds import parse_seeds
 
 
 def test_seed_ranges_and_lists():

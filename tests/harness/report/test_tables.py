@@ -8,42 +8,24 @@ import io
 import json
 import math
 from pathlib import Path
-from typing import Any
 
 import click
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from run_records import write_run
 from scipy import stats
 
 from harness.api.errors import UserError
-from harness.plugin.manager import load_plugins
 from harness.cli.report import add_report_commands
-from harness.store.records import load_records
-from harness.store.run_folder import RECORD, TRAJECTORY, run_dir, write_csv, write_json
+from harness.plugin.manager import load_plugins
 from harness.report.tables import benchmark_optima, build_table, render_table
+from harness.store.records import load_records
 
 DARTS = [54.0, 55.0, 56.0]
 BALENAS = [93.0, 94.0, 95.0, 96.0]
 T_975_DF2 = 4.302652729911275  # Student t 97.5% quantile, 2 degrees of freedom (from tables)
 T_975_DF3 = 3.182446305284263  # ... 3 degrees of freedom
-
-
-def write_run(root: Path, label: str, seed: int, metrics: dict[str, float], method: str | None = None,
-              status: str = "finished", space: str = "nb201", dataset: str = "cifar10",
-              trajectory: list[dict[str, Any]] | None = None, **fields: Any) -> Path:
-    """One synthetic run folder in the harness layout (record.json, optional trajectory.csv)."""
-    method = method or label
-    folder = run_dir(root, method, space, dataset, f"cfg-{label}", seed)
-    record = {"status": status, "failure": None if status == "finished" else "diverged: loss is NaN",
-              "method": method, "label": label, "space": space, "dataset": dataset, "seed": seed,
-              "config_hash": f"cfg-{label}", "metrics": metrics if status == "finished" else {},
-              "search_seconds": 100.0 + seed, "images_per_second": 2000.0, "optimizer": {}}
-    record.update(fields)
-    write_json(folder / RECORD, record)
-    if trajectory is not None:
-        write_csv(folder / TRAJECTORY, trajectory)
-    return folder
 
 
 @pytest.fixture
