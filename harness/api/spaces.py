@@ -70,6 +70,10 @@ class SearchSpace(ABC):
     def format(self, arch: Architecture) -> str:
         """The canonical string of an architecture."""
 
+    def describe(self, arch: Architecture) -> dict[str, str]:
+        """Extra facts a run records beside the architecture string (e.g. the NB101 hash); none by default."""
+        return {}
+
     def sample(self, rng: np.random.Generator) -> Architecture:
         """A uniformly random architecture."""
         return tuple(int(i) for i in rng.integers(0, self.num_ops, size=self.num_edges))

@@ -144,6 +144,8 @@ def query(arch: str, space: str, benchmark: str, benchmark_file: str | None, tru
     chosen = bench.arch_at(search_space, int(arch)) if arch.strip().isdigit() else search_space.parse(arch)
     metrics = bench.query(search_space, chosen)
     click.echo(f"arch   {search_space.format(chosen)}")
+    for key, value in search_space.describe(chosen).items():
+        click.echo(f"{key}  {value}")
     index = bench.index_of(search_space, chosen)
     if index is not None:
         click.echo(f"index  {index}")

@@ -186,7 +186,7 @@ def epoch_row(run: Run, epoch: int, stats: dict[str, float]) -> dict[str, Any]:
     if valid_loss != valid_loss:
         raise DivergedError(f"validation loss became NaN at epoch {epoch}")
     row: dict[str, Any] = {
-        "epoch": epoch, "arch": space.format(arch), SKIP_OP: space.count_op(arch, SKIP_OP), **stats,
+        "epoch": epoch, "arch": space.format(arch), **space.describe(arch), SKIP_OP: space.count_op(arch, SKIP_OP), **stats,
         "valid_acc": valid_acc, "valid_loss": valid_loss, "lr": run.trainer.current_lr(),
         "seconds": run.trainer.seconds, "images_per_second": run.trainer.images_per_second(),
     }
@@ -241,6 +241,7 @@ def finish(run: Run) -> dict[str, Any]:
     record.update({
         "status": "finished", "failure": None,
         "arch": context.space.format(selection.arch), "arch_index": arch_index(run, selection.arch),
+        "arch_details": context.space.describe(selection.arch),
         SKIP_OP: context.space.count_op(selection.arch, SKIP_OP),
         "metrics": metrics, "metric_sources": sources,
         "selection_seconds": selection.details.get("selection_seconds", selection_seconds),
