@@ -41,6 +41,9 @@ class SearchSpace(ABC):
     op_names: tuple[str, ...] = ()
     edge_names: tuple[str, ...] = ()
     Options: ClassVar[type[Options]] = NoOptions
+    one_op_per_edge: ClassVar[bool] = True
+    """False when an architecture's ints are not one op column per row (NAS-Bench-1Shot1's rows choose
+    parent sets); selectors and optimizers that decide or gate single columns (PT, PGNAS) refuse such spaces."""
 
     def options(self, raw: Mapping[str, Any] | None) -> OptionsModel:
         """``raw`` validated against this space's ``Options``."""

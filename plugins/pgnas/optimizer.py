@@ -148,6 +148,9 @@ class PgnasOptimizer(ArchOptimizer):
         self.per_example = self.options.per_example
 
     def attach(self, space: SearchSpace, supernet: Supernet, run: RunContext) -> None:
+        if not space.one_op_per_edge:
+            raise UserError(f"PGNAS gates one op column per edge, but the rows of search space {space.name} choose "
+                            "parent sets and share kernels across rows; search there with darts or balenas")
         self.layout = gate_layout(space).to(run.device)
         self.binary = self.layout.complement_op is not None
         self.blocks: list[list[int]] = []

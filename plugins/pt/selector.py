@@ -8,7 +8,7 @@ from typing import Any, Literal
 import torch
 from pydantic import Field
 
-from harness import Architecture, Options, Selection, SelectionContext, Selector
+from harness import Architecture, Options, Selection, SelectionContext, Selector, UserError
 from plugins.pt.topology import Topology
 
 
@@ -113,6 +113,9 @@ class PTSelector(Selector):
     def select(self, ctx: SelectionContext) -> Selection:
         started = time.perf_counter()
         space, trainer = ctx.space, ctx.trainer
+        if not space.one_op_per_edge:
+            raise UserError(f"PT decides one op column per edge, but the rows of search space {space.name} choose "
+                            "parent sets; use the argmax or proxy selector there")
         topology = Topology.of(space)
         candidates = topology.op_candidates(space.num_ops) if topology else list(range(space.num_ops))
         edge_order = [int(edge) for edge in ctx.rng.permutation(space.num_edges)]

@@ -1,0 +1,126 @@
+"""NAS-Bench-1Shot1 spaces: the architecture → NB101 spec mapping of all three spaces, argmax, the supernet, a run."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+from nb101_fixture import dummy_path
+
+from harness import DatasetInfo, UserError
+from harness.cli.main import build_cli
+from plugins.nb1shot1.space import NB1Shot1Space1, NB1Shot1Space2, NB1Shot1Space3
+
+INFO = DatasetInfo("toy", 10, 3, 8, (0.5, 0.5, 0.5), (0.25, 0.25, 0.25))
+
+
+def rows(spec_text: str) -> list[str]:
+    return spec_text.split("|")[0].split(",")
+
+
+def test_space1_every_node_reaches_the_output():
+    space = NB1Shot1Space1()
+    arch = space.parse("ops=conv3x3,conv1x1,maxpool3x3,conv3x3;in3=0,2;in4=1,3;out=2,4")
+    spec = space.nb101_spec(arch)
+    # node 2 always takes 0 and 1; vertex 5 is the unused padding vertex (conv1x1), the output moves to 6
+    assert spec.matrix == ((0, 1, 1, 1, 0, 0, 0), (0, 0, 1, 0, 1, 0, 0), (0, 0, 0, 1, 0, 0, 1), (0, 0, 0, 0, 1, 0, 0),
+                           (0, 0, 0, 0, 0, 0, 1), (0, 0, 0, 0, 0, 0, 0), (0, 0, 0, 0, 0, 0, 0))
+    assert spec.ops[5] == "conv1x1-bn-relu" and spec.num_edges == 9
+    assert space.describe(arch)["nb101_spec"] == \
+        "011100,001010,000101,000010,000001,000000|conv3x3,conv1x1,maxpool3x3,conv3x3"
+
+
+def test_space2_single_parents_and_three_output_parents():
+    space = NB1Shot1Space2()
+    arch = space.parse("ops=maxpool3x3,conv3x3,conv3x3,conv1x1;in2=1;in3=0,2;in4=0,3;out=0,1,4")
+    assert space.describe(arch)["nb101_spec"] == \
+        "010111,001001,000100,000010,000001,000000|maxpool3x3,conv3x3,conv3x3,conv1x1"
+
+
+def test_space3_nodes_off_the_output_path_get_no_edges():
+    space = NB1Shot1Space3()
+    arch = space.parse("ops=conv3x3,conv3x3,conv1x1,maxpool3x3,conv1x1;in2=0;in3=2;in4=1,2;in5=3,4;out=0,4")
+    spec = space.nb101_spec(arch)
+    # nodes 3 and 5 do not reach the output: the reference adds no edge for them
+    assert spec.matrix == ((0, 1, 1, 0, 0, 0, 1), (0, 0, 0, 0, 1, 0, 0), (0, 0, 0, 0, 1, 0, 0), (0, 0, 0, 0, 0, 0, 0),
+                           (0, 0, 0, 0, 0, 0, 1), (0, 0, 0, 0, 0, 0, 0), (0, 0, 0, 0, 0, 0, 0))
+    assert space.describe(arch)["nb101_spec"] == "01101,00010,00010,00001,00000|conv3x3,conv3x3,maxpool3x3"
+
+
+def test_argmax_takes_top_k_parents_and_ignores_padding():
+    space = NB1Shot1Space3()
+    scores = torch.full((space.num_edges, space.num_ops), 100.0)  # padding entries are huge on purpose
+    values = {
+        "op1": [0.1, 0.9, 0.0], "op2": [0.0, 0.0, 1.0], "op3": [2.0, 1.0, 0.0], "op4": [0, 1, 0], "op5": [0, 0, 1],
+        "out": [0.5, 0.1, 0.2, 0.3, 0.0, 0.9], "in2": [0.0, 1.0], "in3": [0.3, 0.2, 0.1],
+        "in4": [0.0, 0.4, 0.5, 0.1], "in5": [0.9, 0.0, 0.0, 0.0, 0.8],
+    }
+    for row, name in enumerate(space.edge_names):
+        scores[row, :len(values[name])] = torch.tensor(values[name], dtype=torch.float)
+    arch = space.argmax(scores)
+    assert space.format(arch) == \
+        "ops=conv3x3,conv1x1,maxpool3x3,conv3x3,conv1x1;out=0,5;in2=1;in3=0;in4=1,2;in5=0,4"
+
+
+def test_supernet_mixes_only_a_rows_valid_entries():
+    """Softmax weights that differ only in padding give the same output: the rows are renormalized."""
+    space = NB1Shot1Space2()
+    torch.manual_seed(0)
+    supernet = space.build_supernet(INFO, {"C": 4, "N": 1}).eval()
+    logits = torch.randn(space.num_edges, space.num_ops)
+    other = logits.clone()
+    other[:4, 3:] += 5.0  # op rows have 3 valid entries
+    other[5, 2:] -= 3.0  # in2 has 2 candidates
+    x = torch.randn(2, 3, 8, 8)
+    same = [supernet(x, torch.softmax(t, dim=-1)) for t in (logits, other)]
+    assert torch.allclose(same[0], same[1], atol=1e-6)
+    changed = logits.clone()
+    changed[0, 0] += 5.0
+    assert not torch.allclose(supernet(x, torch.softmax(changed, dim=-1)), same[0])
+    per_example = supernet(x, torch.softmax(logits, dim=-1).expand(2, -1, -1))
+    assert torch.allclose(per_example, same[0], atol=1e-5)
+
+
+@pytest.mark.parametrize("space_class", [NB1Shot1Space1, NB1Shot1Space2, NB1Shot1Space3])
+def test_every_sample_is_an_nb101_cell_and_round_trips(space_class):
+    space = space_class()
+    for seed in range(30):
+        arch = space.sample(np.random.default_rng(seed))
+        assert space.parse(space.format(arch)) == arch
+        assert space.nb101_spec(arch).problem() is None
+        assert len(space.describe(arch)["nb101_hash"]) == 32
+
+
+def test_space_sizes_and_bad_strings():
+    assert NB1Shot1Space2().size() == 29160  # the reference's count of space 2 (with loose ends)
+    with pytest.raises(UserError, match="in3 takes 2 distinct parent"):
+        NB1Shot1Space1().parse("ops=conv3x3,conv1x1,maxpool3x3,conv3x3;in3=0,3;in4=1,3;out=2,4")
+    with pytest.raises(UserError, match="keys must be"):
+        NB1Shot1Space1().parse("ops=conv3x3,conv1x1,maxpool3x3,conv3x3;out=2,4")
+
+
+def test_balenas_runs_on_space_3_and_records_the_nb101_cell(tmp_path):
+    result = CliRunner().invoke(build_cli(), [
+        "run", "--method", "balenas", "--space", "nb1shot1-3", "--dataset", "synthetic", "--epochs", "1",
+        "--benchmark", "nb101", "--benchmark-file", str(dummy_path()), "--results", str(tmp_path),
+        "--set", "search.batch_size=32", "--set", "space.options.C=4"])
+    assert result.exit_code == 0, result.output
+    (record_path,) = tmp_path.rglob("record.json")
+    record = json.loads(record_path.read_text())
+    space = NB1Shot1Space3()
+    arch = space.parse(record["arch"])
+    assert record["arch_details"] == space.describe(arch)
+    trajectory = (record_path.parent / "trajectory.csv").read_text().splitlines()
+    assert trajectory[0].split(",")[2:4] == ["nb101_spec", "nb101_hash"]
+
+
+@pytest.mark.parametrize("method", ["darts-pt", "pgnas"])
+def test_column_wise_methods_refuse_parent_set_rows(tmp_path, method):
+    result = CliRunner().invoke(build_cli(), [
+        "run", "--method", method, "--space", "nb1shot1-1", "--dataset", "synthetic", "--epochs", "0",
+        "--benchmark", "nb101", "--benchmark-file", str(dummy_path()), "--results", str(tmp_path),
+        "--set", "space.options.C=2"])
+    assert result.exit_code != 0
+    assert "choose parent sets" in result.output
