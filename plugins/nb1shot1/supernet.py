@@ -110,6 +110,7 @@ class NB1Shot1Supernet(Supernet):
         mask = torch.zeros(len(layout.rows), layout.width)
         for index, row in enumerate(layout.rows):
             mask[index, :row.candidates] = 1.0
+        self.mask: torch.Tensor
         self.register_buffer("mask", mask, persistent=False)
 
     def forward(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
