@@ -139,3 +139,22 @@ def test_registered_as_an_expensive_benchmark_for_any_space():
     assert not bench.cheap and bench.supports(TinyCNNSpace())
     assert bench.headline_metrics() == ["bright/test_acc"]
     assert RetrainEvaluator({}, None).headline_metrics() == []
+
+
+def test_nb101_cells_train_with_the_nb101_protocol_by_default():
+    from plugins.nb101.space import NB101Space
+    from plugins.retrain.evaluator import PROTOCOLS, protocol_for
+
+    space = NB101Space()
+    protocol = protocol_for("auto", space)
+    assert protocol == PROTOCOLS["nb101"] and protocol_for("auto", TinyCNNSpace()) == PROTOCOLS["nb201"]
+    optimizer = protocol.build([nn.Parameter(torch.zeros(1))], protocol.lr)
+    assert isinstance(optimizer, torch.optim.RMSprop)
+    settings = optimizer.defaults
+    assert (settings["lr"], settings["alpha"], settings["eps"], settings["momentum"], settings["weight_decay"]) == \
+        (0.2, 0.9, 1.0, 0.9, 1e-4)
+    assert (protocol.epochs, protocol.batch_size) == (108, 256)
+    arch = space.parse("0110,0001,0001,0000|conv3x3,conv1x1")
+    small = {"stem_channels": 8, "stacks": 2, "cells_per_stack": 1}
+    bench = evaluator(search_data(alternating(64), alternating(64)), space=space, space_options=small, epochs=3, lr=0.05)
+    assert bench.query(space, arch)["bright/test_acc"] > 90.0
