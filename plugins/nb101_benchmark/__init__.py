@@ -18,7 +18,7 @@ from harness import Architecture, Benchmark, BenchmarkContext, Options, SearchSp
 from plugins.nb101_benchmark.location import DOWNLOAD_HINT, configured_path, imported_table_path, open_table
 from plugins.nb101_benchmark.table import NB101Table
 
-HEADLINE = ("cifar10/valid_acc", "cifar10/test_acc")
+HEADLINE = ("cifar10-nb101/valid_acc", "cifar10-nb101/test_acc")
 
 
 class NB101BenchmarkOptions(Options):
@@ -35,7 +35,7 @@ class NB101Benchmark(Benchmark):
     Options = NB101BenchmarkOptions
     options: NB101BenchmarkOptions
     headline = HEADLINE
-    titles = {"cifar10/valid_acc": "NB101 valid", "cifar10/test_acc": "NB101 test"}
+    titles = {"cifar10-nb101/valid_acc": "NB101 valid", "cifar10-nb101/test_acc": "NB101 test"}
 
     def __init__(self, options: Mapping[str, Any] | None, context: BenchmarkContext | None) -> None:
         super().__init__(options, context)

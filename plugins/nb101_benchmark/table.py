@@ -1,10 +1,12 @@
 """NB101 metrics per cell hash: built from the official records or NASLib's pickle, cached compactly.
 
 Every architecture's runs (three per epoch budget in NB101) are averaged into one row:
-``cifar10/{train,valid,test}_acc`` (percent) and ``cifar10/train_time`` (seconds) after
+``cifar10-nb101/{train,valid,test}_acc`` (percent) and ``cifar10-nb101/train_time`` (seconds) after
 the full budget, suffixed ``@4``/``@12``/``@36`` for the shorter budgets of the full file
-(108 epochs has no suffix), and ``cifar10/params`` (the official trainable-parameter
-count). The compact form is a NumPy ``.npz`` (hashes, metric names, a float matrix;
+(108 epochs has no suffix), and ``cifar10-nb101/params`` (the official trainable-parameter
+count). The dataset part is ``cifar10-nb101``, not ``cifar10``: NB101's split (40k train,
+10k held-out validation, 10k test) and networks are its own, and a distinct key keeps its
+columns apart from NAS-Bench-201's ``cifar10/test_acc`` in tables. The compact form is a NumPy ``.npz`` (hashes, metric names, a float matrix;
 no pickles), about 20 MB for the 423,624 cells of ``nasbench_only108.tfrecord``.
 """
 from __future__ import annotations
@@ -21,7 +23,7 @@ import numpy as np
 
 from harness import UserError
 
-DATASET = "cifar10"
+DATASET = "cifar10-nb101"
 FULL_BUDGET = 108
 RUN_KEYS = {"train_acc": "final_train_accuracy", "valid_acc": "final_validation_accuracy",
             "test_acc": "final_test_accuracy", "train_time": "final_training_time"}

@@ -100,15 +100,15 @@ def test_official_tfrecord_is_read_back_through_the_real_reader(tmp_path):
         arch = space.parse(_spec_string(fixed))
         metrics = bench.query(space, arch)
         runs = computed[108]
-        assert metrics["cifar10/test_acc"] == pytest.approx(_expected(runs, "final_test_accuracy"))
-        assert metrics["cifar10/valid_acc"] == pytest.approx(_expected(runs, "final_validation_accuracy"))
-        assert metrics["cifar10/train_acc"] == pytest.approx(_expected(runs, "final_train_accuracy"))
-        assert metrics["cifar10/train_time"] == pytest.approx(_expected(runs, "final_training_time", 1.0))
-        assert metrics["cifar10/params"] == fixed["trainable_parameters"]
-        assert metrics["cifar10/test_acc@4"] == pytest.approx(_expected(runs, "halfway_test_accuracy"))
-    assert bench.headline_metrics() == ["cifar10/valid_acc", "cifar10/test_acc"]
+        assert metrics["cifar10-nb101/test_acc"] == pytest.approx(_expected(runs, "final_test_accuracy"))
+        assert metrics["cifar10-nb101/valid_acc"] == pytest.approx(_expected(runs, "final_validation_accuracy"))
+        assert metrics["cifar10-nb101/train_acc"] == pytest.approx(_expected(runs, "final_train_accuracy"))
+        assert metrics["cifar10-nb101/train_time"] == pytest.approx(_expected(runs, "final_training_time", 1.0))
+        assert metrics["cifar10-nb101/params"] == fixed["trainable_parameters"]
+        assert metrics["cifar10-nb101/test_acc@4"] == pytest.approx(_expected(runs, "halfway_test_accuracy"))
+    assert bench.headline_metrics() == ["cifar10-nb101/valid_acc", "cifar10-nb101/test_acc"]
     best = max(_expected(c[108], "final_test_accuracy") for _, c in cells.values())
-    assert bench.optimum("cifar10/test_acc") == pytest.approx(best)
+    assert bench.optimum("cifar10-nb101/test_acc") == pytest.approx(best)
 
 
 def test_corrupted_tfrecord_is_one_clear_line(tmp_path):
@@ -134,9 +134,9 @@ def test_the_30_fixture_cells_come_back_through_nasbench_query():
         assert result.exit_code == 0, result.output
         lines = dict(line.split(None, 1) for line in result.output.strip().splitlines())
         assert lines["nb101_hash"] == module_hash
-        assert float(lines["cifar10/test_acc"]) == pytest.approx(_expected(computed[108], "final_test_accuracy"),
+        assert float(lines["cifar10-nb101/test_acc"]) == pytest.approx(_expected(computed[108], "final_test_accuracy"),
                                                                  abs=1e-4)
-        assert float(lines["cifar10/params"]) == fixed["trainable_parameters"]
+        assert float(lines["cifar10-nb101/params"]) == fixed["trainable_parameters"]
 
 
 def test_an_unknown_pickle_needs_trust(tmp_path, monkeypatch):
@@ -178,7 +178,7 @@ def test_import_makes_the_table_the_default(tmp_path):
     assert bench.origin == "the imported table"
     fixed, computed = next(iter(dummy_cells().values()))
     got = bench.query(NB101Space(), NB101Space().parse(_spec_string(fixed)))
-    assert got["cifar10/valid_acc"] == pytest.approx(_expected(computed[108], "final_validation_accuracy"))
+    assert got["cifar10-nb101/valid_acc"] == pytest.approx(_expected(computed[108], "final_validation_accuracy"))
     info = CliRunner().invoke(build_cli(), ["nb101", "info"])
     assert "cells: 30" in info.output
 
