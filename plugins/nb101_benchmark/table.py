@@ -6,8 +6,8 @@ the full budget, suffixed ``@4``/``@12``/``@36`` for the shorter budgets of the 
 (108 epochs has no suffix), and ``cifar10-nb101/params`` (the official trainable-parameter
 count). The dataset part is ``cifar10-nb101``, not ``cifar10``: NB101's split (40k train,
 10k held-out validation, 10k test) and networks are its own, and a distinct key keeps its
-columns apart from NAS-Bench-201's ``cifar10/test_acc`` in tables. The compact form is a NumPy ``.npz`` (hashes, metric names, a float matrix;
-no pickles), about 20 MB for the 423,624 cells of ``nasbench_only108.tfrecord``.
+columns apart from NAS-Bench-201's ``cifar10/test_acc`` in tables. The compact form is a
+NumPy ``.npz`` (hashes as 32-byte ASCII, metric names, a float matrix; no pickles).
 """
 from __future__ import annotations
 
@@ -103,7 +103,7 @@ class NB101Table:
         handle, temporary = tempfile.mkstemp(dir=destination.parent, prefix=f".{destination.name}.", suffix=".npz")
         os.close(handle)
         try:
-            np.savez_compressed(temporary, hashes=np.array(self.hashes, dtype="U32"),
+            np.savez_compressed(temporary, hashes=np.array(self.hashes, dtype="S32"),
                                 names=np.array(self.names, dtype=str), values=self.values.astype(np.float64))
             os.replace(temporary, destination)
         except BaseException:
@@ -114,7 +114,7 @@ class NB101Table:
     def load_compact(cls, path: Path) -> NB101Table:
         try:
             with np.load(path, allow_pickle=False) as data:
-                return cls([str(h) for h in data["hashes"]], [str(n) for n in data["names"]],
+                return cls([h.decode("ascii") for h in data["hashes"]], [str(n) for n in data["names"]],
                            np.asarray(data["values"], dtype=np.float64), path)
         except (OSError, KeyError, ValueError) as exc:
             raise UserError(f"cannot read {path} as a compact NB101 table ({exc}); "
