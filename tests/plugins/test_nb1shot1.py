@@ -124,3 +124,43 @@ def test_column_wise_methods_refuse_parent_set_rows(tmp_path, method):
         "--set", "space.options.C=2"])
     assert result.exit_code != 0
     assert "choose parent sets" in result.output
+
+
+def test_every_epoch_is_looked_up_in_nb101_and_plotted(tmp_path):
+    """A seeded run visits the same cells twice; the second run, given an NB101 file with those cells
+    (metrics made up from their hashes), records NB101 test accuracy per epoch and `nasbench plot` draws it."""
+    import csv
+
+    from test_nb101_benchmark import write_official
+
+    def run(results, benchmark_file):
+        result = CliRunner().invoke(build_cli(), [
+            "run", "--method", "darts", "--space", "nb1shot1-1", "--dataset", "synthetic", "--epochs", "2",
+            "--benchmark", "nb101", "--benchmark-file", str(benchmark_file), "--results", str(results),
+            "--set", "search.batch_size=32", "--set", "space.options.C=2", "--set", "space.options.N=1"])
+        assert result.exit_code == 0, result.output
+        (trajectory,) = results.rglob("trajectory.csv")
+        return list(csv.DictReader(trajectory.open()))
+
+    first = run(tmp_path / "first", dummy_path())
+    made_up = {row["nb101_hash"]: 80.0 + int(row["nb101_hash"][:2], 16) / 16 for row in first}
+    space = NB1Shot1Space1()
+    cells = {}
+    for row in first:
+        spec = space.nb101_spec(space.parse(row["arch"])).checked()
+        fraction = made_up[row["nb101_hash"]] / 100
+        run_values = {f"{when}_{what}": fraction for when in ("halfway", "final")
+                      for what in ("train_accuracy", "validation_accuracy", "test_accuracy")}
+        run_values.update(halfway_training_time=1.0, final_training_time=2.0)
+        cells[row["nb101_hash"]] = ({"module_adjacency": np.array(spec.matrix), "module_operations": list(spec.ops),
+                                     "trainable_parameters": 1000}, {108: [run_values] * 3})
+    official = tmp_path / "nasbench_only108.tfrecord"
+    write_official(official, cells)
+
+    second = run(tmp_path / "second", official)
+    assert [row["nb101_hash"] for row in second] == [row["nb101_hash"] for row in first]
+    for row in second:
+        assert float(row["cifar10-nb101/test_acc"]) == pytest.approx(made_up[row["nb101_hash"]])
+    plotted = CliRunner().invoke(build_cli(), ["plot", str(tmp_path / "second"), "--format", "png"])
+    assert plotted.exit_code == 0, plotted.output
+    assert "test_accuracy" in plotted.output
