@@ -81,8 +81,12 @@ def open_table(path: Path, trust: Any = False) -> NB101Table:
     return _load_source(str(resolved), stat.st_mtime_ns, stat.st_size, bool(trust))
 
 
+CACHE_FORMAT = 2
+"""Bumped whenever the compact table's layout or metric names change, so older caches are ignored."""
+
+
 def cache_path(resolved: str, mtime_ns: int, size: int) -> Path:
-    key = hashlib.sha256(f"{resolved}|{size}|{mtime_ns}".encode()).hexdigest()[:24]
+    key = hashlib.sha256(f"{CACHE_FORMAT}|{resolved}|{size}|{mtime_ns}".encode()).hexdigest()[:24]
     return nasbench_home() / "cache" / f"nb101-{key}.npz"
 
 

@@ -116,7 +116,7 @@ class NB101Table:
             with np.load(path, allow_pickle=False) as data:
                 return cls([h.decode("ascii") for h in data["hashes"]], [str(n) for n in data["names"]],
                            np.asarray(data["values"], dtype=np.float64), path)
-        except (OSError, KeyError, ValueError) as exc:
+        except (OSError, KeyError, ValueError, AttributeError) as exc:
             raise UserError(f"cannot read {path} as a compact NB101 table ({exc}); "
                             "import the official file again with `nasbench nb101 import FILE`") from None
 

@@ -193,3 +193,11 @@ def test_wrong_file_type_is_one_clear_line(tmp_path):
     shutil.copy(dummy_path(), other)
     with pytest.raises(UserError, match="unknown NAS-Bench-101 file type"):
         assert NB101Benchmark({"file": str(other)}, None).table is None
+
+
+def test_a_cache_of_another_format_is_a_clear_line(tmp_path):
+    stale = tmp_path / "old.npz"
+    np.savez_compressed(stale, hashes=np.array(["ff92c322c5d9d3d587d9c146a63d0807"], dtype="U32"),
+                        names=np.array(["cifar10/test_acc"]), values=np.zeros((1, 1)))
+    with pytest.raises(UserError, match="compact NB101 table"):
+        assert NB101Benchmark({"file": str(stale)}, None).table is None

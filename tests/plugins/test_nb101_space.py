@@ -119,3 +119,19 @@ def test_no_supernet_and_no_argmax():
     space = NB101Space()
     with pytest.raises(UserError, match="nb1shot1"):
         space.build_supernet(CIFAR, {})
+
+
+def test_naslib_zero_cost_entry_of_a_fixture_cell_is_one_of_its_runs():
+    """Independent check of key parsing and hashing: the one zc_nasbench101.json cell that is also in the
+    30-cell pickle has NASLib's single-run validation accuracy equal to one of that cell's three runs."""
+    if not ZC_JSON.exists():
+        pytest.skip("zc_nasbench101.json not found")
+    space = NB101Space()
+    entries = json.loads(ZC_JSON.read_text())["nasbench101"]["cifar10"]
+    by_hash = {space.describe(space.parse(key))["nb101_hash"]: value["val_accuracy"] for key, value in entries.items()}
+    cells = dummy_cells()
+    shared = set(by_hash) & set(cells)
+    assert len(shared) == 1
+    (module_hash,) = shared
+    runs = [100 * run["final_validation_accuracy"] for run in cells[module_hash][1][108]]
+    assert any(by_hash[module_hash] == pytest.approx(value, abs=1e-6) for value in runs)
