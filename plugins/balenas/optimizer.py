@@ -33,7 +33,7 @@ import torch
 from pydantic import Field
 
 from harness import ArchOptimizer, Options, RunContext, SearchSpace, SearchStep, Supernet, arch_gradient
-from plugins.balenas.vadam import SecondMoment, VAdam
+from plugins.balenas.vadam import DrawGradients, SecondMoment, VAdam
 
 REFERENCE_DATA_SIZE = 25_000
 """``train_set_size`` of BaLeNAS's VAdam: CIFAR-10's search half."""
@@ -49,6 +49,9 @@ class BalenasOptions(Options):
     second_moment: SecondMoment = Field(
         "mean_of_squares", description="precision input: mean_of_squares = mean_m g_m² (VAdam code, reference); "
                                        "square_of_mean = (mean_m g_m)² (BaLeNAS Eq. 15/18 as printed)")
+    draw_gradients: DrawGradients = Field(
+        "separate", description="separate: g_m at each draw (VAdam); cumulative: g_1+…+g_m, as BaLeNAS's closure "
+                                "leaves α.grad accumulating between draws")
     lr: float = Field(3e-4, gt=0, description="VAdam learning rate of μ")
     betas: tuple[float, float] = Field((0.5, 0.999), description="VAdam betas (as DARTS' Adam)")
     order: Literal[1, 2] = Field(1, description="1: first-order gradient; 2: unrolled")
@@ -84,7 +87,7 @@ class BalenasOptimizer(ArchOptimizer):
             data_size=int(data_size) if data_size is not None else len(run.data.valid),
             betas=self.options.betas, prior_precision=self.options.prior_precision,
             init_precision=self.options.init_precision, samples=self.options.samples,
-            second_moment=self.options.second_moment)
+            second_moment=self.options.second_moment, draw_gradients=self.options.draw_gradients)
 
     def mixing_weights(self, training: bool) -> torch.Tensor:
         return _softmax(self.mu)

@@ -29,7 +29,8 @@ with σ ≈ 1, so σ shrinks far more slowly. Deviation from the BaLeNAS code: i
 architecture closure never zeroes ``α.grad`` between VAdam's M calls, so the m-th
 "per-draw" gradient it records is the running sum g_1 + … + g_m; VAdam's own examples
 zero the gradient inside the closure, and Khan et al.'s algorithm uses per-draw
-gradients, so we take g_m as they define it.
+gradients, so we take g_m as they define it by default; ``draw_gradients = "cumulative"``
+reproduces the BaLeNAS closure (g_m replaced by g_1 + … + g_m before both moments).
 """
 from __future__ import annotations
 
@@ -42,6 +43,8 @@ from harness import UserError
 
 SecondMoment = Literal["mean_of_squares", "square_of_mean"]
 SECOND_MOMENTS: tuple[str, ...] = ("mean_of_squares", "square_of_mean")
+DrawGradients = Literal["separate", "cumulative"]
+DRAW_GRADIENTS: tuple[str, ...] = ("separate", "cumulative")
 
 
 class VAdam:
@@ -56,7 +59,7 @@ class VAdam:
     def __init__(self, params: Sequence[torch.Tensor], lr: float, data_size: int,
                  betas: Sequence[float] = (0.9, 0.999), prior_precision: float = 1.0,
                  init_precision: float = 1.0, samples: int = 1,
-                 second_moment: SecondMoment = "mean_of_squares") -> None:
+                 second_moment: SecondMoment = "mean_of_squares", draw_gradients: DrawGradients = "separate") -> None:
         beta1, beta2 = (float(b) for b in betas)
         if lr < 0:
             raise UserError(f"VAdam lr must be >= 0, got {lr}")
@@ -73,6 +76,8 @@ class VAdam:
             raise UserError(f"VAdam samples (M) must be >= 1, got {samples}")
         if second_moment not in SECOND_MOMENTS:
             raise UserError(f"VAdam second_moment must be one of {', '.join(SECOND_MOMENTS)}, got {second_moment!r}")
+        if draw_gradients not in DRAW_GRADIENTS:
+            raise UserError(f"VAdam draw_gradients must be one of {', '.join(DRAW_GRADIENTS)}, got {draw_gradients!r}")
         self.params = list(params)
         self.lr = float(lr)
         self.betas = (beta1, beta2)
@@ -81,6 +86,7 @@ class VAdam:
         self.init_precision = float(init_precision)
         self.samples = int(samples)
         self.second_moment = second_moment
+        self.draw_gradients = draw_gradients
         self.steps = 0
         initial_s = (self.init_precision - self.prior_precision) / self.data_size
         self.exp_avg = [torch.zeros_like(p) for p in self.params]
@@ -114,6 +120,8 @@ class VAdam:
 
     def moments(self, draw_grads: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(ĝ, h): the first-moment input and the second-moment input from ``(M, ...)`` per-draw gradients."""
+        if self.draw_gradients == "cumulative":
+            draw_grads = draw_grads.cumsum(dim=0)
         mean = draw_grads.mean(dim=0)
         if self.second_moment == "mean_of_squares":
             return mean, draw_grads.square().mean(dim=0)

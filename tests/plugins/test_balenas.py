@@ -248,8 +248,10 @@ def test_data_size_is_the_reference_constant_on_every_dataset_unless_null(tmp_pa
     assert optimizer.vadam.data_size == 25_000 != len(run.data.valid)
     assert optimizer.vadam.second_moment == "mean_of_squares"
     torch.testing.assert_close(optimizer.sigma(), torch.ones(2, 3))
-    run, supernet, optimizer, trainer = attached(tmp_path, data_size=None)
+    run, supernet, optimizer, trainer = attached(tmp_path, data_size=None, second_moment="square_of_mean",
+                                                 draw_gradients="cumulative")
     assert optimizer.vadam.data_size == len(run.data.valid)
+    assert (optimizer.vadam.second_moment, optimizer.vadam.draw_gradients) == ("square_of_mean", "cumulative")
 
 
 def test_sample_logits_follow_n_mu_sigma(tmp_path):

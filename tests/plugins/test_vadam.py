@@ -99,6 +99,17 @@ def test_square_of_mean_option_squares_the_averaged_gradient():
     assert opt.sigma()[0].item() == pytest.approx(1 / math.sqrt(8.5))
 
 
+def test_cumulative_draw_gradients_reproduce_the_balenas_closure_by_hand():
+    mean = torch.tensor([1.0], dtype=torch.float64)
+    opt = VAdam([mean], lr=0.7, data_size=1, betas=(0.9, 0.5), prior_precision=4.0, init_precision=9.0, samples=3,
+                draw_gradients="cumulative")
+    opt.step([torch.tensor([[3.0], [1.0], [2.0]], dtype=torch.float64)])
+    # recorded gradients 3, 3+1, 3+1+2 = (3, 4, 6): ĝ = 13/3, h = (9+16+36)/3 = 61/3.
+    # m̂ = 13/3 + 4 = 25/3; s = 0.5·5 + 0.5·61/3 = 38/3, ŝ = 76/3; μ ← 1 − 0.7·(25/3)/(√(76/3) + 4)
+    assert opt.exp_avg_sq[0].item() == pytest.approx(38 / 3)
+    assert mean.item() == pytest.approx(1 - 0.7 * (25 / 3) / (math.sqrt(76 / 3) + 4))
+
+
 def test_the_two_forms_agree_when_the_draws_agree():
     """mean g² = (mean g)² when all draws give one gradient: the forms differ only by the spread."""
     results = []
@@ -210,7 +221,7 @@ def test_state_dict_round_trip_continues_identically():
 
 @pytest.mark.parametrize("bad", [dict(init_precision=0.5), dict(samples=0), dict(prior_precision=0.0),
                                  dict(betas=(1.0, 0.999)), dict(data_size=0), dict(lr=-1.0),
-                                 dict(second_moment="median")])
+                                 dict(second_moment="median"), dict(draw_gradients="summed")])
 def test_invalid_settings_are_user_errors(bad):
     settings = dict(lr=0.1, data_size=10, betas=(0.9, 0.999), prior_precision=1.0, init_precision=1.0, samples=1)
     with pytest.raises(UserError):
