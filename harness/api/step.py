@@ -37,8 +37,12 @@ class TrainerView(Protocol):
         """The weight learning rate of the current epoch."""
 
     def evaluate(self, split: str = "valid", weights: torch.Tensor | None = None, bn_train: bool = False,
-                 max_batches: int | None = None) -> tuple[float, float]:
-        """(accuracy %, mean loss) of the supernet on a split; running BN statistics are left untouched."""
+                 max_batches: int | None = None, augmented: bool = False) -> tuple[float, float]:
+        """(accuracy %, mean loss) of the supernet on a split; running BN statistics are left untouched.
+
+        ``augmented``: one shuffled pass in search batches with the training augmentation (the
+        validation stream as the search sees it) instead of every image once, in order, plain.
+        """
 
     def train_epoch(self, update_arch: bool = True, lr: float | None = None,
                     progress: Callable[[int], None] | None = None) -> dict[str, float]:

@@ -49,16 +49,19 @@ def _emit(text: str, output: Path | None) -> None:
 @click.option("--benchmark-file", type=click.Path(path_type=Path), default=None,
               help="Benchmark file for the optimal row (e.g. the NB201 table or .pth).")
 @click.option("--extra-columns", is_flag=True, help="Add the optimizer summary columns (e.g. BaLeNAS σ statistics).")
+@click.option("--reported", "reported_from", type=click.Path(path_type=Path), default=None, metavar="SUITE.toml",
+              help="Show the paper rows this suite file declares ([[reported]]) beside the measured ones.")
 @click.option("--output", "-o", type=click.Path(path_type=Path), default=None, help="Write to FILE instead of stdout.")
 def table(results: Path, fmt: str, metrics: str | None, vs: str | None, optimal: bool, benchmark_file: Path | None,
-          extra_columns: bool, output: Path | None) -> None:
+          extra_columns: bool, reported_from: Path | None, output: Path | None) -> None:
     """Tabulate the runs under RESULTS: rows = labels, cells = mean±std over seeds."""
+    reported = load_suite(reported_from).reported if reported_from else []
     records = load_records(results, include_failed=True)
     if fmt == "baseline":
         _emit(baseline_frame(records, _names(metrics)).to_csv(index=False), output)
         notes = failure_notes(split_records(records)[1]) if not records.empty else []
     else:
-        built = build_table(records, _names(metrics), vs, extra_columns=extra_columns)
+        built = build_table(records, _names(metrics), vs, extra_columns=extra_columns, reported=reported)
         if optimal:
             wanted = [column.key for column in built.columns if column.kind == "metric"]
             built.optimal, skipped = benchmark_optima(records, wanted, benchmark_file)

@@ -114,3 +114,19 @@ def iterate_once(data: ImageSet, info: DatasetInfo, batch_size: int) -> Iterator
     """Every example once, in order, normalized (for evaluation)."""
     for start in range(0, len(data), batch_size):
         yield to_float(data.images[start:start + batch_size], info), data.labels[start:start + batch_size]
+
+
+def shuffled_pass(data: ImageSet, info: DatasetInfo, batch_size: int, generator: torch.Generator,
+                  augment_batches: bool) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Every example once, in a random order, normalized and (if ``augment_batches``) augmented.
+
+    The validation stream as darts-pt's projection measures it: its ``valid_queue`` is the
+    training transform over a shuffled sampler, read to the end (the last batch may be short).
+    """
+    order = torch.randperm(len(data), generator=generator).to(data.images.device)
+    for start in range(0, len(data), batch_size):
+        index = order[start:start + batch_size]
+        x = to_float(data.images[index], info)
+        if augment_batches:
+            x = augment(x, generator, info.crop_padding)
+        yield x, data.labels[index]

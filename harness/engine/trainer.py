@@ -16,7 +16,7 @@ from harness.api.optimizers import ArchOptimizer
 from harness.api.run import RunContext
 from harness.api.spaces import Supernet
 from harness.api.step import Batch, SearchStep, WeightTransform
-from harness.engine.data import BatchStream, iterate_once
+from harness.engine.data import BatchStream, iterate_once, shuffled_pass
 
 
 class DivergedError(RuntimeError):
@@ -42,6 +42,7 @@ class Trainer:
         info, batch = run.dataset, self.search["batch_size"]
         self.train_stream = BatchStream(run.data.train, info, batch, run.seed * 2 + 1, info.augment)
         self.valid_stream = BatchStream(run.data.valid, info, batch, run.seed * 2 + 2, info.augment)
+        self.eval_generator = torch.Generator().manual_seed(run.seed * 2 + 3)
         self.weight_transform: WeightTransform | None = None
         self.amp = bool(self.search.get("amp")) and run.device.type == "cuda"
         self.images_seen = 0
@@ -142,20 +143,27 @@ class Trainer:
 
     @torch.no_grad()
     def evaluate(self, split: str = "valid", weights: torch.Tensor | None = None, bn_train: bool = False,
-                 max_batches: int | None = None) -> tuple[float, float]:
+                 max_batches: int | None = None, augmented: bool = False) -> tuple[float, float]:
         """(accuracy %, mean loss) of the supernet on ``split`` ("train", "valid" or "test").
 
         ``bn_train`` uses batch statistics, as PT's perturbation step does; the running
-        statistics are restored afterwards so evaluation leaves no trace.
+        statistics are restored afterwards so evaluation leaves no trace. By default every
+        image is seen once, in order, unaugmented, in ``eval_batch_size`` batches;
+        ``augmented`` reads the split as the search streams do instead — shuffled, in
+        ``batch_size`` batches, with the dataset's training augmentation — drawn from the
+        trainer's own evaluation generator (fresh at every call, reproducible per seed).
         """
         data = getattr(self.run.data, split)
+        info = self.run.dataset
+        batches = (shuffled_pass(data, info, self.search["batch_size"], self.eval_generator, info.augment)
+                   if augmented else iterate_once(data, info, self.search["eval_batch_size"]))
         if weights is None:
             weights = self.optimizer.mixing_weights(training=False)
         saved = {k: v.clone() for k, v in self.supernet.state_dict().items() if "running" in k or "num_batches" in k}
         self.supernet.train(bn_train)
         correct, seen = torch.zeros((), device=self.run.device), 0
         loss_total = torch.zeros((), device=self.run.device)
-        for i, (x, y) in enumerate(iterate_once(data, self.run.dataset, self.search["eval_batch_size"])):
+        for i, (x, y) in enumerate(batches):
             if max_batches is not None and i >= max_batches:
                 break
             logits = self.forward(x, weights)
@@ -181,6 +189,7 @@ class Trainer:
             "scheduler": self.scheduler.state_dict(),
             "train_stream": self.train_stream.state_dict(),
             "valid_stream": self.valid_stream.state_dict(),
+            "eval_generator": self.eval_generator.get_state(),
             "images_seen": self.images_seen,
             "seconds": self.seconds,
         }
@@ -191,5 +200,7 @@ class Trainer:
         self.scheduler.load_state_dict(state["scheduler"])
         self.train_stream.load_state_dict(state["train_stream"])
         self.valid_stream.load_state_dict(state["valid_stream"])
+        if "eval_generator" in state:  # checkpoints from before augmented evaluation lack it
+            self.eval_generator.set_state(state["eval_generator"])
         self.images_seen = state["images_seen"]
         self.seconds = state["seconds"]

@@ -14,10 +14,21 @@ The format (``benchmarks/<name>.toml``)::
     label = "{method}-s{samples}"   # {method}, {dataset}, or a [grid.set] key by its last dotted part
     [grid.set]
     "optimizer.options.samples" = 3
+    [[reported]]            # optional, repeatable: what a paper reports for one grid label
+    label = "BaLeNAS (1st)"         # the measured row it sits beside (a label of this suite)
+    source = "BaLeNAS, Table 1"     # where the numbers come from: paper and table
+    runs = 4                        # optional: runs the paper averages, where it says
+    dataset = "cifar10"             # optional: only beside this dataset's row (default: any)
+    [reported.values]               # metric key → the paper's numbers, copied as printed
+    "cifar10/test_acc" = { mean = 93.62, std = 0.12 }
+    "cifar100/test_acc" = { mean = 70.98 }          # std where the paper prints one
+    # "cifar10/test_acc" = { error = 45.7 }         # a test error in %: shown as 100 − error
 
 Precedence: suite.set < grid.set < ``--set`` on the command line. Every name is checked
 against the plugin registries before the first run starts, so a typo does not surface
-an hour into a suite.
+an hour into a suite. ``nasbench suite`` and ``nasbench table RESULTS --reported FILE``
+show the reported rows under their measured rows, marked as reported, with the
+difference measured − reported.
 """
 from __future__ import annotations
 
@@ -34,6 +45,7 @@ from harness.experiment.checks import resolve_config
 from harness.experiment.config import merge
 from harness.experiment.runner import run_seeds
 from harness.plugin.manager import Plugins, get_plugins
+from harness.report.reported import ReportedRow, ReportedValue
 from harness.report.tables import benchmark_optima, build_table, markdown_grid, render
 from harness.store.records import load_records
 from harness.store.run_folder import RECORD, atomic_write_bytes
@@ -45,6 +57,7 @@ else:
 
 SUITE_KEYS = {"name", "description", "seeds", "dataset", "device", "reference", "set"}
 GRID_KEYS = {"methods", "datasets", "label", "set"}
+REPORTED_KEYS = {"label", "source", "runs", "dataset", "values"}
 
 
 @dataclass(frozen=True)
@@ -66,6 +79,7 @@ class Suite:
     reference: str | None
     settings: dict[str, Any]
     grids: list[Grid]
+    reported: list[ReportedRow] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -125,6 +139,49 @@ def _seeds(value: Any, path: Path) -> list[int]:
     return list(dict.fromkeys(value))
 
 
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _reported_value(raw: Any, where: str, path: Path) -> ReportedValue:
+    """``{mean = m, std = s}`` or ``{error = e, std = s}`` (std optional) → a value in accuracy units."""
+    example = "{ mean = 93.62, std = 0.12 } or { error = 45.7 }"
+    if not isinstance(raw, dict) or len({"mean", "error"} & set(raw)) != 1 or set(raw) - {"mean", "error", "std"}:
+        raise UserError(f"{path}: {where} must be {example}")
+    if not all(_number(v) for v in raw.values()):
+        raise UserError(f"{path}: {where} must hold numbers, e.g. {example}")
+    mean = float(raw["mean"]) if "mean" in raw else 100.0 - float(raw["error"])
+    return ReportedValue(mean, float(raw["std"]) if "std" in raw else None)
+
+
+def _reported_rows(raw_rows: Any, path: Path) -> list[ReportedRow]:
+    if not isinstance(raw_rows, list):
+        raise UserError(f"{path}: reported rows are [[reported]] tables")
+    rows = []
+    for number, raw in enumerate(raw_rows, start=1):
+        where = f"[[reported]] #{number}"
+        _check_keys(raw, REPORTED_KEYS, where, path)
+        for key, meaning in (("label", "the grid label it belongs to"), ("source", "paper and table")):
+            if not isinstance(raw.get(key), str) or not raw[key]:
+                raise UserError(f"{path}: {where} needs {key} = \"...\" ({meaning})")
+        values = raw.get("values")
+        if not isinstance(values, dict) or not values:
+            raise UserError(f"{path}: {where} needs a [reported.values] table of metric = {{ mean = ..., std = ... }}")
+        for metric in values:
+            if "/" not in metric:
+                raise UserError(f"{path}: {where}: '{metric}' is not a metric key (<dataset>/<split>_<measure>)")
+        runs = raw.get("runs")
+        if runs is not None and (not isinstance(runs, int) or isinstance(runs, bool) or runs < 1):
+            raise UserError(f"{path}: {where} runs must be a positive integer")
+        dataset = raw.get("dataset")
+        if dataset is not None and not isinstance(dataset, str):
+            raise UserError(f"{path}: {where} dataset must be a dataset name")
+        rows.append(ReportedRow(raw["label"], raw["source"],
+                                {metric: _reported_value(value, f"{where} {metric}", path) for metric, value in values.items()},
+                                dataset, runs))
+    return rows
+
+
 def load_suite(path: Path) -> Suite:
     """Parse and check the structure of a suite file (names are checked by ``validate``)."""
     if not path.is_file():
@@ -133,7 +190,7 @@ def load_suite(path: Path) -> Suite:
         document = tomllib.loads(path.read_text())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise UserError(f"{path} is not valid TOML: {exc}") from None
-    _check_keys(document, {"suite", "grid"}, "the top level", path)
+    _check_keys(document, {"suite", "grid", "reported"}, "the top level", path)
     head = document.get("suite", {})
     _check_keys(head, SUITE_KEYS, "[suite]", path)
     grids_raw = document.get("grid", [])
@@ -147,7 +204,8 @@ def load_suite(path: Path) -> Suite:
                           str(raw.get("label", "{method}")), flatten(raw.get("set", {}))))
     return Suite(path, str(head.get("name", path.stem)), str(head.get("description", "")),
                  _seeds(head.get("seeds", [0]), path), head.get("dataset"), head.get("device"),
-                 head.get("reference"), flatten(head.get("set", {})), grids)
+                 head.get("reference"), flatten(head.get("set", {})), grids,
+                 _reported_rows(document.get("reported", []), path))
 
 
 def _label(grid: Grid, method: str, dataset: str | None, path: Path) -> str:
@@ -185,6 +243,10 @@ def validate(suite: Suite, plan: list[PlannedRun], plugins: Plugins | None = Non
     labels = sorted({run.label for run in plan})
     if suite.reference is not None and suite.reference not in labels:
         raise UserError(f"{suite.path}: reference '{suite.reference}' is not a label of this suite; labels: {', '.join(labels)}")
+    for entry in suite.reported:
+        if entry.label not in labels:
+            raise UserError(f"{suite.path}: reported label '{entry.label}' is not a label of this suite; "
+                            f"labels: {', '.join(labels)}")
     for run in plan:
         try:
             resolve_config(plugins, run.method, run.dataset, run.user_config)
@@ -222,7 +284,7 @@ def run_suite(suite: Suite, plan: list[PlannedRun], results_root: Path, device: 
     if not frames:
         raise UserError(f"no run of suite {suite.name} left a record under {results_root}; see the messages above")
     records = pd.concat(frames, ignore_index=True)
-    table = build_table(records, vs=suite.reference, extra_columns=True)
+    table = build_table(records, vs=suite.reference, extra_columns=True, reported=suite.reported)
     metrics = [column.key for column in table.columns if column.kind == "metric"]
     table.optimal, notes = benchmark_optima(records, metrics, _benchmark_file(plan))
     table.notes += notes

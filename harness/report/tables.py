@@ -4,14 +4,15 @@ Cells are ``mean±std`` over seeds (sample std, ddof=1) with Student-t 95% confi
 intervals; ``--vs REF`` adds Welch's t-test and Mann-Whitney U p-values against the
 reference row of the same space and dataset. Failed runs never enter the statistics
 but are counted in a note, so a method that diverges on some seeds cannot look better
-than it is without the reader knowing.
+than it is without the reader knowing. What a paper reports (``harness.report.reported``)
+can be shown under the measured rows, marked as reported, with the difference.
 """
 from __future__ import annotations
 
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ import pandas as pd
 from harness.api.benchmarks import BenchmarkUnavailable
 from harness.api.errors import UserError
 from harness.plugin.manager import Plugins, get_plugins
+from harness.report.reported import ReportedRow, ReportedValue, difference, legend, placement
 from harness.report.stats import CONFIDENCE, mann_whitney_p, summarize, welch_p
 
 KEYS = ["label", "method", "space", "dataset"]
@@ -68,6 +70,8 @@ class Table:
     reference: str | None = None
     optimal: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    reported: list[ReportedRow] = field(default_factory=list)
+    """Papers' rows, shown under the measured row they name (see ``harness.report.reported``)."""
 
     def __post_init__(self) -> None:
         self._index = self.cells.set_index([*KEYS, "column"])
@@ -214,10 +218,11 @@ def _group_notes(finished: pd.DataFrame) -> list[str]:
 
 def build_table(records: pd.DataFrame, metrics: list[str] | None = None, vs: str | None = None,
                 optimal: Mapping[str, float] | None = None, extra_columns: bool = False,
-                plugins: Plugins | None = None) -> Table:
+                plugins: Plugins | None = None, reported: Sequence[ReportedRow] = ()) -> Table:
     """Summaries per row and column, significance against ``vs``, and notes for the reader.
 
-    Default columns and their titles come from the benchmarks registered in ``plugins``.
+    Default columns and their titles come from the benchmarks registered in ``plugins``;
+    ``reported`` rows are shown beside the measured rows they name.
     """
     if records.empty:
         raise UserError("no run records to tabulate; run `nasbench run ...` first or check the results folder")
@@ -255,7 +260,11 @@ def build_table(records: pd.DataFrame, metrics: list[str] | None = None, vs: str
                 notes.append(f"no '{vs}' runs on {space}-{dataset}: its rows have no p-values")
     metric_keys = {c.key for c in columns if c.kind == "metric"}
     best = {k: float(v) for k, v in (optimal or {}).items() if k in metric_keys and v is not None}
-    return Table(rows, columns, pd.DataFrame(cells), _shown_keys(rows), vs, best, notes)
+    shown = {c.key for c in columns}
+    missing = sorted({metric for entry in reported for metric in entry.values} - shown)
+    if missing:
+        notes.append(f"reported {', '.join(missing)} not shown: no such column in this table")
+    return Table(rows, columns, pd.DataFrame(cells), _shown_keys(rows), vs, best, notes, list(reported))
 
 
 def _shown_keys(rows: pd.DataFrame) -> list[str]:
@@ -311,7 +320,7 @@ def _legend(table: Table) -> list[str]:
     if table.reference:
         lines.append(f"{WELCH_MARK} Welch's t-test, {MANN_WHITNEY_MARK} Mann–Whitney U (two-sided): "
                      f"p < {SIGNIFICANCE} vs {table.reference} on the same space and dataset.")
-    return lines
+    return lines + legend(table.reported)
 
 
 def markdown_grid(header: list[str], body: list[list[str]], left: int = 1) -> str:
@@ -329,10 +338,50 @@ def _optimal_cells(table: Table) -> list[str]:
     return [_number(table.optimal[c.key], c) if c.key in table.optimal else "" for c in table.columns]
 
 
+def _reported_text(value: ReportedValue | None, column: Column, measured: float | None) -> str:
+    """``mean±std`` as the paper prints it, then ``(Δ ±x)`` against the measured mean."""
+    if value is None:
+        return ""
+    text = _number(value.mean, column)
+    if value.std is not None:
+        text += "±" + _number(value.std, column, scale=value.mean)
+    delta = difference(value, measured) if measured is not None else math.nan
+    return text + (f" (Δ {delta:+.2f})" if math.isfinite(delta) else "")
+
+
+def _reported_lines(table: Table) -> list[tuple[pd.Series | None, ReportedRow | None]]:
+    """Every table line in order: measured rows (with ``None``), each followed by its reported rows."""
+    metrics = {c.key for c in table.columns if c.kind == "metric"}
+    under, alone = placement(table.rows, [entry for entry in table.reported if metrics & set(entry.values)])
+    lines: list[tuple[pd.Series | None, ReportedRow | None]] = []
+    for position, (_, row) in enumerate(table.rows.iterrows()):
+        lines.append((row, None))
+        lines += [(row, entry) for entry in under.get(position, [])]
+    return lines + [(None, entry) for entry in alone]
+
+
+def _reported_row_cells(table: Table, row: pd.Series | None, entry: ReportedRow) -> list[str]:
+    """Key cells, n and value cells of a reported line (``row``: the measured row it sits under)."""
+    keys = [entry.title]
+    for key in table.shown_keys[1:]:
+        if row is not None:
+            keys.append(str(row[key]))
+        else:
+            keys.append(entry.dataset or "" if key == "dataset" else "")
+    cells = [_reported_text(entry.values.get(column.key), column,
+                            None if row is None else float(table.cell(row, column)["mean"]))
+             if column.kind == "metric" else "" for column in table.columns]
+    return keys + ["" if entry.runs is None else str(entry.runs)] + cells
+
+
 def to_markdown(table: Table) -> str:
     header = [KEY_TITLES[k] for k in table.shown_keys] + ["n"] + [c.title for c in table.columns]
     body = []
-    for _, row in table.rows.iterrows():
+    for row, entry in _reported_lines(table):
+        if entry is not None:
+            body.append(_reported_row_cells(table, row, entry))
+            continue
+        assert row is not None
         cells = []
         for column in table.columns:
             cell = table.cell(row, column)
@@ -376,7 +425,8 @@ def _p_pair(cell: pd.Series) -> str:
 
 
 LATEX_SPECIAL = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
-                 "~": r"\textasciitilde{}", "<": "$<$", ">": "$>$", "±": r"$\pm$", "–": "--",
+                 "~": r"\textasciitilde{}", "<": "$<$", ">": "$>$", "±": r"$\pm$", "–": "--", "Δ": r"$\Delta$",
+                 "…": r"\ldots{}",
                  WELCH_MARK: r"$^{\dagger}$", MANN_WHITNEY_MARK: r"$^{\ddagger}$"}
 
 
@@ -395,7 +445,12 @@ def to_latex(table: Table) -> str:
     lines += [r"\begin{table}[t]", r"\centering", rf"\caption{{{caption}}}",
               r"\begin{tabular}{" + "l" * keys + "r" * (len(header) - keys) + "}", r"\toprule",
               " & ".join(latex_escape(h) for h in header) + r" \\", r"\midrule"]
-    for _, row in table.rows.iterrows():
+    for row, entry in _reported_lines(table):
+        if entry is not None:
+            lines.append(r"\textit{" + " & ".join(latex_escape(c) for c in _reported_row_cells(table, row, entry))
+                         .replace(" & ", r"} & \textit{") + r"} \\")
+            continue
+        assert row is not None
         cells = []
         for column in table.columns:
             cell = table.cell(row, column)
@@ -412,12 +467,33 @@ def to_latex(table: Table) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _reported_frame(table: Table) -> pd.DataFrame:
+    """Reported cells in the tidy layout: ``reported`` names the source, ``diff`` is measured − reported."""
+    records = []
+    for row, entry in _reported_lines(table):
+        if entry is None:
+            continue
+        for column in table.columns:
+            value = entry.values.get(column.key)
+            if value is None or column.kind != "metric":
+                continue
+            measured = math.nan if row is None else float(table.cell(row, column)["mean"])
+            keys = {key: "" if row is None else row[key] for key in KEYS}
+            keys.update(label=entry.label, dataset=keys["dataset"] or entry.dataset or "")
+            records.append({**keys, "column": column.key, "title": column.title, "kind": column.kind,
+                            "n": entry.runs, "mean": value.mean, "std": value.std, "reported": entry.source,
+                            "measured_mean": measured, "diff": difference(value, measured)})
+    return pd.DataFrame(records)
+
+
 def tidy_frame(table: Table) -> pd.DataFrame:
-    """The cells plus the optimal row, as stored in CSV/JSON (one row per table row × column)."""
+    """The cells, the reported rows and the optimal row, as stored in CSV/JSON (one row per
+    table row × column)."""
     optimal = [{"label": "optimal", "method": "", "space": "", "dataset": "", "column": c.key, "title": c.title,
                 "kind": c.kind, "n": 0, "mean": table.optimal[c.key]}
                for c in table.columns if c.key in table.optimal]
-    return pd.concat([table.cells, pd.DataFrame(optimal)], ignore_index=True) if optimal else table.cells
+    parts = [table.cells, _reported_frame(table), pd.DataFrame(optimal)]
+    return pd.concat([part for part in parts if not part.empty], ignore_index=True)
 
 
 def to_json(table: Table) -> str:
@@ -455,8 +531,9 @@ def render(table: Table, fmt: str) -> str:
 
 
 def render_table(records_df: pd.DataFrame, fmt: str, metrics: list[str] | None = None, vs: str | None = None,
-                 optimal: Mapping[str, float] | None = None, extra_columns: bool = False) -> str:
+                 optimal: Mapping[str, float] | None = None, extra_columns: bool = False,
+                 reported: Sequence[ReportedRow] = ()) -> str:
     """The table of ``records_df`` (as from ``load_records(root, include_failed=True)``) in ``fmt``."""
     if fmt == "baseline":
         return baseline_frame(records_df, metrics).to_csv(index=False)
-    return render(build_table(records_df, metrics, vs, optimal, extra_columns), fmt)
+    return render(build_table(records_df, metrics, vs, optimal, extra_columns, reported=reported), fmt)

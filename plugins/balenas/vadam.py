@@ -2,44 +2,64 @@
 
 Khan et al. 2018, "Fast and Scalable Bayesian Deep Learning by Weight-Perturbation in
 Adam" (Fig. 1), as BaLeNAS uses it for the architecture parameters (BaLeNAS Eq. 13–18).
-Each parameter tensor μ carries q = N(μ, σ²) with
+Followed line by line: ``pytorch/vadam/optimizers.py`` (class ``Vadam``) of emtiyaz/vadam,
+which BaLeNAS's code (miaozhang0525/iDARTS, ``NAS-Bench-1Shot1-codes/optimizers/idarts_v2/
+architect.py``) imports with ``prec_init=1, train_set_size=25000, betas=(0.5, 0.999)`` and
+the default ``prior_prec=1``. Each parameter tensor μ carries q = N(μ, σ²) with
 
-    σ² = 1 / (N (s + δ̃)),  δ̃ = δ / N                       (Eq. 13–14 text, Eq. 18 text)
+    σ² = 1 / (N (s + δ̃)) = 1 / (N s + δ),  δ̃ = δ / N
 
 where δ is the prior precision (p = N(0, I/δ), Eq. 5), N the data size and s the running
-second moment. One step, given ĝ = the gradient averaged over M draws α_m = μ + σ ε_m:
+second moment. One step, from the gradients g_1..g_M at the M draws α_m = μ + σ ε_m:
 
-    m ← β1 m + (1 − β1)(ĝ + δ̃ μ)                           (Eq. 17 numerator, Eq. 16 momentum)
-    s ← β2 s + (1 − β2) ĝ ∘ ĝ                               (Eq. 15/18 with β_t = 1 − β2)
-    μ ← μ − lr · m̂ / (√ŝ + δ̃),  m̂ = m/(1 − β1^t),  ŝ = s/(1 − β2^t)   (Khan et al. Fig. 1)
+    ĝ = 1/M Σ g_m                                          (first-moment input)
+    m ← β1 m + (1 − β1)(ĝ + δ̃ μ)                           (prior term on the unperturbed μ)
+    s ← β2 s + (1 − β2) h,   h = 1/M Σ g_m²  (``mean_of_squares``, the reference)
+                          or h = ĝ²         (``square_of_mean``, BaLeNAS Eq. 15/18 as printed)
+    μ ← μ − lr · m̂ / (√ŝ + δ̃),  m̂ = m/(1 − β1^t),  ŝ = s/(1 − β2^t)
 
-s enters σ without bias correction (Khan et al. Fig. 1, line 2) and starts at
-s₀ = (λ₀ − δ)/N so that the initial precision N s₀ + δ is the chosen λ₀ (σ₀ = 1/√λ₀).
-The second moment uses the square of the MC-averaged gradient, [1/M Σ g_m]², which is
-the gradient-magnitude approximation BaLeNAS states under Eq. 15.
+Bias correction applies to the step only; σ uses the raw s (Fig. 1, line 2), which starts
+at s₀ = (λ₀ − δ)/N so that the initial precision N s₀ + δ is the chosen λ₀ (σ₀ = 1/√λ₀).
+
+Why ``mean_of_squares`` is the default: the reference code accumulates ``g**2`` per draw
+and divides by M (``grads2``), the Monte-Carlo estimate of E_q[g²] that Khan et al.
+derive; the paper's text writes the gradient-magnitude approximation with the square of
+the averaged gradient, which drops the spread between draws and is 2–3× smaller at M = 3
+with σ ≈ 1, so σ shrinks far more slowly. Deviation from the BaLeNAS code: its
+architecture closure never zeroes ``α.grad`` between VAdam's M calls, so the m-th
+"per-draw" gradient it records is the running sum g_1 + … + g_m; VAdam's own examples
+zero the gradient inside the closure, and Khan et al.'s algorithm uses per-draw
+gradients, so we take g_m as they define it by default; ``draw_gradients = "cumulative"``
+reproduces the BaLeNAS closure (g_m replaced by g_1 + … + g_m before both moments).
 """
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 import torch
 
 from harness import UserError
+
+SecondMoment = Literal["mean_of_squares", "square_of_mean"]
+SECOND_MOMENTS: tuple[str, ...] = ("mean_of_squares", "square_of_mean")
+DrawGradients = Literal["separate", "cumulative"]
+DRAW_GRADIENTS: tuple[str, ...] = ("separate", "cumulative")
 
 
 class VAdam:
     """The VAdam state of a list of mean tensors ``params`` (updated in place by ``step``).
 
     It does not evaluate losses itself: ``sample`` gives the perturbed copies, the caller
-    computes and averages their gradients, ``step`` applies the update. That keeps it usable
-    with any gradient source (first- or second-order architecture gradients, tests with
-    fixed noise).
+    computes each draw's gradient, ``step`` applies the update. That keeps it usable with
+    any gradient source (first- or second-order architecture gradients, tests with fixed
+    noise).
     """
 
     def __init__(self, params: Sequence[torch.Tensor], lr: float, data_size: int,
                  betas: Sequence[float] = (0.9, 0.999), prior_precision: float = 1.0,
-                 init_precision: float = 1.0, samples: int = 1) -> None:
+                 init_precision: float = 1.0, samples: int = 1,
+                 second_moment: SecondMoment = "mean_of_squares", draw_gradients: DrawGradients = "separate") -> None:
         beta1, beta2 = (float(b) for b in betas)
         if lr < 0:
             raise UserError(f"VAdam lr must be >= 0, got {lr}")
@@ -54,6 +74,10 @@ class VAdam:
                             f"({prior_precision}): the precision N·s + δ starts at init_precision with s >= 0")
         if int(samples) < 1:
             raise UserError(f"VAdam samples (M) must be >= 1, got {samples}")
+        if second_moment not in SECOND_MOMENTS:
+            raise UserError(f"VAdam second_moment must be one of {', '.join(SECOND_MOMENTS)}, got {second_moment!r}")
+        if draw_gradients not in DRAW_GRADIENTS:
+            raise UserError(f"VAdam draw_gradients must be one of {', '.join(DRAW_GRADIENTS)}, got {draw_gradients!r}")
         self.params = list(params)
         self.lr = float(lr)
         self.betas = (beta1, beta2)
@@ -61,6 +85,8 @@ class VAdam:
         self.data_size = int(data_size)
         self.init_precision = float(init_precision)
         self.samples = int(samples)
+        self.second_moment = second_moment
+        self.draw_gradients = draw_gradients
         self.steps = 0
         initial_s = (self.init_precision - self.prior_precision) / self.data_size
         self.exp_avg = [torch.zeros_like(p) for p in self.params]
@@ -92,20 +118,31 @@ class VAdam:
         """M Monte-Carlo draws per parameter, ``(M, *param.shape)``."""
         return self.perturb(self.draw_noise(generator))
 
+    def moments(self, draw_grads: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(ĝ, h): the first-moment input and the second-moment input from ``(M, ...)`` per-draw gradients."""
+        if self.draw_gradients == "cumulative":
+            draw_grads = draw_grads.cumsum(dim=0)
+        mean = draw_grads.mean(dim=0)
+        if self.second_moment == "mean_of_squares":
+            return mean, draw_grads.square().mean(dim=0)
+        return mean, mean.square()
+
     @torch.no_grad()
-    def step(self, grads: Sequence[torch.Tensor]) -> None:
-        """One VAdam update of the means from ĝ, the gradients averaged over the M draws."""
-        if len(grads) != len(self.params):
-            raise ValueError(f"VAdam.step got {len(grads)} gradients for {len(self.params)} parameters")
+    def step(self, draw_grads: Sequence[torch.Tensor]) -> None:
+        """One VAdam update of the means from each parameter's per-draw gradients ``(M, *param.shape)``."""
+        if len(draw_grads) != len(self.params):
+            raise ValueError(f"VAdam.step got {len(draw_grads)} gradients for {len(self.params)} parameters")
         beta1, beta2 = self.betas
         self.steps += 1
         correction1 = 1.0 - beta1 ** self.steps
         correction2 = 1.0 - beta2 ** self.steps
         prior = self.scaled_prior
-        for mean, grad, m, s in zip(self.params, grads, self.exp_avg, self.exp_avg_sq):
-            grad = grad.to(mean.dtype)
+        for mean, grads, m, s in zip(self.params, draw_grads, self.exp_avg, self.exp_avg_sq):
+            if grads.shape[1:] != mean.shape:
+                raise ValueError(f"VAdam.step wants (M, *{tuple(mean.shape)}) gradients, got {tuple(grads.shape)}")
+            grad, square = self.moments(grads.to(mean.dtype))
             m.mul_(beta1).add_(grad + prior * mean, alpha=1.0 - beta1)
-            s.mul_(beta2).addcmul_(grad, grad, value=1.0 - beta2)
+            s.mul_(beta2).add_(square, alpha=1.0 - beta2)
             denominator = (s / correction2).sqrt_().add_(prior)
             mean.addcdiv_(m / correction1, denominator, value=-self.lr)
 

@@ -1,4 +1,8 @@
-"""Perturbation-based architecture selection (PT, Wang et al. 2021, darts-pt Algorithms 1–2)."""
+"""Perturbation-based architecture selection (PT, Wang et al. 2021, darts-pt Algorithms 1–2).
+
+Followed: ruocwang/darts-pt ``nasbench201/projection.py`` (``pt_project``) and
+``nasbench201/train_search.py`` (the queues and ``infer``).
+"""
 from __future__ import annotations
 
 import json
@@ -19,6 +23,26 @@ class PTOptions(Options):
         "perturbation", description="perturbation (PT) or magnitude (PT-Mag: largest α, same tuning)")
     tune_lr_scale: float = Field(0.1, gt=0, description="tuning weight lr = tune_lr_scale × search.lr")
     eval_batches: int | None = Field(None, ge=1, description="validation batches per measurement; null: all")
+    measure_on: Literal["augmented", "plain"] = Field(
+        "augmented", description="augmented: the validation half shuffled, in search batches, with the training "
+                                 "augmentation (darts-pt's valid_queue); plain: every image once, unaugmented")
+    schedule: Literal["reference", "even"] = Field(
+        "reference", description="reference: decide at tuning epochs 0, p, 2p, ... and the last at p·(D−1) − 1 "
+                                 "(darts-pt: 0, 5, 10, 15, 20, 24 on NB201); even: every p epochs")
+
+
+def decision_epochs(decisions: int, interval: int, schedule: str = "reference") -> list[int]:
+    """The tuning epoch (counted from the first decision) at which each of ``decisions`` is made.
+
+    darts-pt tunes for ``proj_intv · (edges − 1)`` epochs and projects at the start of every
+    epoch with ``epoch % proj_intv == 0 or epoch == tune_epochs − 1``: one epoch early for the
+    last edge. Where that would coincide with the previous decision (``proj_intv`` ≤ 1, which
+    in darts-pt silently skips an edge) the last decision keeps its even place.
+    """
+    even = [number * interval for number in range(decisions)]
+    if schedule == "even" or decisions < 2 or even[-1] - 1 <= even[-2]:
+        return even
+    return [*even[:-1], even[-1] - 1]
 
 
 class Projection:
@@ -79,12 +103,16 @@ class PTSelector(Selector):
     Edges are taken in a random order (``ctx.rng``). On each, every candidate op is
     masked out in turn (weight 0, the others keep theirs, decided edges one-hot) and the
     supernet's accuracy on the whole validation half is measured with BatchNorm on batch
-    statistics; the op whose removal hurts most (lowest accuracy, or highest loss) is
-    kept and the edge discretized. Between decisions, weights *and* architecture are
-    fine-tuned under the projection for ``proj_intv`` epochs at ``tune_lr_scale × search.lr``
-    (the reference resets the weight optimizer to lr/10 with fresh momentum; the
-    architecture optimizer keeps its state; here the weight optimizer's momentum is
-    cleared). No tuning follows the last decision.
+    statistics — by default on the augmented validation stream (shuffled, search batch size,
+    random crop and flip), as darts-pt's ``infer(valid_queue, ..., eval=False)`` reads its
+    training-transform queue; the op whose removal hurts most (lowest accuracy, or highest
+    loss) is kept and the edge discretized. Between decisions, weights *and* architecture
+    are fine-tuned under the projection at ``tune_lr_scale × search.lr`` (the reference
+    resets the weight optimizer to lr/10 with fresh momentum; the architecture optimizer
+    keeps its state; here the weight optimizer's momentum is cleared), on the schedule of
+    ``decision_epochs``: 5, 5, 5, 5, 4 epochs between NB201's six decisions. darts-pt then
+    trains one last epoch after its final projection; that cannot change the selected
+    architecture, so it is not run here.
 
     Spaces whose nodes keep fewer input edges than they have (DARTS: 2) define
     ``node_inputs: tuple[tuple[int, ...], ...]`` and ``inputs_per_node: int`` (see
@@ -95,7 +123,9 @@ class PTSelector(Selector):
     (``"acc"`` | ``"loss"``), ``mode`` (``"perturbation"``, or ``"magnitude"``: pick by
     the largest logit — and keep the inputs of largest softmax weight — with the same
     progressive tuning, PT-Mag of §6.2), ``tune_lr_scale`` (0.1) and ``eval_batches``
-    (cap on validation batches per measurement; default all).
+    (cap on validation batches per measurement; default all), ``measure_on``
+    (``"augmented"``, the reference, or ``"plain"``) and ``schedule`` (``"reference"`` or
+    ``"even"``).
     """
 
     name = "pt"
@@ -109,6 +139,7 @@ class PTSelector(Selector):
         self.mode = self.options.mode
         self.tune_lr_scale = self.options.tune_lr_scale
         self.eval_batches = self.options.eval_batches
+        self.augmented = self.options.measure_on == "augmented"
 
     def select(self, ctx: SelectionContext) -> Selection:
         started = time.perf_counter()
@@ -124,12 +155,16 @@ class PTSelector(Selector):
         projection = Projection(space.num_edges, space.num_ops)
         kept: dict[int, tuple[int, ...]] = {}
         tune_lr = self.tune_lr_scale * float(trainer.search["lr"])
+        schedule = decision_epochs(len(decisions), self.proj_intv, self.options.schedule)
         trajectory: list[dict[str, Any]] = []
         tuned_epochs = 0
 
         trainer.reset_weight_momentum()
         with trainer.projected(projection):
-            for number, (phase, index) in enumerate(decisions, start=1):
+            for number, ((phase, index), due) in enumerate(zip(decisions, schedule), start=1):
+                while tuned_epochs < due:
+                    trainer.train_epoch(update_arch=True, lr=tune_lr)
+                    tuned_epochs += 1
                 before_acc, _ = self._measure(ctx, projection)
                 if phase == "op":
                     row = self._decide_op(ctx, projection, index, candidates)
@@ -139,19 +174,16 @@ class PTSelector(Selector):
                 after_acc, after_loss = self._measure(ctx, projection)
                 arch = _arch_so_far(ctx, projection, topology, candidates, kept)
                 trajectory.append({
-                    "decision": number, "phase": phase, **row,
+                    "decision": number, "tune_epoch": tuned_epochs, "phase": phase, **row,
                     "supernet_acc_before": before_acc, "supernet_acc": after_acc, "supernet_loss": after_loss,
                     "arch": space.format(arch), "seconds": time.perf_counter() - started, **ctx.query(arch),
                 })
-                if number < len(decisions):
-                    for _ in range(self.proj_intv):
-                        trainer.train_epoch(update_arch=True, lr=tune_lr)
-                        tuned_epochs += 1
 
         final = _arch_so_far(ctx, projection, topology, candidates, kept)
         details = {
             "mode": self.mode, "criterion": self.criterion, "proj_intv": self.proj_intv, "tune_lr": tune_lr,
             "tune_epochs": tuned_epochs, "decisions": len(decisions), "eval_batches": self.eval_batches,
+            "schedule": self.options.schedule, "decision_epochs": schedule, "measure_on": self.options.measure_on,
             "edge_order": [space.edge_names[edge] for edge in edge_order], "node_order": node_order,
             "final_supernet_acc": trajectory[-1]["supernet_acc"] if trajectory else None,
             "selection_seconds": time.perf_counter() - started,
@@ -161,9 +193,10 @@ class PTSelector(Selector):
     def _measure(self, ctx: SelectionContext, projection: Projection,
                  weights: torch.Tensor | None = None) -> tuple[float, float]:
         """Supernet (accuracy %, loss) on the validation half under ``projection``, BatchNorm
-        on batch statistics (the reference evaluates in train mode)."""
+        on batch statistics (the reference evaluates in train mode), augmented unless ``plain``."""
         with ctx.trainer.projected(projection):
-            return ctx.trainer.evaluate("valid", weights=weights, bn_train=True, max_batches=self.eval_batches)
+            return ctx.trainer.evaluate("valid", weights=weights, bn_train=True, max_batches=self.eval_batches,
+                                        augmented=self.augmented)
 
     def _importance(self, acc: float, loss: float) -> float:
         """How much a removal hurts: the lower the accuracy (or the higher the loss), the more."""

@@ -194,9 +194,11 @@ def _softmax(alpha):
 
 # --- the optimizer -------------------------------------------------------------------------
 
+@pytest.mark.parametrize("second_moment", ["mean_of_squares", "square_of_mean"])
 @pytest.mark.parametrize("order", [1, 2])
-def test_step_averages_the_gradient_over_m_draws_and_applies_vadam(tmp_path, order):
-    run, supernet, optimizer, trainer = attached(tmp_path, samples=3, lr=0.1, order=order, data_size=40)
+def test_step_takes_the_gradient_at_each_of_m_draws_and_applies_vadam(tmp_path, order, second_moment):
+    run, supernet, optimizer, trainer = attached(tmp_path, samples=3, lr=0.1, order=order, data_size=40,
+                                                 second_moment=second_moment)
     step = SearchStep(trainer, next(trainer.train_stream), next(trainer.valid_stream))
     mu0 = optimizer.mu.clone().double().numpy()
     noise = torch.randn((3, 2, 3), generator=torch.Generator().set_state(optimizer.generator.get_state()))
@@ -204,21 +206,23 @@ def test_step_averages_the_gradient_over_m_draws_and_applies_vadam(tmp_path, ord
     sigma0 = 1.0  # init_precision 1 = δ: s₀ = 0
     grads = [arch_gradient(step, (optimizer.mu + sigma0 * eps).requires_grad_(True), _softmax, unrolled=order == 2)
              for eps in noise]
-    g = torch.stack(grads).mean(0).double().numpy()
+    per_draw = torch.stack(grads).double().numpy()
+    g = per_draw.mean(0)
+    h = (per_draw ** 2).mean(0) if second_moment == "mean_of_squares" else g * g
     optimizer.step(step)
 
     delta_tilde = 1.0 / 40
     m_hat = g + delta_tilde * mu0            # bias-corrected first moment after one step
-    s_hat = g * g                            # bias-corrected second moment after one step (s₀ = 0)
+    s_hat = h                                # bias-corrected second moment after one step (s₀ = 0)
     expected = mu0 - 0.1 * m_hat / (np.sqrt(s_hat) + delta_tilde)
     np.testing.assert_allclose(optimizer.mu.numpy(), expected, rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(optimizer.sigma().numpy(), 1 / np.sqrt(40 * 0.001 * g * g + 1.0), rtol=1e-5)
+    np.testing.assert_allclose(optimizer.sigma().numpy(), 1 / np.sqrt(40 * 0.001 * h + 1.0), rtol=1e-5)
 
 
 def test_mean_moves_toward_the_op_that_lowers_the_validation_loss(tmp_path):
     run, supernet, optimizer, trainer = attached(tmp_path, lr=0.05)
     valid = trainer.valid_stream
-    for _ in range(20):
+    for _ in range(30):
         optimizer.step(SearchStep(trainer, next(trainer.train_stream), next(valid)))
     mu = optimizer.logits()
     assert run.space.argmax(mu) == (0, 0)  # the teacher op on both edges
@@ -239,10 +243,15 @@ def test_sigma_shrinks_with_more_data(tmp_path):
     assert torch.all(large[:, 0] < large[:, 2])
 
 
-def test_data_size_defaults_to_the_validation_half(tmp_path):
+def test_data_size_is_the_reference_constant_on_every_dataset_unless_null(tmp_path):
     run, supernet, optimizer, trainer = attached(tmp_path)
-    assert optimizer.vadam.data_size == len(run.data.valid)
+    assert optimizer.vadam.data_size == 25_000 != len(run.data.valid)
+    assert optimizer.vadam.second_moment == "mean_of_squares"
     torch.testing.assert_close(optimizer.sigma(), torch.ones(2, 3))
+    run, supernet, optimizer, trainer = attached(tmp_path, data_size=None, second_moment="square_of_mean",
+                                                 draw_gradients="cumulative")
+    assert optimizer.vadam.data_size == len(run.data.valid)
+    assert (optimizer.vadam.second_moment, optimizer.vadam.draw_gradients) == ("square_of_mean", "cumulative")
 
 
 def test_sample_logits_follow_n_mu_sigma(tmp_path):
@@ -262,7 +271,7 @@ def test_summary_reports_sigma_statistics(tmp_path):
     run, supernet, optimizer, trainer = attached(tmp_path)
     optimizer.mu.copy_(torch.tensor([[1.0, -2.0, 0.5], [0.0, 3.0, -1.0]]))
     optimizer.vadam.exp_avg_sq[0].copy_(torch.tensor([[0.0, 0.1, 0.5], [1.0, 2.0, 0.05]]))
-    sigma = 1 / np.sqrt(len(run.data.valid) * np.array([[0.0, 0.1, 0.5], [1.0, 2.0, 0.05]]) + 1.0)
+    sigma = 1 / np.sqrt(25_000 * np.array([[0.0, 0.1, 0.5], [1.0, 2.0, 0.05]]) + 1.0)
     summary = optimizer.summary()
     assert summary["sigma_mean"] == pytest.approx(sigma.mean(), rel=1e-6)
     assert summary["sigma_min"] == pytest.approx(sigma.min(), rel=1e-6)

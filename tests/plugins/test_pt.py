@@ -30,7 +30,7 @@ from harness import (
     UserError,
 )
 from harness.experiment.config import DEFAULTS, merge
-from plugins.pt.selector import Projection, PTSelector
+from plugins.pt.selector import Projection, PTSelector, decision_epochs
 from plugins.pt.topology import Topology
 
 NOISE, SCALE = 0, 1  # chain ops; the fan-in space has none = 0, scale = 1 (= SCALE), noise = 2
@@ -53,10 +53,12 @@ class ChainSupernet(Supernet):
             self.head.bias.zero_()
         self.seen: list[torch.Tensor] = []
         self.calls: list[tuple[int, bool]] = []
+        self.inputs: list[torch.Tensor] = []
 
     def forward(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         self.seen.append(weights.detach().clone())
         self.calls.append((int(x.shape[0]), self.training))
+        self.inputs.append(x.detach().clone())
         h = x.flatten(1)
         for edge in range(2):
             h = _mix(h, weights[..., edge, :], [torch.randn_like(h), 10.0 * h, torch.zeros_like(h)])
@@ -83,10 +85,11 @@ class ChainSpace(SearchSpace):
 
 
 class FanInSupernet(Supernet):
-    """Three inputs c₀, c₁, c₂ each feed the output node through one edge; ops none, scale, noise."""
+    """Inputs c₀, c₁, c₂ (or more) each feed the output node through one edge; ops none, scale, noise."""
 
-    def __init__(self) -> None:
+    def __init__(self, edges: int = 3) -> None:
         super().__init__()
+        self.edges = edges
         self.head = nn.Linear(1, 2)
         with torch.no_grad():
             self.head.weight.copy_(torch.tensor([[-0.1], [0.1]]))
@@ -96,7 +99,7 @@ class FanInSupernet(Supernet):
         channels = x.flatten(1)
         out = sum(_mix(channels[:, k:k + 1], weights[..., k, :],
                        [torch.zeros_like(channels[:, k:k + 1]), 10.0 * channels[:, k:k + 1],
-                        torch.randn_like(channels[:, k:k + 1])]) for k in range(3))
+                        torch.randn_like(channels[:, k:k + 1])]) for k in range(self.edges))
         return self.head(out)
 
 
@@ -217,13 +220,13 @@ def test_trajectory_rows_and_details(tmp_path):
 
 def test_tuning_steps_weights_and_architecture_under_the_projection(tmp_path):
     ctx, selector = make_context(tmp_path, ChainSpace(), chain_data, CHAIN_LOGITS, bilevel=True,
-                                 options={"proj_intv": 2})
+                                 options={"proj_intv": 3})
     head_before = ctx.supernet.head.weight.detach().clone()
 
     selection = selector.select(ctx)
 
     steps = ctx.optimizer.step_weights
-    assert len(steps) == 2 * 2  # (edges − 1) × proj_intv epochs × max_steps_per_epoch
+    assert len(steps) == 2 * 2  # the 2nd (last) decision comes at tuning epoch 3 − 1 = 2; × max_steps_per_epoch
     first = ctx.space.edge_names.index(selection.trajectory[0]["edge"])
     one_hot = torch.nn.functional.one_hot(torch.tensor(SCALE), 3).float()
     soft = torch.softmax(torch.tensor(CHAIN_LOGITS), dim=-1)
@@ -258,7 +261,7 @@ def test_loss_criterion_keeps_the_op_whose_removal_raises_the_loss_most(tmp_path
 
 def test_eval_batches_caps_the_measurement(tmp_path):
     ctx, selector = make_context(tmp_path, ChainSpace(), chain_data, CHAIN_LOGITS,
-                                 options={"eval_batches": 1, "proj_intv": 0})
+                                 options={"eval_batches": 1, "proj_intv": 0, "measure_on": "plain"})
     ctx.trainer.search["eval_batch_size"] = 16
     selection = selector.select(ctx)
 
@@ -266,6 +269,114 @@ def test_eval_batches_caps_the_measurement(tmp_path):
     # each, in train mode (BatchNorm on batch statistics, as the reference measures)
     assert ctx.supernet.calls == [(16, True)] * 2 * (1 + 3 + 1)
     assert selection.details["tune_epochs"] == 0
+
+
+def test_decision_epochs_by_hand():
+    # darts-pt on NB201: 6 edges, proj_intv 5 → 25 tuning epochs, projections where
+    # epoch % 5 == 0 or epoch == 24.
+    reference = [e for e in range(25) if e % 5 == 0 or e == 24]
+    assert decision_epochs(6, 5) == reference == [0, 5, 10, 15, 20, 24]
+    assert decision_epochs(6, 5, "even") == [0, 5, 10, 15, 20, 25]
+    assert decision_epochs(2, 3) == [0, 2]
+    assert decision_epochs(3, 1) == [0, 1, 2]  # one epoch early would coincide with the previous decision
+    assert decision_epochs(3, 0) == [0, 0, 0]
+    assert decision_epochs(1, 5) == [0]
+
+
+class WideSpace(ChainSpace):
+    """Six input channels, each through one edge into the output (NB201's edge count); label [c₀ + c₁ > 1]."""
+
+    name = "wide"
+    channels = 6
+    op_names = ("none", "scale", "noise")
+    edge_names = tuple(f"7<-{k}" for k in range(6))
+
+    def build_supernet(self, dataset, options):
+        return FanInSupernet(edges=6)
+
+
+def wide_data(n: int, seed: int) -> ImageSet:
+    generator = torch.Generator().manual_seed(seed)
+    images = torch.rand(n, 6, 1, 1, generator=generator)
+    return ImageSet(images, (images[:, 0, 0, 0] + images[:, 1, 0, 0] > 1.0).long())
+
+
+@pytest.mark.parametrize("schedule, expected", [("reference", [0, 5, 10, 15, 20, 24]),
+                                                ("even", [0, 5, 10, 15, 20, 25])])
+def test_six_edges_are_decided_at_the_reference_tuning_epochs(tmp_path, schedule, expected):
+    logits = [[0.0, 1.0, 0.0]] * 6
+    ctx, selector = make_context(tmp_path, WideSpace(), wide_data, logits,
+                                 options={"proj_intv": 5, "schedule": schedule, "eval_batches": 1})
+    epochs = []
+    train_epoch = ctx.trainer.train_epoch
+    ctx.trainer.train_epoch = lambda **kwargs: epochs.append(kwargs) or train_epoch(**kwargs)
+
+    selection = selector.select(ctx)
+
+    assert [row["tune_epoch"] for row in selection.trajectory] == expected
+    assert len(epochs) == selection.details["tune_epochs"] == expected[-1]
+    assert all(kwargs == {"update_arch": True, "lr": pytest.approx(0.0025)} for kwargs in epochs)
+    assert selection.details["decision_epochs"] == expected
+
+
+def augmented_context(tmp_path, measure_on: str):
+    """The chain space on 1×2×2 images (flattened: the chain's 4 features) that augment with padding 1."""
+    space = ChainSpace()
+    info = DatasetInfo("toy-aug", num_classes=2, channels=1, image_size=2, mean=(0.5,), std=(0.5,),
+                       augment=True, crop_padding=1)
+    config = merge(DEFAULTS, {"search": {"epochs": 1, "batch_size": 32, "eval_batch_size": 200}})
+
+    def images(n, seed):
+        data = chain_data(n, seed)
+        return ImageSet(data.images.reshape(n, 1, 2, 2), data.labels)
+
+    data = SearchData.split(info, images(200, 0), images(16, 1), 0, torch.device("cpu"))
+    run = RunContext(config, Method("test", "fixed-logits", "pt"), space, info, data, torch.device("cpu"),
+                     0, tmp_path, None)
+    supernet = space.build_supernet(info, {})
+    optimizer = FixedLogits(CHAIN_LOGITS)
+    optimizer.attach(space, supernet, run)
+    trainer = Trainer(run, supernet, optimizer)
+    ctx = SelectionContext(run, space, info, supernet, optimizer, data, trainer, lambda arch: {}, np.random.default_rng(0))
+    return ctx, PTSelector({"proj_intv": 0, "measure_on": measure_on})
+
+
+def crops_and_flips(images: torch.Tensor, padding: int) -> torch.Tensor:
+    """Every random-crop (zero padding) and flip variant of each image: ``(N, variants, C, H, W)``."""
+    h, w = images.shape[-2:]
+    padded = torch.nn.functional.pad(images, (padding,) * 4)
+    crops = [padded[..., dy:dy + h, dx:dx + w] for dy in range(2 * padding + 1) for dx in range(2 * padding + 1)]
+    return torch.stack(crops + [crop.flip(-1) for crop in crops], dim=1)
+
+
+def test_measurements_read_the_augmented_validation_stream(tmp_path):
+    ctx, selector = augmented_context(tmp_path, "augmented")
+    selector.select(ctx)
+
+    valid = (ctx.data.valid.images - 0.5) / 0.5  # normalized, as the trainer feeds them
+    variants = crops_and_flips(valid, padding=1)
+    passes = [ctx.supernet.inputs[i:i + 4] for i in range(0, len(ctx.supernet.inputs), 4)]
+    assert len(passes) == 2 * (1 + 3 + 1)  # per decision: before, 3 masked ops, after
+    assert [shape for shape, _ in ctx.supernet.calls[:4]] == [32, 32, 32, 4]  # search batches; 100 images
+    plain_seen = 0
+    for batches in passes:
+        seen = torch.cat(batches)
+        matches = (variants[None] == seen[:, None, None]).flatten(3).all(-1)  # (seen, source, variant)
+        sources = matches.any(-1)
+        assert torch.all(sources.sum(1) == 1)  # each seen image is a crop/flip of exactly one validation image
+        assert sorted(sources.float().argmax(1).tolist()) == list(range(len(valid)))  # every one, once
+        plain_seen += int(matches[..., 4].any(-1).sum())  # variant 4: centre crop, unflipped = the plain image
+    assert plain_seen < 0.3 * 10 * len(valid)  # centre & unflipped has probability 1/18
+    assert not torch.equal(torch.cat(passes[0]), torch.cat(passes[1]))  # fresh draws at every measurement
+
+
+def test_plain_measurements_read_every_validation_image_in_order(tmp_path):
+    ctx, selector = augmented_context(tmp_path, "plain")
+    selector.select(ctx)
+    valid = (ctx.data.valid.images - 0.5) / 0.5
+    assert ctx.supernet.calls == [(100, True)] * 10
+    for seen in ctx.supernet.inputs:
+        torch.testing.assert_close(seen, valid)
 
 
 def test_projection_sets_decided_rows_for_2d_and_per_example_weights():

@@ -56,7 +56,9 @@ def test_pt_records_its_decisions_and_the_table_shows_selection_cost(tmp_path):
     decisions = (folder / "selection.csv").read_text().splitlines()
     assert len(decisions) == 1 + 6  # one row per NB201 edge
     record = json.loads((folder / "record.json").read_text())
-    assert record["selection_seconds"] > 1.0 and record["selection"]["tune_epochs"] == 10
+    # darts-pt's schedule with proj_intv 2: decisions at tuning epochs 0, 2, 4, 6, 8 and 2·5 − 1 = 9
+    assert record["selection_seconds"] > 1.0 and record["selection"]["tune_epochs"] == 9
+    assert record["selection"]["decision_epochs"] == [0, 2, 4, 6, 8, 9]
     assert "Selection (s)" in result.output
 
 

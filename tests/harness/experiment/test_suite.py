@@ -6,6 +6,7 @@ tests check the suite machinery, not the search.
 from __future__ import annotations
 
 import importlib
+import json
 from functools import partial
 from pathlib import Path
 
@@ -143,6 +144,16 @@ def test_both_toml_spellings_of_dotted_keys_mean_the_same() -> None:
     ("[suite]\nseeds = 3\n[[grid]]\nmethods = ['darts']\n", "non-negative integers"),
     ("[suite]\nseeds = [0]\n", "at least one \\[\\[grid\\]\\]"),
     ("[suite\n", "not valid TOML"),
+    ("[suite]\n[[grid]]\nmethods = ['darts']\n[[reported]]\nlabel = 'darts'\n[reported.values]\n'c/test_acc' = { mean = 1 }\n",
+     "needs source"),
+    ("[suite]\n[[grid]]\nmethods = ['darts']\n[[reported]]\nlabel = 'darts'\nsource = 'P'\n", "needs a \\[reported.values\\]"),
+    ("[suite]\n[[grid]]\nmethods = ['darts']\n[[reported]]\nlabel = 'darts'\nsource = 'P'\n[reported.values]\n"
+     "'c/test_acc' = { mean = 1, error = 2 }\n", "mean = 93.62, std = 0.12 } or { error = 45.7 }"),
+    ("[suite]\n[[grid]]\nmethods = ['darts']\n[[reported]]\nlabel = 'darts'\nsource = 'P'\n[reported.values]\n"
+     "'c/test_acc' = { mean = '93.62±0.12' }\n", "must hold numbers"),
+    ("[suite]\n[[grid]]\nmethods = ['darts']\n[[reported]]\nlabel = 'darts'\nsource = 'P'\n[reported.values]\n"
+     "test_acc = { mean = 93.6 }\n", "'test_acc' is not a metric key"),
+    ("[suite]\n[[grid]]\nmethods = ['darts']\n[[reported]]\nlabel = 'darts'\nsource = 'P'\nseeds = 4\n", "unknown key.*seeds"),
 ])
 def test_malformed_suites_are_user_errors(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(UserError, match=message):
@@ -190,6 +201,112 @@ def test_suite_runs_every_planned_run_then_writes_its_table(tmp_path: Path, name
     assert darts["mean"] == pytest.approx(81.0) and darts["n"] == 3
 
 
+REPORTED = DEMO + """
+[[reported]]
+label = "darts"
+source = "Paper A, Table 9"
+runs = 4
+[reported.values]
+"digits/test_acc" = { mean = 79.5, std = 0.5 }
+
+[[reported]]
+label = "balenas-m3-cifar10"
+source = "Paper B, Table 2"
+dataset = "cifar10"
+[reported.values]
+"cifar10/test_acc" = { error = 8.0 }
+"cifar100/test_acc" = { mean = 70.0 }
+
+[[reported]]
+label = "balenas"
+source = "Paper A, Table 9"
+[reported.values]
+"digits/test_acc" = { mean = 95.25 }
+"""
+
+
+def fake_runs(calls: list):
+    def fake_run_seeds(method, dataset, user_config, seeds, device, results_root):
+        calls.append(user_config["label"])
+        bonus = 10.0 if method == "balenas" else 0.0
+        return [write_run(results_root, user_config["label"], seed, {f"{dataset}/test_acc": 80.0 + bonus + seed},
+                          method=method, dataset=dataset) for seed in seeds]
+    return fake_run_seeds
+
+
+def test_reported_rows_parse_with_errors_turned_into_accuracy(tmp_path: Path) -> None:
+    suite = load_suite(_write(tmp_path, REPORTED))
+    darts, tf, balenas = suite.reported
+    assert (darts.label, darts.source, darts.runs, darts.dataset) == ("darts", "Paper A, Table 9", 4, None)
+    assert (darts.values["digits/test_acc"].mean, darts.values["digits/test_acc"].std) == (79.5, 0.5)
+    assert tf.values["cifar10/test_acc"].mean == pytest.approx(92.0) and tf.values["cifar10/test_acc"].std is None
+    assert tf.dataset == "cifar10" and balenas.runs is None
+
+
+def test_reported_labels_must_be_labels_of_the_suite(tmp_path: Path, names) -> None:
+    suite = load_suite(_write(tmp_path, REPORTED.replace('label = "darts"\nsource', 'label = "DARTS"\nsource')))
+    with pytest.raises(UserError, match="reported label 'DARTS' is not a label of this suite; labels: balenas, "):
+        validate(suite, expand(suite), names)
+
+
+def test_suite_table_shows_reported_rows_beside_the_measured_ones(tmp_path: Path, names, monkeypatch) -> None:
+    monkeypatch.setattr(harness.experiment.suite, "run_seeds", fake_runs([]))
+    out = tmp_path / "out"
+    result = CliRunner().invoke(_cli(), ["suite", str(_write(tmp_path, REPORTED)), "--results", str(out),
+                                         "--seeds", "0-2"])
+    assert result.exit_code == 0, result.output
+    lines = (out / "table.md").read_text().splitlines()
+    # darts measures 80, 81, 82 → mean 81; Δ = 81 − 79.5 = +1.5. balenas: 91 − 95.25 = −4.25.
+    # columns: cifar10 test | digits test | search s | images/s
+    darts = lines.index("| darts | digits | 3 | – | 81.00±1.00 | 101 | 2000 |")
+    assert lines[darts + 1] == "| darts (reported: Paper A, Table 9) | digits | 4 |  | 79.50±0.50 (Δ +1.50) |  |  |"
+    balenas = lines.index("| balenas | digits | 3 | – | 91.00±1.00 | 101 | 2000 |")
+    assert lines[balenas + 1] == "| balenas (reported: Paper A, Table 9) | digits |  |  | 95.25 (Δ -4.25) |  |  |"
+    tf = lines.index("| balenas-m3-cifar10 | cifar10 | 3 | 91.00±1.00 | – | 101 | 2000 |")
+    assert lines[tf + 1] == "| balenas-m3-cifar10 (reported: Paper B, Table 2) | cifar10 |  | 92.00 (Δ -1.00) |  |  |  |"
+    text = "\n".join(lines)
+    assert "not measured here; Δ = measured mean − reported mean" in text
+    assert "reported cifar100/test_acc not shown: no such column in this table" in text
+    assert sum("(reported: Paper" in line for line in lines) == 3  # none beside the digits-only balenas-m3 row
+    cells = pd.read_csv(out / "table.csv")
+    reported = cells[cells["reported"].notna()].set_index("label")
+    assert reported.loc["darts", "diff"] == pytest.approx(1.5) and reported.loc["darts", "n"] == 4
+    assert reported.loc["balenas-m3-cifar10", "mean"] == pytest.approx(92.0)
+    assert reported.loc["balenas-m3-cifar10", "measured_mean"] == pytest.approx(91.0)
+
+
+def test_table_command_takes_reported_rows_from_a_suite_file(tmp_path: Path, names, monkeypatch) -> None:
+    monkeypatch.setattr(harness.experiment.suite, "run_seeds", fake_runs([]))
+    out = tmp_path / "out"
+    suite_file = _write(tmp_path, REPORTED)
+    assert CliRunner().invoke(_cli(), ["suite", str(suite_file), "--results", str(out), "--seeds", "0"]).exit_code == 0
+    runner = CliRunner()
+    plain = runner.invoke(_cli(), ["table", str(out), "--no-optimal"])
+    assert plain.exit_code == 0 and "(reported:" not in plain.output
+    shown = runner.invoke(_cli(), ["table", str(out), "--no-optimal", "--reported", str(suite_file)])
+    assert shown.exit_code == 0, shown.output
+    assert "| darts (reported: Paper A, Table 9) | digits | 4 |  | 79.50±0.50 (Δ +0.50) |  |  |" in shown.output
+    latex = runner.invoke(_cli(), ["table", str(out), "--no-optimal", "--format", "latex", "--reported", str(suite_file)])
+    assert (r"\textit{darts (reported: Paper A, Table 9)} & \textit{digits} & \textit{4} & \textit{} & "
+            r"\textit{79.50$\pm$0.50 ($\Delta$ +0.50)}") in latex.output
+    payload = json.loads(runner.invoke(_cli(), ["table", str(out), "--no-optimal", "--format", "json",
+                                                "--reported", str(suite_file)]).output)
+    darts = [c for c in payload["cells"] if c.get("reported") and c["label"] == "darts"]
+    assert darts == [pytest.approx(darts[0])] and darts[0]["diff"] == pytest.approx(0.5)
+
+
+def test_reported_rows_without_a_measured_row_come_last_without_a_difference(tmp_path: Path) -> None:
+    results = tmp_path / "runs"
+    write_run(results, "darts", 0, {"digits/test_acc": 80.0}, dataset="digits")
+    suite_file = _write(tmp_path, REPORTED)
+    shown = CliRunner().invoke(_cli(), ["table", str(results), "--no-optimal", "--reported", str(suite_file)])
+    assert shown.exit_code == 0, shown.output
+    lines = [line for line in shown.output.splitlines() if line.startswith("| ")]
+    assert lines[2:5] == ["| darts | 1 | 80.00 | 100 | 2000 |",
+                          "| darts (reported: Paper A, Table 9) | 4 | 79.50±0.50 (Δ +0.50) |  |  |",
+                          "| balenas (reported: Paper A, Table 9) |  | 95.25 |  |  |"]
+
+
 @pytest.mark.parametrize("path", SHIPPED, ids=[p.name for p in SHIPPED])
 def test_shipped_suites_parse_and_name_real_components(path: Path) -> None:
     plugins = load_plugins(extra=[importlib.import_module(f"plugins.{name}") for name in BUILTIN_PLUGINS
@@ -206,3 +323,4 @@ def test_ci_suite_is_small() -> None:
     assert plan[0].overrides["search.epochs"] == 3 and plan[0].overrides["benchmarks.options.retrain.epochs"] == 3
     assert "search.epochs" not in plan[2].overrides  # random keeps its preset's zero search epochs
     assert suite.device == "cpu"
+
