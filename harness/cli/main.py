@@ -141,7 +141,7 @@ def query(arch: str, space: str, benchmark: str, benchmark_file: str | None, tru
     if trust:
         options["trust"] = True
     bench = plugins["benchmark"].create(benchmark, options, BenchmarkContext(search_space))
-    chosen = bench.arch_at(search_space, int(arch)) if arch.strip().isdigit() else search_space.parse(arch)
+    chosen = bench.arch_at(search_space, int(arch)) if arch.strip().isdecimal() else search_space.parse(arch)
     metrics = bench.query(search_space, chosen)
     click.echo(f"arch   {search_space.format(chosen)}")
     index = bench.index_of(search_space, chosen)

@@ -53,7 +53,10 @@ def _emit(text: str, output: Path | None) -> None:
 def table(results: Path, fmt: str, metrics: str | None, vs: str | None, optimal: bool, benchmark_file: Path | None,
           extra_columns: bool, output: Path | None) -> None:
     """Tabulate the runs under RESULTS: rows = labels, cells = mean±std over seeds."""
-    records = load_records(results, include_failed=True)
+    skipped: list[str] = []
+    records = load_records(results, include_failed=True, notes=skipped)
+    for note in skipped:
+        click.echo(f"note: {note}", err=True)
     if fmt == "baseline":
         _emit(baseline_frame(records, _names(metrics)).to_csv(index=False), output)
         notes = failure_notes(split_records(records)[1]) if not records.empty else []
@@ -80,7 +83,11 @@ def regress(results: Path, baseline: Path, tolerance: float, alpha: float) -> No
     """Exit 1 when a metric under RESULTS fell below the baseline beyond tolerance, with statistical support."""
     if tolerance < 0 or not 0 < alpha < 1:
         raise UserError(f"--tolerance must be ≥ 0 and --alpha in (0, 1); got {tolerance} and {alpha}")
-    comparison = compare(read_baseline(baseline), load_records(results, include_failed=True), tolerance, alpha)
+    skipped: list[str] = []
+    records = load_records(results, include_failed=True, notes=skipped)
+    for note in skipped:
+        click.echo(f"note: {note}", err=True)
+    comparison = compare(read_baseline(baseline), records, tolerance, alpha)
     click.echo(report(comparison, tolerance, alpha), nl=False)
     if comparison.failed:
         raise SystemExit(1)

@@ -19,6 +19,7 @@ from typing import Any
 
 from harness.api.errors import UserError
 from harness.api.methods import Method
+from harness.experiment.schema import check_settings
 
 DEFAULTS: dict[str, Any] = {
     "space": {"name": "nb201", "options": {}},
@@ -84,6 +85,14 @@ def parse_assignment(assignment: str) -> dict[str, Any]:
     return nested
 
 
+def check_sections(user: dict[str, Any]) -> None:
+    """A section given as a plain value (``--set search=5``) is one line, before anything reads it."""
+    for section, default in DEFAULTS.items():
+        if section in user and isinstance(default, dict) and not isinstance(user[section], dict):
+            raise UserError(f"setting '{section}' must be a table of settings (e.g. --set {section}."
+                            f"{next(iter(default))}=...), got {user[section]!r}")
+
+
 def default_dataset() -> str:
     return str(DEFAULTS["dataset"]["name"])
 
@@ -92,6 +101,7 @@ def resolve(method: Method, dataset: str | None, user: dict[str, Any],
             profile: DatasetProfile | None = None) -> dict[str, Any]:
     """The full config of ``method`` on ``dataset`` (whose plugin gave ``profile``) with the user's overrides."""
     profile = profile or DatasetProfile()
+    check_sections(user)
     config = copy.deepcopy(DEFAULTS)
     dataset_name = dataset or default_dataset()
     config = merge(config, dict(profile.settings))
@@ -107,10 +117,7 @@ def resolve(method: Method, dataset: str | None, user: dict[str, Any],
     config["dataset"]["name"] = dataset_name
     config["method"] = method.name
     config.setdefault("label", method.name)
-    unknown = set(config["search"]) - set(DEFAULTS["search"])
-    if unknown:
-        raise UserError(f"unknown search setting(s) {sorted(unknown)}; known: {sorted(DEFAULTS['search'])}")
-    return config
+    return check_settings(config)
 
 
 def config_hash(config: dict[str, Any]) -> str:

@@ -8,7 +8,9 @@ batch 128, no label smoothing, the dataset's standard augmentation.
 """
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -29,6 +31,8 @@ from harness import (
     SplitData,
     UserError,
     iterate_once,
+    load_checkpoint,
+    save_checkpoint,
 )
 
 MOMENTUM = 0.9
@@ -90,12 +94,19 @@ class RetrainEvaluator(Benchmark):
         with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
             torch.manual_seed(seed)
             network = space.build_network(arch, info, dict(self.network_options)).to(device)
-            train_acc = self._train(network, _full_search_data(data), info, seed, space.format(arch))
+            checkpoint = self.context.work_dir / f"retrain-{_arch_key(arch)}.pt" \
+                if self.context is not None and self.context.work_dir is not None else None
+            train_acc = self._train(network, _full_search_data(data), info, seed, space.format(arch), checkpoint)
         test_acc = evaluate(network, data.test, info)
         return {f"{info.name}/test_acc": test_acc, f"{info.name}/train_acc": train_acc}
 
-    def _train(self, network: nn.Module, train_set: ImageSet, info: DatasetInfo, seed: int, label: str) -> float:
-        """Train in place; returns the last epoch's running train accuracy (%), as NAS-Bench-201 reports it."""
+    def _train(self, network: nn.Module, train_set: ImageSet, info: DatasetInfo, seed: int, label: str,
+               checkpoint: Path | None = None) -> float:
+        """Train in place; returns the last epoch's running train accuracy (%), as NAS-Bench-201 reports it.
+
+        With a ``checkpoint`` path, the state is saved after every epoch and a killed run
+        resumes from its last finished epoch instead of retraining from the start.
+        """
         stream = BatchStream(train_set, info, self.batch_size, seed, augment_batches=info.augment)
         steps = stream.batches_per_pass()
         optimizer = torch.optim.SGD(network.parameters(), lr=self.lr, momentum=MOMENTUM, nesterov=True,
@@ -103,8 +114,16 @@ class RetrainEvaluator(Benchmark):
         schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=self.epochs * steps, eta_min=0.0)
         criterion = nn.CrossEntropyLoss()
         network.train()
-        accuracy = 0.0
-        for epoch in tqdm(range(self.epochs), desc=f"retrain {label}", leave=False, disable=None):
+        accuracy, start = 0.0, 0
+        state = load_checkpoint(checkpoint, "delete it to retrain from the start") if checkpoint else None
+        if state is not None:
+            network.load_state_dict(state["network"])
+            optimizer.load_state_dict(state["optimizer"])
+            schedule.load_state_dict(state["schedule"])
+            stream.load_state_dict(state["stream"])
+            torch.set_rng_state(state["torch_rng"])
+            accuracy, start = float(state["accuracy"]), int(state["epoch"])
+        for epoch in tqdm(range(start, self.epochs), desc=f"retrain {label}", leave=False, disable=None):
             loss_sum = torch.zeros((), device=train_set.images.device)
             correct = torch.zeros((), device=train_set.images.device)
             seen = 0
@@ -122,6 +141,10 @@ class RetrainEvaluator(Benchmark):
             if not torch.isfinite(loss_sum):
                 raise DivergedError(f"retraining {label} diverged (loss {loss_sum.item() / seen}) in epoch {epoch + 1}")
             accuracy = 100.0 * correct.item() / seen
+            if checkpoint is not None:
+                save_checkpoint(checkpoint, {"epoch": epoch + 1, "accuracy": accuracy, "network": network.state_dict(),
+                                             "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict(),
+                                             "stream": stream.state_dict(), "torch_rng": torch.get_rng_state()})
         return accuracy
 
 
@@ -133,6 +156,11 @@ def evaluate(network: nn.Module, images: ImageSet, info: DatasetInfo) -> float:
     for x, y in iterate_once(images, info, EVAL_BATCH_SIZE):
         correct += (network(x).argmax(dim=1) == y).sum()
     return 100.0 * correct.item() / max(1, len(images))
+
+
+def _arch_key(arch: Architecture) -> str:
+    """A short file-name-safe key of an architecture (ResNet spaces have dozens of edges)."""
+    return hashlib.sha256(",".join(map(str, arch)).encode()).hexdigest()[:16]
 
 
 def _full_search_data(data: SplitData) -> ImageSet:
