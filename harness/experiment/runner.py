@@ -51,20 +51,14 @@ def run_seeds(method: str, dataset: str | None, user_config: dict[str, Any], see
     if torch_device.type == "cpu" and config.get("threads"):
         torch.set_num_threads(int(config["threads"]))
     source = plugins["dataset"].create(config["dataset"]["name"])
-    loaded: tuple[ImageSet, ImageSet] | None = None
-    folders = []
-    for seed in seeds:
+    planned = []
+    for seed in seeds:  # every seed's record is read before any work: a damaged one stops nothing half-way
         seeded = {**config, "seed": seed, "device": str(torch_device)}
         folder = results.run_dir(results_root, config["method"], config["space"]["name"],
                                  config["dataset"]["name"], config_hash(seeded), seed)
-        folders.append(folder)
-        try:
-            previous = results.read_record(folder)
-        except results.CorruptFile as exc:
-            if not retry_failed:
-                raise
-            print(f"{exc.message.split(';')[0]}: running seed {seed} again", file=sys.stderr)
-            previous = None
+        planned.append((seed, seeded, folder, previous_record(folder, seed, retry_failed)))
+    loaded: tuple[ImageSet, ImageSet] | None = None
+    for seed, seeded, folder, previous in planned:
         if previous is not None and (previous.get("status") == "finished" or not retry_failed):
             print(f"{config['label']} seed {seed}: already {previous.get('status')} in {folder} (skipped)",
                   file=sys.stderr)
@@ -72,7 +66,18 @@ def run_seeds(method: str, dataset: str | None, user_config: dict[str, Any], see
         if loaded is None:
             loaded = load_dataset(source, config["dataset"].get("data_dir"))
         run_one(plugins, seeded, source, loaded, torch_device, folder)
-    return folders
+    return [folder for _, _, folder, _ in planned]
+
+
+def previous_record(folder: Path, seed: int, retry_failed: bool) -> dict[str, Any] | None:
+    """The seed's record; a damaged one is an error, or with ``retry_failed`` a seed to run again."""
+    try:
+        return results.read_record(folder)
+    except results.CorruptFile as exc:
+        if not retry_failed:
+            raise
+        print(f"{exc.message.split(';')[0]}: running seed {seed} again", file=sys.stderr)
+        return None
 
 
 def load_dataset(source: Dataset, data_dir: str | None) -> tuple[ImageSet, ImageSet]:

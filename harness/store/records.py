@@ -79,7 +79,7 @@ def load_trajectories(root: Path, notes: list[str] | None = None) -> pd.DataFram
     for path in record_paths(root):
         record = _read(path, notes)
         trajectory = path.parent / TRAJECTORY
-        if record is None or not trajectory.exists() or trajectory.stat().st_size == 0:
+        if record is None or not trajectory.exists():  # methods that search nothing write none
             continue
         try:
             frame = read_trajectory(trajectory)

@@ -28,6 +28,7 @@ import math
 import os
 import pickle
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -116,12 +117,12 @@ def plain(value: Any, where: str = "checkpoint") -> Any:
     numpy arrays become tensors and numpy scalars Python numbers; anything else that is not
     a tensor, number, string, None, list, tuple or dict is a plugin mistake, named by its path.
     """
+    if isinstance(value, np.generic):  # before the builtins: np.float64 is a float subclass
+        return value.item()
     if isinstance(value, torch.Tensor) or value is None or isinstance(value, (bool, int, float, str)):
         return value
     if isinstance(value, np.ndarray):
         return torch.from_numpy(np.ascontiguousarray(value))
-    if isinstance(value, np.generic):
-        return value.item()
     if isinstance(value, dict):
         return {key: plain(item, f"{where}.{key}") for key, item in value.items()}
     if isinstance(value, (list, tuple)):
@@ -143,7 +144,9 @@ def load_checkpoint(path: Path, what_to_do: str = "delete it to start this seed 
     if not path.exists():
         return None
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about pickle protocols before refusing; the refusal is the message
+            warnings.simplefilter("ignore")
+            state = torch.load(path, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, TypeError, AttributeError,
             KeyError, IndexError, OSError, UnicodeDecodeError) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
