@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from harness.api.errors import UserError
 from harness.api.options import describe_options
 from harness.cli.report import add_report_commands
 from harness.experiment.config import merge, parse_assignment
@@ -15,7 +16,34 @@ from harness.plugin.manager import REGISTRATION_HOOKS, get_plugins
 from harness.store.records import load_records
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class OneLineErrors(click.Group):
+    """Click's usage errors (bad flag values, unknown options) as one ``Error:`` line, like every
+    other mistake, instead of usage text, a hint and the error over four lines."""
+
+    @staticmethod
+    def _one_line(exc: click.UsageError) -> UserError:
+        where = exc.ctx.command_path if exc.ctx is not None else "nasbench"
+        return UserError(f"{exc.format_message()} (see `{where} -h`)")
+
+    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
+                     **extra: Any) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.exceptions.NoArgsIsHelpError:
+            raise
+        except click.UsageError as exc:
+            raise self._one_line(exc) from None
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.exceptions.NoArgsIsHelpError:
+            raise
+        except click.UsageError as exc:
+            raise self._one_line(exc) from None
+
+
+@click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="nasbench", message="nasbench %(version)s")
 def cli() -> None:
     """Benchmark differentiable NAS methods over seeds and tabulate benchmark look-ups."""
