@@ -9,7 +9,6 @@ from harness.api.errors import UserError
 from harness.experiment.config import parse_assignment
 from harness.experiment.seeds import parse_seeds
 from harness.experiment.suite import describe, expand, flatten, load_suite, run_suite, validate
-from harness.report.plots import plot_results
 from harness.report.regress import compare, read_baseline, report
 from harness.report.tables import (
     FORMATS,
@@ -100,6 +99,8 @@ def regress(results: Path, baseline: Path, tolerance: float, alpha: float) -> No
 @click.option("--metric", default=None, help="Accuracy column [default: cifar10/test_acc, else the first */test_acc].")
 def plot(results: Path, output_dir: Path | None, formats: str, metric: str | None) -> None:
     """Plot test accuracy, skip connections and (if tracked) the Hessian eigenvalue per epoch."""
+    from harness.report.plots import plot_results  # matplotlib costs a second and a half at every start
+
     written = plot_results(results, output_dir or results / "plots", _names(formats), metric)
     for note in written.notes:
         click.echo(f"note: {note}", err=True)

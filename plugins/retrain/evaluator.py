@@ -9,6 +9,7 @@ batch 128, no label smoothing, the dataset's standard augmentation.
 from __future__ import annotations
 
 import hashlib
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -123,6 +124,7 @@ class RetrainEvaluator(Benchmark):
             stream.load_state_dict(state["stream"])
             torch.set_rng_state(state["torch_rng"])
             accuracy, start = float(state["accuracy"]), int(state["epoch"])
+            print(f"retrain {label}: resuming after epoch {start}", file=sys.stderr)
         for epoch in tqdm(range(start, self.epochs), desc=f"retrain {label}", leave=False, disable=None):
             loss_sum = torch.zeros((), device=train_set.images.device)
             correct = torch.zeros((), device=train_set.images.device)
