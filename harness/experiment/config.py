@@ -6,7 +6,8 @@ The dataset profile comes from the dataset plugin (``Dataset.profile`` and
 A config is a plain nested dict (it is written to ``config.json`` as is). Sections:
 ``space``, ``dataset``, ``optimizer``, ``selector``, ``benchmarks``, ``search``, plus
 ``method``, ``label`` (the row name in tables, default the method), ``threads`` (CPU
-threads for torch, null = torch's default), ``seed`` and ``device``. Users change any leaf with ``--set a.b=value``.
+threads for torch, null = torch's default), ``seed`` and ``device``. Users change any leaf with ``--set a.b=value``;
+the result is checked against the harness's schema (``schema.py``) before any work.
 """
 from __future__ import annotations
 

@@ -189,7 +189,10 @@ def write_table(frame: pd.DataFrame, destination: Path) -> None:
     """Write the compact CSV atomically (a crash never leaves a half-written table behind)."""
     destination.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=destination.parent, prefix=f".{destination.name}.", suffix=".tmp")
+    umask = os.umask(0)
+    os.umask(umask)
     try:
+        os.fchmod(handle, 0o666 & ~umask)  # mkstemp's 0600 would hide the table from other users
         with os.fdopen(handle, "w", newline="") as stream:
             frame.to_csv(stream, index=False)
         os.replace(temporary, destination)
