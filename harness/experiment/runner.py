@@ -103,7 +103,17 @@ def run_one(plugins: Plugins, config: dict[str, Any], source: Dataset, loaded: t
     seed = config["seed"]
     results.write_json(folder / results.CONFIG, config)
     seed_everything(seed)
-    run = build_run(plugins, config, source, loaded, device, folder)
+    try:
+        run = build_run(plugins, config, source, loaded, device, folder)
+    except UserError:
+        raise
+    except Exception as exc:  # a plugin failing to build (e.g. ArchOptimizer.attach): no run to end, a record all the same
+        record = {**identity(config), "status": "failed", "failure": describe_exception(exc), "arch": None,
+                  "metrics": {}, "epochs": 0}
+        results.write_json(folder / results.RECORD, record)
+        results.remove_checkpoints(folder)
+        print(f"{config['label']} seed {seed}: failed: {record['failure']}", file=sys.stderr)
+        return record
     start_epoch = resume(run, folder)
     run.context.resumed = start_epoch
     try:
@@ -341,16 +351,22 @@ def failure_record(run: Run, reason: str) -> dict[str, Any]:
     return record
 
 
-def base_record(run: Run) -> dict[str, Any]:
-    context = run.context
-    config = context.config
+def identity(config: dict[str, Any]) -> dict[str, Any]:
+    """What names a run in tables, plus the versions and time of its record."""
     return {
         "method": config["method"], "label": config["label"], "space": config["space"]["name"],
-        "dataset": config["dataset"]["name"], "seed": context.seed, "config_hash": config_hash(config),
+        "dataset": config["dataset"]["name"], "seed": config["seed"], "config_hash": config_hash(config),
+        "versions": versions(), "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def base_record(run: Run) -> dict[str, Any]:
+    context = run.context
+    return {
+        **identity(context.config),
         "epochs": len(run.trajectory), "search_seconds": run.trainer.seconds,
         "images_per_second": run.trainer.images_per_second(), "device": device_name(context.device),
         "peak_memory_mb": peak_memory_mb(context.device), "optimizer": run.optimizer.summary(),
-        "versions": versions(), "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
 
 

@@ -37,6 +37,8 @@ class HardSample(ArchOptimizer):
     name = "hard"
 
     def attach(self, space, supernet, run) -> None:
+        if BROKEN.get("attach"):
+            raise RuntimeError("no GPU kernel for hard sampling")
         self.alpha = torch.zeros(space.num_edges, space.num_ops, device=run.device, requires_grad=True)
         self.seen: list[tuple[int, int]] = []
 
@@ -63,7 +65,7 @@ class HardSample(ArchOptimizer):
         self.seen = [tuple(pair) for pair in state["seen"]]
 
 
-BROKEN: dict[str, int | None] = {"epoch": None}
+BROKEN: dict[str, int | None] = {"epoch": None, "interrupt": None, "attach": None}
 EVENTS: list[tuple[str, Any]] = []
 STEPS: list[tuple[int, int]] = []
 
@@ -98,7 +100,7 @@ class HardPlugin:
 def hard_plugin():
     EVENTS.clear()
     STEPS.clear()
-    BROKEN.update(epoch=None, interrupt=None)
+    BROKEN.update(epoch=None, interrupt=None, attach=None)
     with plugin_installed(HardPlugin()) as plugins:
         yield plugins
 
@@ -160,6 +162,15 @@ def test_a_plugin_exception_is_a_failed_record_with_run_end_and_no_checkpoint(ha
     retried = run_nasbench("run", "--method", "hard", *TINY, "--results", str(tmp_path), "--retry-failed")
     assert retried.exit_code == 0 and "resuming" not in retried.output
     assert only_record(tmp_path)["status"] == "finished" and only_record(tmp_path)["epochs"] == 2
+
+
+def test_a_plugin_failing_to_build_is_a_failed_record_too(hard_plugin, tmp_path):
+    BROKEN["attach"] = 1
+    result = run_nasbench("run", "--method", "hard", *TINY, "--seeds", "0-1", "--results", str(tmp_path))
+    assert "Traceback" not in result.output
+    assert "hard seed 1: failed: RuntimeError: no GPU kernel for hard sampling (at test_plugin_api.py:" in result.output
+    records = [json.loads(p.read_text()) for p in sorted(tmp_path.rglob("record.json"))]
+    assert [r["status"] for r in records] == ["failed", "failed"] and records[1]["seed"] == 1
 
 
 def test_a_checkpoint_of_other_plugin_versions_is_not_resumed(hard_plugin, tmp_path, monkeypatch):
