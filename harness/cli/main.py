@@ -114,7 +114,10 @@ def run(method: str, dataset: str | None, data_dir: str | None, space: str | Non
         user["threads"] = threads
     folders = run_seeds(method, dataset, user, parse_seeds(seeds), device, Path(results_root), retry_failed)
     experiment = folders[0].parent
-    records = load_records(experiment, include_failed=True)
+    skipped: list[str] = []
+    records = load_records(experiment, include_failed=True, notes=skipped)
+    for note in skipped:
+        click.echo(f"note: {note}", err=True)
     click.echo(f"\nResults: {experiment}")
     click.echo(render_table(records, "markdown", extra_columns=True))
 

@@ -196,3 +196,12 @@ def test_results_files_have_the_usual_modes(templates):
     os.umask(umask)
     files = [p for p in templates["finished"].rglob("*") if p.is_file()]
     assert files and all(p.stat().st_mode & 0o777 == 0o666 & ~umask for p in files)
+
+
+def test_a_damaged_record_of_a_seed_not_asked_for_is_a_note_after_the_run(templates, tmp_path):
+    results = copy_of(templates, "finished", tmp_path)
+    record = seed_folder(results, 1) / "record.json"
+    record.write_bytes(b"{}")
+    result = nasbench("run", *TINY, "--seeds", "0", "--results", results)
+    assert result.exit_code == 0, result.output
+    assert "seed 0: already finished" in result.output and f"note: {record}" in result.output
