@@ -5,6 +5,10 @@ the found architecture, trained alone on the full search data (both search halve
 evaluated on the held-out test split. The recipe follows NAS-Bench-201's: SGD with
 Nesterov momentum 0.9, lr 0.1 annealed by a cosine to 0 (per step), weight decay 5e-4,
 batch 128, no label smoothing, the dataset's standard augmentation.
+
+Inside a run, the training state is checkpointed after every epoch in the run folder
+(``retrain-<architecture hash>.pt``), so a run killed while retraining resumes at the last
+finished epoch and ends with the same numbers.
 """
 from __future__ import annotations
 
