@@ -4,6 +4,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
@@ -33,6 +34,9 @@ class BenchmarkContext:
     seed: int = 0
     space_options: Mapping[str, Any] = field(default_factory=dict)
     """The run's ``space.options`` (a retraining benchmark builds networks of the same size)."""
+    work_dir: Path | None = None
+    """The run's folder, for a costly benchmark's own checkpoints (``harness.save_checkpoint``);
+    files ending in ``.pt`` there are removed once the run's record is written."""
 
 
 class Benchmark(ABC):

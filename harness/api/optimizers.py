@@ -43,7 +43,11 @@ class ArchOptimizer(ABC):
         """Per edge-op scores ``(num_edges, num_ops)`` whose argmax is the current architecture."""
 
     def step(self, step: SearchStep) -> None:
-        """One architecture update; bi-level optimizers must override this."""
+        """One architecture update; bi-level optimizers must override this.
+
+        ``step.epoch`` (from 0) and ``step.step`` (the step within the epoch) tell where the
+        search is, e.g. for a temperature schedule (GDAS); they are restored on resume.
+        """
         if self.bilevel:
             raise NotImplementedError(f"{type(self).__name__} is bi-level but has no step()")
 

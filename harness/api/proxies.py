@@ -13,6 +13,10 @@ class Proxy(ABC):
 
     name: str = ""
     needs_labels: bool = True
+    """The score uses ``targets`` (a batch of labelled data)."""
+    needs_inputs: bool = True
+    """The score uses the images in ``inputs``; a proxy with both flags False (SynFlow) is data-free
+    and gets a zero batch of the input's shape when no data is at hand."""
 
     @abstractmethod
     def score(

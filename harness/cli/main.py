@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from harness.api.errors import UserError
 from harness.api.options import describe_options
 from harness.cli.report import add_report_commands
 from harness.experiment.config import merge, parse_assignment
@@ -15,7 +16,34 @@ from harness.plugin.manager import REGISTRATION_HOOKS, get_plugins
 from harness.store.records import load_records
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class OneLineErrors(click.Group):
+    """Click's usage errors (bad flag values, unknown options) as one ``Error:`` line, like every
+    other mistake, instead of usage text, a hint and the error over four lines."""
+
+    @staticmethod
+    def _one_line(exc: click.UsageError) -> UserError:
+        where = exc.ctx.command_path if exc.ctx is not None else "nasbench"
+        return UserError(f"{exc.format_message()} (see `{where} -h`)")
+
+    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
+                     **extra: Any) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.exceptions.NoArgsIsHelpError:
+            raise
+        except click.UsageError as exc:
+            raise self._one_line(exc) from None
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.exceptions.NoArgsIsHelpError:
+            raise
+        except click.UsageError as exc:
+            raise self._one_line(exc) from None
+
+
+@click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="nasbench", message="nasbench %(version)s")
 def cli() -> None:
     """Benchmark differentiable NAS methods over seeds and tabulate benchmark look-ups."""
@@ -86,7 +114,10 @@ def run(method: str, dataset: str | None, data_dir: str | None, space: str | Non
         user["threads"] = threads
     folders = run_seeds(method, dataset, user, parse_seeds(seeds), device, Path(results_root), retry_failed)
     experiment = folders[0].parent
-    records = load_records(experiment, include_failed=True)
+    skipped: list[str] = []
+    records = load_records(experiment, include_failed=True, notes=skipped)
+    for note in skipped:
+        click.echo(f"note: {note}", err=True)
     click.echo(f"\nResults: {experiment}")
     click.echo(render_table(records, "markdown", extra_columns=True))
 
@@ -141,7 +172,7 @@ def query(arch: str, space: str, benchmark: str, benchmark_file: str | None, tru
     if trust:
         options["trust"] = True
     bench = plugins["benchmark"].create(benchmark, options, BenchmarkContext(search_space))
-    chosen = bench.arch_at(search_space, int(arch)) if arch.strip().isdigit() else search_space.parse(arch)
+    chosen = bench.arch_at(search_space, int(arch)) if arch.strip().isdecimal() else search_space.parse(arch)
     metrics = bench.query(search_space, chosen)
     click.echo(f"arch   {search_space.format(chosen)}")
     for key, value in search_space.describe(chosen).items():

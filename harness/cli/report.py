@@ -9,7 +9,6 @@ from harness.api.errors import UserError
 from harness.experiment.config import parse_assignment
 from harness.experiment.seeds import parse_seeds
 from harness.experiment.suite import describe, expand, flatten, load_suite, run_suite, validate
-from harness.report.plots import plot_results
 from harness.report.regress import compare, read_baseline, report
 from harness.report.tables import (
     FORMATS,
@@ -56,7 +55,10 @@ def table(results: Path, fmt: str, metrics: str | None, vs: str | None, optimal:
           extra_columns: bool, reported_from: Path | None, output: Path | None) -> None:
     """Tabulate the runs under RESULTS: rows = labels, cells = mean±std over seeds."""
     reported = load_suite(reported_from).reported if reported_from else []
-    records = load_records(results, include_failed=True)
+    skipped: list[str] = []
+    records = load_records(results, include_failed=True, notes=skipped)
+    for note in skipped:
+        click.echo(f"note: {note}", err=True)
     if fmt == "baseline":
         _emit(baseline_frame(records, _names(metrics)).to_csv(index=False), output)
         notes = failure_notes(split_records(records)[1]) if not records.empty else []
@@ -83,7 +85,11 @@ def regress(results: Path, baseline: Path, tolerance: float, alpha: float) -> No
     """Exit 1 when a metric under RESULTS fell below the baseline beyond tolerance, with statistical support."""
     if tolerance < 0 or not 0 < alpha < 1:
         raise UserError(f"--tolerance must be ≥ 0 and --alpha in (0, 1); got {tolerance} and {alpha}")
-    comparison = compare(read_baseline(baseline), load_records(results, include_failed=True), tolerance, alpha)
+    skipped: list[str] = []
+    records = load_records(results, include_failed=True, notes=skipped)
+    for note in skipped:
+        click.echo(f"note: {note}", err=True)
+    comparison = compare(read_baseline(baseline), records, tolerance, alpha)
     click.echo(report(comparison, tolerance, alpha), nl=False)
     if comparison.failed:
         raise SystemExit(1)
@@ -96,6 +102,8 @@ def regress(results: Path, baseline: Path, tolerance: float, alpha: float) -> No
 @click.option("--metric", default=None, help="Accuracy column [default: cifar10/test_acc, else the first */test_acc].")
 def plot(results: Path, output_dir: Path | None, formats: str, metric: str | None) -> None:
     """Plot test accuracy, skip connections and (if tracked) the Hessian eigenvalue per epoch."""
+    from harness.report.plots import plot_results  # matplotlib costs a second and a half at every start
+
     written = plot_results(results, output_dir or results / "plots", _names(formats), metric)
     for note in written.notes:
         click.echo(f"note: {note}", err=True)

@@ -8,6 +8,14 @@ import torch
 from harness.api.step import SearchStep
 
 
+def gradient_or_zeros(loss: torch.Tensor, leaf: torch.Tensor) -> torch.Tensor:
+    """∂loss/∂leaf, or zeros when ``leaf`` does not reach ``loss``."""
+    if not loss.requires_grad:
+        return torch.zeros_like(leaf)
+    (grad,) = torch.autograd.grad(loss, leaf, allow_unused=True)
+    return torch.zeros_like(leaf) if grad is None else grad
+
+
 def arch_gradient(step: SearchStep, logits: torch.Tensor, to_weights: Callable[[torch.Tensor], torch.Tensor],
                   unrolled: bool = False) -> torch.Tensor:
     """∇ of the validation loss w.r.t. ``logits`` (a leaf that requires grad).
@@ -16,10 +24,13 @@ def arch_gradient(step: SearchStep, logits: torch.Tensor, to_weights: Callable[[
     unrolled weights w' = w − ξ∇w L_train(w, α) (ξ = current weight LR, with the weight
     optimizer's momentum and weight decay as in the reference), minus ξ times the
     finite-difference Hessian-vector product with ε = 0.01 / ‖∇w' L_val(w', α)‖.
+
+    Where the weights do not reach the loss (a hard one-hot sample built without a
+    straight-through path), the gradient is zero, not an autograd error.
     """
     if not unrolled:
         loss = step.loss(step.val_batch, to_weights(logits))
-        return torch.autograd.grad(loss, logits)[0]
+        return gradient_or_zeros(loss, logits)
 
     trainer = step.trainer
     params = trainer.weight_parameters()
@@ -48,7 +59,7 @@ def arch_gradient(step: SearchStep, logits: torch.Tensor, to_weights: Callable[[
             for p, b, g in zip(params, backup, d_params):
                 p.copy_(b + sign * eps * g)
         loss = step.loss(step.train_batch, to_weights(logits))
-        return torch.autograd.grad(loss, logits)[0]
+        return gradient_or_zeros(loss, logits)
 
     try:
         hessian_vector = (train_grad_at(1.0) - train_grad_at(-1.0)) / (2 * eps)

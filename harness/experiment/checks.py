@@ -10,7 +10,7 @@ from typing import Any
 
 from harness.api.errors import UserError
 from harness.api.options import Options, parse_options
-from harness.experiment.config import DatasetProfile, default_dataset, resolve
+from harness.experiment.config import DatasetProfile, check_sections, default_dataset, resolve
 from harness.plugin.manager import Plugins
 
 
@@ -22,6 +22,7 @@ def dataset_profile(plugins: Plugins, dataset: str) -> DatasetProfile:
 
 def resolve_config(plugins: Plugins, method: str, dataset: str | None, user: dict[str, Any]) -> dict[str, Any]:
     """The checked config of ``method`` on ``dataset`` with the user's overrides."""
+    check_sections(user)
     name = dataset or user.get("dataset", {}).get("name") or default_dataset()
     config = resolve(plugins["method"].create(method), name, user, dataset_profile(plugins, name))
     validate_components(plugins, config)

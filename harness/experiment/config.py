@@ -6,7 +6,8 @@ The dataset profile comes from the dataset plugin (``Dataset.profile`` and
 A config is a plain nested dict (it is written to ``config.json`` as is). Sections:
 ``space``, ``dataset``, ``optimizer``, ``selector``, ``benchmarks``, ``search``, plus
 ``method``, ``label`` (the row name in tables, default the method), ``threads`` (CPU
-threads for torch, null = torch's default), ``seed`` and ``device``. Users change any leaf with ``--set a.b=value``.
+threads for torch, null = torch's default), ``seed`` and ``device``. Users change any leaf with ``--set a.b=value``;
+the result is checked against the harness's schema (``schema.py``) before any work.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from typing import Any
 
 from harness.api.errors import UserError
 from harness.api.methods import Method
+from harness.experiment.schema import check_settings
 
 DEFAULTS: dict[str, Any] = {
     "space": {"name": "nb201", "options": {}},
@@ -84,6 +86,14 @@ def parse_assignment(assignment: str) -> dict[str, Any]:
     return nested
 
 
+def check_sections(user: dict[str, Any]) -> None:
+    """A section given as a plain value (``--set search=5``) is one line, before anything reads it."""
+    for section, default in DEFAULTS.items():
+        if section in user and isinstance(default, dict) and not isinstance(user[section], dict):
+            raise UserError(f"setting '{section}' must be a table of settings (e.g. --set {section}."
+                            f"{next(iter(default))}=...), got {user[section]!r}")
+
+
 def default_dataset() -> str:
     return str(DEFAULTS["dataset"]["name"])
 
@@ -92,6 +102,7 @@ def resolve(method: Method, dataset: str | None, user: dict[str, Any],
             profile: DatasetProfile | None = None) -> dict[str, Any]:
     """The full config of ``method`` on ``dataset`` (whose plugin gave ``profile``) with the user's overrides."""
     profile = profile or DatasetProfile()
+    check_sections(user)
     config = copy.deepcopy(DEFAULTS)
     dataset_name = dataset or default_dataset()
     config = merge(config, dict(profile.settings))
@@ -107,10 +118,7 @@ def resolve(method: Method, dataset: str | None, user: dict[str, Any],
     config["dataset"]["name"] = dataset_name
     config["method"] = method.name
     config.setdefault("label", method.name)
-    unknown = set(config["search"]) - set(DEFAULTS["search"])
-    if unknown:
-        raise UserError(f"unknown search setting(s) {sorted(unknown)}; known: {sorted(DEFAULTS['search'])}")
-    return config
+    return check_settings(config)
 
 
 def config_hash(config: dict[str, Any]) -> str:

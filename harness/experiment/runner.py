@@ -8,11 +8,12 @@ from __future__ import annotations
 import platform
 import sys
 import time
+import traceback
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -45,18 +46,19 @@ def run_seeds(method: str, dataset: str | None, user_config: dict[str, Any], see
     """Run ``method`` once per seed; returns the run folders (finished ones are skipped)."""
     plugins = get_plugins()
     config = resolve_config(plugins, method, dataset, user_config)
+    results.prepare_root(results_root)
     torch_device = resolve_device(device)
     if torch_device.type == "cpu" and config.get("threads"):
         torch.set_num_threads(int(config["threads"]))
     source = plugins["dataset"].create(config["dataset"]["name"])
-    loaded: tuple[ImageSet, ImageSet] | None = None
-    folders = []
-    for seed in seeds:
+    planned = []
+    for seed in seeds:  # every seed's record is read before any work: a damaged one stops nothing half-way
         seeded = {**config, "seed": seed, "device": str(torch_device)}
         folder = results.run_dir(results_root, config["method"], config["space"]["name"],
                                  config["dataset"]["name"], config_hash(seeded), seed)
-        folders.append(folder)
-        previous = results.read_record(folder)
+        planned.append((seed, seeded, folder, previous_record(folder, seed, retry_failed)))
+    loaded: tuple[ImageSet, ImageSet] | None = None
+    for seed, seeded, folder, previous in planned:
         if previous is not None and (previous.get("status") == "finished" or not retry_failed):
             print(f"{config['label']} seed {seed}: already {previous.get('status')} in {folder} (skipped)",
                   file=sys.stderr)
@@ -64,7 +66,18 @@ def run_seeds(method: str, dataset: str | None, user_config: dict[str, Any], see
         if loaded is None:
             loaded = load_dataset(source, config["dataset"].get("data_dir"))
         run_one(plugins, seeded, source, loaded, torch_device, folder)
-    return folders
+    return [folder for _, _, folder, _ in planned]
+
+
+def previous_record(folder: Path, seed: int, retry_failed: bool) -> dict[str, Any] | None:
+    """The seed's record; a damaged one is an error, or with ``retry_failed`` a seed to run again."""
+    try:
+        return results.read_record(folder)
+    except results.CorruptFile as exc:
+        if not retry_failed:
+            raise
+        print(f"{exc.message.split(';')[0]}: running seed {seed} again", file=sys.stderr)
+        return None
 
 
 def load_dataset(source: Dataset, data_dir: str | None) -> tuple[ImageSet, ImageSet]:
@@ -90,19 +103,33 @@ def run_one(plugins: Plugins, config: dict[str, Any], source: Dataset, loaded: t
     seed = config["seed"]
     results.write_json(folder / results.CONFIG, config)
     seed_everything(seed)
-    run = build_run(plugins, config, source, loaded, device, folder)
+    try:
+        run = build_run(plugins, config, source, loaded, device, folder)
+    except UserError:
+        raise
+    except Exception as exc:  # a plugin failing to build (e.g. ArchOptimizer.attach): no run to end, a record all the same
+        record = {**identity(config), "status": "failed", "failure": describe_exception(exc), "arch": None,
+                  "metrics": {}, "epochs": 0}
+        results.write_json(folder / results.RECORD, record)
+        results.remove_checkpoints(folder)
+        print(f"{config['label']} seed {seed}: failed: {record['failure']}", file=sys.stderr)
+        return record
     start_epoch = resume(run, folder)
     run.context.resumed = start_epoch
-    plugins.hook.nasbench_run_start(run=run.context)
     try:
+        plugins.hook.nasbench_run_start(run=run.context)
         search(run, start_epoch)
         record = finish(run)
     except DivergedError as exc:
         record = failure_record(run, str(exc))
+    except UserError:
+        raise
+    except Exception as exc:  # a plugin's (or our) bug: record it, and leave no checkpoint to resume into it
+        record = failure_record(run, describe_exception(exc))
     results.write_json(folder / results.RECORD, record)
-    (folder / results.CHECKPOINT).unlink(missing_ok=True)
+    results.remove_checkpoints(folder)
     plugins.hook.nasbench_run_end(run=run.context, record=record)
-    status = record["status"] if record["status"] == "failed" else f"{record['arch']}"
+    status = f"failed: {record['failure']}" if record["status"] == "failed" else f"{record['arch']}"
     print(f"{config['label']} seed {seed}: {status}", file=sys.stderr)
     return record
 
@@ -124,7 +151,8 @@ def build_run(plugins: Plugins, config: dict[str, Any], source: Dataset, loaded:
 
 def build_benchmarks(plugins: Plugins, run: RunContext) -> list[Benchmark]:
     """The configured benchmarks that support this space; ``name?`` ones only when available."""
-    context = BenchmarkContext(run.space, run.dataset, run.data, run.device, run.seed, run.config["space"]["options"])
+    context = BenchmarkContext(run.space, run.dataset, run.data, run.device, run.seed, run.config["space"]["options"],
+                               run.out_dir)
     built = []
     for name in run.config["benchmarks"]["names"]:
         optional = name.endswith("?")
@@ -144,16 +172,68 @@ def build_benchmarks(plugins: Plugins, run: RunContext) -> list[Benchmark]:
     return built
 
 
+def describe_exception(exc: BaseException) -> str:
+    """``Type: message (at file:line in function)``, the innermost frame: what a plugin author needs first."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" (at {Path(frames[-1].filename).name}:{frames[-1].lineno} in {frames[-1].name})" if frames else ""
+    message = " ".join(str(exc).split())[:300]
+    return f"{type(exc).__name__}: {message}{where}"
+
+
+def component_versions(plugins: Plugins, config: dict[str, Any]) -> dict[str, str]:
+    """The distribution and version of every plugin that provides a component of this run.
+
+    A checkpoint written under other versions is not resumed: a fixed plugin must not
+    continue the state its broken predecessor left.
+    """
+    names = {"method": config["method"], "search space": config["space"]["name"],
+             "dataset": config["dataset"]["name"], "optimizer": config["optimizer"]["name"],
+             "selector": config["selector"]["name"]}
+    wanted = [*names.items(), *(("benchmark", n.rstrip("?")) for n in config["benchmarks"]["names"])]
+    return {f"{kind} {name}": plugins.version_of(kind, name) for kind, name in wanted}
+
+
+CHECKPOINT_KEYS = ("epoch", "trainer", "optimizer", "trajectory", "torch_rng", "numpy_rng", "versions")
+
+
+def numpy_rng_state() -> dict[str, Any]:
+    """numpy's global RNG state as plain data (its array is not loadable under weights_only)."""
+    name, keys, position, has_gauss, cached = cast(tuple[str, np.ndarray, int, int, float], np.random.get_state())
+    return {"name": name, "keys": keys.tolist(), "position": int(position), "has_gauss": int(has_gauss),
+            "cached_gaussian": float(cached)}
+
+
+def restore_numpy_rng(state: dict[str, Any]) -> None:
+    np.random.set_state((state["name"], np.array(state["keys"], dtype=np.uint32), state["position"],
+                         state["has_gauss"], state["cached_gaussian"]))
+
+
 def resume(run: Run, folder: Path) -> int:
     """Restore the last epoch checkpoint, if any; returns the first epoch still to run."""
-    state = results.load_checkpoint(folder / results.CHECKPOINT)
+    path = folder / results.CHECKPOINT
+    state = results.load_checkpoint(path)
     if state is None:
         return 0
-    run.trainer.load_state_dict(state["trainer"])
-    run.optimizer.load_state_dict(state["optimizer"])
+    label = f"{run.context.config['label']} seed {run.context.seed}"
+    missing = [key for key in CHECKPOINT_KEYS if key not in state]
+    if missing:
+        raise results.CorruptFile(f"{path} lacks {', '.join(missing)}; delete it to start this seed over")
+    now = component_versions(run.context.plugins, run.context.config)  # type: ignore[arg-type]
+    if state["versions"] != now:
+        changed = sorted(k for k in now if state["versions"].get(k) != now[k])
+        print(f"{label}: the checkpoint was written by other plugin versions ({', '.join(changed)}); "
+              "starting over", file=sys.stderr)
+        results.remove_checkpoints(folder)
+        return 0
+    try:
+        run.trainer.load_state_dict(state["trainer"])
+        run.optimizer.load_state_dict(state["optimizer"])
+        torch.set_rng_state(state["torch_rng"])
+        restore_numpy_rng(state["numpy_rng"])
+    except (KeyError, RuntimeError, ValueError, TypeError, IndexError) as exc:
+        raise results.CorruptFile(f"{path} does not fit this run ({type(exc).__name__}: {str(exc)[:120]}); "
+                                  "delete it to start this seed over") from None
     run.trajectory.extend(state["trajectory"])
-    torch.set_rng_state(state["torch_rng"])
-    np.random.set_state(state["numpy_rng"])
     print(f"{run.context.config['label']} seed {run.context.seed}: resuming after epoch {state['epoch']}",
           file=sys.stderr)
     return int(state["epoch"])
@@ -173,7 +253,8 @@ def search(run: Run, start_epoch: int) -> None:
             results.write_csv(run.context.out_dir / results.TRAJECTORY, run.trajectory)
             results.save_checkpoint(run.context.out_dir / results.CHECKPOINT, {
                 "epoch": epoch + 1, "trainer": run.trainer.state_dict(), "optimizer": run.optimizer.state_dict(),
-                "trajectory": run.trajectory, "torch_rng": torch.get_rng_state(), "numpy_rng": np.random.get_state(),
+                "trajectory": run.trajectory, "torch_rng": torch.get_rng_state(), "numpy_rng": numpy_rng_state(),
+                "versions": component_versions(run.context.plugins, config),  # type: ignore[arg-type]
             })
             run.context.plugins.hook.nasbench_epoch_end(run=run.context, row=row)
 
@@ -271,16 +352,22 @@ def failure_record(run: Run, reason: str) -> dict[str, Any]:
     return record
 
 
-def base_record(run: Run) -> dict[str, Any]:
-    context = run.context
-    config = context.config
+def identity(config: dict[str, Any]) -> dict[str, Any]:
+    """What names a run in tables, plus the versions and time of its record."""
     return {
         "method": config["method"], "label": config["label"], "space": config["space"]["name"],
-        "dataset": config["dataset"]["name"], "seed": context.seed, "config_hash": config_hash(config),
+        "dataset": config["dataset"]["name"], "seed": config["seed"], "config_hash": config_hash(config),
+        "versions": versions(), "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def base_record(run: Run) -> dict[str, Any]:
+    context = run.context
+    return {
+        **identity(context.config),
         "epochs": len(run.trajectory), "search_seconds": run.trainer.seconds,
         "images_per_second": run.trainer.images_per_second(), "device": device_name(context.device),
         "peak_memory_mb": peak_memory_mb(context.device), "optimizer": run.optimizer.summary(),
-        "versions": versions(), "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
 
 

@@ -8,6 +8,11 @@ import torch
 
 from harness.api.errors import UserError
 
+MAX_SEED = 2**32 - 1
+"""numpy's seeds are 32-bit."""
+MAX_SEEDS = 10_000
+"""More seeds than any experiment needs: a typo such as 0-99999999999."""
+
 
 def parse_seeds(text: str) -> list[int]:
     """``"0-3"`` → [0, 1, 2, 3]; ``"0,2,5"`` → [0, 2, 5]; ranges and lists combine."""
@@ -19,6 +24,8 @@ def parse_seeds(text: str) -> list[int]:
                 low, high = (int(x) for x in part.split("-", 1))
                 if high < low:
                     raise ValueError
+                if high - low >= MAX_SEEDS:
+                    raise UserError(f"--seeds '{text}': {high - low + 1} seeds; at most {MAX_SEEDS} per command")
                 seeds.extend(range(low, high + 1))
             elif part:
                 seeds.append(int(part))
@@ -26,6 +33,8 @@ def parse_seeds(text: str) -> list[int]:
             raise UserError(f"--seeds '{text}': expected a range like 0-3, a list like 0,2,5, or both") from None
     if not seeds or any(s < 0 for s in seeds):
         raise UserError(f"--seeds '{text}': give at least one non-negative seed, e.g. 0-3")
+    if max(seeds) > MAX_SEED or len(seeds) > MAX_SEEDS:
+        raise UserError(f"--seeds '{text}': seeds go up to {MAX_SEED}, at most {MAX_SEEDS} per command")
     return list(dict.fromkeys(seeds))
 
 

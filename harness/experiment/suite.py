@@ -44,6 +44,7 @@ from harness.api.errors import UserError
 from harness.experiment.checks import resolve_config
 from harness.experiment.config import merge
 from harness.experiment.runner import run_seeds
+from harness.experiment.seeds import MAX_SEED
 from harness.plugin.manager import Plugins, get_plugins
 from harness.report.reported import ReportedRow, ReportedValue
 from harness.report.tables import benchmark_optima, build_table, markdown_grid, render
@@ -134,7 +135,7 @@ def _strings(value: Any, what: str, path: Path) -> list[str]:
 
 def _seeds(value: Any, path: Path) -> list[int]:
     if (not isinstance(value, list) or not value
-            or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in value)):
+            or not all(isinstance(s, int) and not isinstance(s, bool) and 0 <= s <= MAX_SEED for s in value)):
         raise UserError(f"{path}: suite.seeds must be a non-empty list of non-negative integers, e.g. [0, 1, 2]")
     return list(dict.fromkeys(value))
 
@@ -280,14 +281,15 @@ def run_suite(suite: Suite, plan: list[PlannedRun], results_root: Path, device: 
     """Run the plan (finished seeds are skipped), write table.md and table.csv, return the Markdown."""
     folders = [folder for run in plan
                for folder in run_seeds(run.method, run.dataset, run.user_config, run.seeds, device, results_root)]
-    frames = [load_records(folder, include_failed=True) for folder in folders if (folder / RECORD).exists()]
+    notes: list[str] = []
+    frames = [load_records(folder, include_failed=True, notes=notes) for folder in folders if (folder / RECORD).exists()]
     if not frames:
         raise UserError(f"no run of suite {suite.name} left a record under {results_root}; see the messages above")
     records = pd.concat(frames, ignore_index=True)
     table = build_table(records, vs=suite.reference, extra_columns=True, reported=suite.reported)
     metrics = [column.key for column in table.columns if column.kind == "metric"]
-    table.optimal, notes = benchmark_optima(records, metrics, _benchmark_file(plan))
-    table.notes += notes
+    table.optimal, optima_notes = benchmark_optima(records, metrics, _benchmark_file(plan))
+    table.notes += notes + optima_notes
     markdown = render(table, "markdown")
     atomic_write_bytes(results_root / "table.md", markdown.encode())
     atomic_write_bytes(results_root / "table.csv", render(table, "csv").encode())

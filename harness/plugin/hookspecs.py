@@ -1,6 +1,7 @@
 """The hooks a nasbench plugin can implement (pluggy project ``nasbench``).
 
-Registration hooks receive ``register(name, factory, description="")``; what each
+Registration hooks receive ``register(name, factory, description="")`` (no description:
+a ``Method``'s own, or the first docstring line of a factory class); what each
 factory must return is documented on the hook (and checked when it is created). A
 factory's options are declared by its ``Options`` model (see ``harness.Options``). Lifecycle hooks are fired by the search
 loop for loggers and trackers.

@@ -81,9 +81,15 @@ class Plugins:
             plugin_name = self.manager.get_name(impl.plugin) or repr(impl.plugin)
 
             def register(name: str, factory: Any, description: str = "", _plugin: str = plugin_name) -> None:
-                registry.add(name, factory, _plugin, description)
+                registry.add(name, factory, _plugin, description or _own_description(registry.kind, factory))
 
             impl.function(register=register)
+
+    def version_of(self, kind: str, name: str) -> str:
+        """``"<distribution> <version>"`` of the plugin that registered ``name`` (checkpoints are keyed to it)."""
+        plugin = self.registries[kind].get(name).plugin
+        source = next((s for s in self.sources if s.name == plugin), None)
+        return f"{source.distribution} {source.version}".strip() if source else plugin
 
     def __getitem__(self, kind: str) -> Registry:
         return self.registries[kind]
@@ -91,6 +97,21 @@ class Plugins:
     @property
     def hook(self) -> Any:
         return self.manager.hook
+
+
+def _own_description(kind: str, factory: Any) -> str:
+    """The description a component already carries, so a plugin states it once: a ``Method``'s
+    ``description`` (methods are cheap presets), else the first line of a factory class's docstring."""
+    if kind == "method":
+        try:
+            made = factory()
+        except Exception:  # a broken preset is reported when it is used
+            return ""
+        return made.description if isinstance(made, Method) else ""
+    if not isinstance(factory, type):
+        return ""
+    doc = (factory.__doc__ or "").strip()
+    return doc.splitlines()[0] if doc else ""
 
 
 def _third_party_disabled() -> bool:
@@ -103,13 +124,17 @@ def load_plugins(extra: list[ModuleType | object] | None = None, from_entry_poin
     manager.add_hookspecs(hookspecs)
     sources: list[PluginSource] = []
     skip_third_party = _third_party_disabled()
-    seen: set[str] = set()
+    seen: dict[str, str] = {}
     for ep in entry_points(group=GROUP) if from_entry_points else ():
         dist = ep.dist.metadata["Name"] if ep.dist is not None else "unknown"
         builtin = dist == OWN_DISTRIBUTION
-        if (skip_third_party and not builtin) or ep.name in seen:
+        if skip_third_party and not builtin:
             continue
-        seen.add(ep.name)
+        if ep.name in seen:
+            if seen[ep.name] != dist:
+                raise UserError(_clash(ep.name, seen[ep.name], dist))
+            continue  # the same distribution found twice on sys.path (e.g. an editable install)
+        seen[ep.name] = dist
         try:
             module = ep.load()
         except Exception as exc:  # a broken third-party package must not hide the others
@@ -133,6 +158,15 @@ def load_plugins(extra: list[ModuleType | object] | None = None, from_entry_poin
     return Plugins(manager, sources)
 
 
+def _clash(name: str, first: str, second: str) -> str:
+    builtin = [d for d in (first, second) if d == OWN_DISTRIBUTION]
+    other = second if first in builtin else first
+    what = "a built-in plugin" if builtin else f"the plugin of {first if other == second else second}"
+    return (f"plugin name '{name}' is claimed by {other} and by {what}; one would silently replace the other: "
+            f"rename the entry point in {other}'s [project.entry-points.nasbench], or uninstall it "
+            f"(or set {DISABLE_THIRD_PARTY}=1)")
+
+
 _cached: Plugins | None = None
 
 
@@ -142,6 +176,13 @@ def get_plugins() -> Plugins:
     if _cached is None:
         _cached = load_plugins()
     return _cached
+
+
+def install(plugins: Plugins | None) -> Plugins | None:
+    """Make ``plugins`` the process-wide set (None: load again on next use); returns the previous one."""
+    global _cached
+    previous, _cached = _cached, plugins
+    return previous
 
 
 def reset_plugins() -> None:

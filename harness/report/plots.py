@@ -95,10 +95,11 @@ def plot_results(root: Path, output_dir: Path, formats: list[str] | None = None,
     unknown = [f for f in formats if f not in PLOT_FORMATS]
     if unknown:
         raise UserError(f"unknown plot format(s) {', '.join(unknown)}; known: {', '.join(PLOT_FORMATS)}")
-    trajectories = load_trajectories(root)
-    if trajectories.empty:
-        raise UserError(f"no trajectories under {root}; run `nasbench run ...` first or pass the right folder")
     report = PlotReport()
+    trajectories = load_trajectories(root, report.notes)
+    if trajectories.empty:
+        raise UserError(f"no readable trajectories under {root}; run `nasbench run ...` first or pass the right folder"
+                        + (f" ({report.notes[0]})" if report.notes else ""))
     finished = trajectories[trajectories["status"].eq("finished")]
     failed_runs = trajectories[~trajectories["status"].eq("finished")].groupby(["method", "space", "dataset", "seed"]).ngroups
     if failed_runs:

@@ -1,47 +1,93 @@
-"""Reading run folders back as tables: one row per run, or one row per epoch of every run."""
+"""Reading run folders back as tables: one row per run, or one row per epoch of every run.
+
+A seed whose files are damaged (unreadable JSON, a record without a status, a metric that
+is not a number, a trajectory cut mid-line) is left out with a note naming the file, so
+one bad folder does not stop a table, a regression check or a plot.
+"""
 from __future__ import annotations
 
-import json
+import csv
+import io
 from pathlib import Path
 
 import pandas as pd
 
 from harness.api.errors import UserError
-from harness.store.run_folder import RECORD, TRAJECTORY
+from harness.store.run_folder import RECORD, TRAJECTORY, CorruptFile, check_record, read_json
+
+SKIP_HINT = "this seed is left out (rerun it with --retry-failed, or delete its folder)"
 
 
 def record_paths(root: Path) -> list[Path]:
     """Every ``record.json`` under ``root`` (a results folder, or one run folder)."""
     if not root.exists():
         raise UserError(f"results folder {root} does not exist; run `nasbench run ...` first or pass the right path")
+    if not root.is_dir():
+        raise UserError(f"{root} is a file; pass a results folder (e.g. results/runs)")
     return sorted(root.rglob(RECORD))
 
 
-def load_records(root: Path, include_failed: bool = False) -> pd.DataFrame:
-    """One row per run: identifying columns, scalar fields and every metric as a column."""
+def _read(path: Path, notes: list[str] | None) -> dict | None:
+    try:
+        return check_record(read_json(path, SKIP_HINT), path, SKIP_HINT)
+    except CorruptFile as exc:
+        if notes is None:
+            raise
+        notes.append(exc.message)
+        return None
+
+
+def load_records(root: Path, include_failed: bool = False, notes: list[str] | None = None) -> pd.DataFrame:
+    """One row per run: identifying columns, scalar fields and every metric as a column.
+
+    Damaged records are skipped with a line added to ``notes``; without a ``notes`` list
+    the first one is an error.
+    """
     rows = []
     for path in record_paths(root):
-        record = json.loads(path.read_text())
-        if record.get("status") != "finished" and not include_failed:
+        record = _read(path, notes)
+        if record is None or (record.get("status") != "finished" and not include_failed):
             continue
         row = {k: v for k, v in record.items() if not isinstance(v, (dict, list))}
         row.update(record.get("metrics", {}))
-        row.update({f"optimizer/{k}": v for k, v in record.get("optimizer", {}).items()
+        optimizer = record.get("optimizer", {})
+        row.update({f"optimizer/{k}": v for k, v in (optimizer.items() if isinstance(optimizer, dict) else [])
                     if isinstance(v, (int, float))})
         row["path"] = str(path.parent)
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def load_trajectories(root: Path) -> pd.DataFrame:
+def read_trajectory(path: Path) -> pd.DataFrame:
+    """A ``trajectory.csv`` whose every row is complete; a cut or garbled file is a ``CorruptFile``."""
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CorruptFile(f"{path} cannot be read ({exc}); {SKIP_HINT}") from None
+    rows = list(csv.reader(io.StringIO(text)))
+    if not text.endswith("\n") or not rows or any(len(row) != len(rows[0]) for row in rows):
+        raise CorruptFile(f"{path} is cut off or garbled (rows of unequal length); {SKIP_HINT}")
+    frame = pd.read_csv(io.StringIO(text))
+    if "epoch" not in frame or (len(frame) and not pd.api.types.is_numeric_dtype(frame["epoch"])):
+        raise CorruptFile(f"{path} has no numeric epoch column; {SKIP_HINT}")
+    return frame
+
+
+def load_trajectories(root: Path, notes: list[str] | None = None) -> pd.DataFrame:
     """All epochs of all runs under ``root``, with method/space/dataset/seed columns added."""
     frames = []
     for path in record_paths(root):
-        record = json.loads(path.read_text())
+        record = _read(path, notes)
         trajectory = path.parent / TRAJECTORY
-        if not trajectory.exists() or trajectory.stat().st_size == 0:
+        if record is None or not trajectory.exists():  # methods that search nothing write none
             continue
-        frame = pd.read_csv(trajectory)
+        try:
+            frame = read_trajectory(trajectory)
+        except CorruptFile as exc:
+            if notes is None:
+                raise
+            notes.append(exc.message)
+            continue
         for key in ("method", "space", "dataset", "seed", "status"):
             frame[key] = record.get(key)
         frame["label"] = record.get("label") or record.get("method")

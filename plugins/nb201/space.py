@@ -52,7 +52,7 @@ class NB201Space(SearchSpace):
         stripped = text.strip()
         if stripped[:1] in ("(", "["):
             return self._parse_naslib(text, stripped)
-        if stripped.isdigit():
+        if stripped.isdecimal():
             raise UserError(f"'{stripped}' is an NB201 index; indices follow the benchmark file's order, "
                             "so look it up through an NB201 benchmark, or give the architecture string")
         groups = stripped.split("+")

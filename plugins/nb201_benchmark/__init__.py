@@ -120,6 +120,8 @@ def import_command(file: Path, name: str, trust: bool) -> None:
     """Convert FILE (official .pth, merged CSV or compact table) to the compact table that later commands use."""
     if name not in IMPORTABLE:
         raise UserError(f"cannot import benchmark '{name}'; known: {', '.join(IMPORTABLE)}")
+    if file.is_dir():
+        raise UserError(f"{file} is a folder; give the benchmark file itself (a .pth, or a CSV/Parquet table)")
     if not file.is_file():
         raise UserError(f"{file} does not exist; {DOWNLOAD_HINT}")
     source = open_source(file, {"trust": trust})

@@ -82,8 +82,9 @@ class OfficialNB201:
         if not trusted(trust):
             raise UserError(
                 f"{path} is a pickle (torch .pth), and unpickling an untrusted file can run arbitrary code; "
-                "if it is the official NAS-Bench-201 file from a source you trust, pass "
-                f"--set benchmarks.options.nb201.trust=true or set {TRUST_ENV}=1, "
+                "if it is the official NAS-Bench-201 file from a source you trust, pass --trust (nasbench query, "
+                "benchmark info) or --set benchmarks.options.nb201.trust=true (nasbench run), or set "
+                f"{TRUST_ENV}=1, "
                 f"or run `nasbench benchmark import {path} --trust` once to convert it to a plain CSV table")
         resolved = path.resolve()
         return cls(_load_api(str(resolved), resolved.stat().st_mtime_ns), path)

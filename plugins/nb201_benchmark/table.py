@@ -26,6 +26,9 @@ INDEX_COLUMN = "index"
 FORMAT_HINT = "see docs/benchmark-table-format.md for the table format"
 METRIC_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[a-z]+_[a-z0-9_]+(@[A-Za-z0-9_.-]+)?$")
 PARQUET_SUFFIXES = (".parquet", ".pq")
+_OP = r"(none|skip_connect|nor_conv_1x1|nor_conv_3x3|avg_pool_3x3)"
+ARCH_PATTERN = re.compile(rf"^\|{_OP}~0\|\+\|{_OP}~0\|{_OP}~1\|\+\|{_OP}~0\|{_OP}~1\|{_OP}~2\|$")
+"""The official NAS-Bench-201 cell string: three node groups, one op per incoming edge."""
 
 MERGED_COLUMNS = {
     "cifar10valid_valid_acc_mean200": "cifar10-valid/valid_acc",
@@ -95,6 +98,8 @@ class MetricTable:
                             f"expected '<dataset>/<split>_<metric>' such as 'cifar10/test_acc'; {FORMAT_HINT}")
         if not metric_names:
             raise UserError(f"benchmark table {path} has no metric columns like 'cifar10/test_acc'; {FORMAT_HINT}")
+        if frame.empty:
+            raise UserError(f"benchmark table {path} has a header but no architectures; {FORMAT_HINT}")
         arch_strs = _arch_strings(frame[ARCH_COLUMN], path)
         indices = _indices(frame, path)
         values = np.empty((len(frame), len(metric_names)), dtype=np.float64)
@@ -158,7 +163,11 @@ def read_frame(path: Path) -> pd.DataFrame:
     try:
         if path.suffix.lower() in PARQUET_SUFFIXES:
             return pd.read_parquet(path)
-        return pd.read_csv(path)
+        frame = pd.read_csv(path)
+        if path.suffix.lower() == ".csv" and not _ends_with_newline(path):
+            raise UserError(f"benchmark table {path} is cut off (its last line is incomplete); "
+                            f"download or export it again; {FORMAT_HINT}")
+        return frame
     except ImportError:
         raise UserError(f"reading Parquet table {path} needs pyarrow: pip install 'nasbench[parquet]' "
                         "(or convert it to CSV)") from None
@@ -167,11 +176,23 @@ def read_frame(path: Path) -> pd.DataFrame:
         raise UserError(f"cannot read benchmark table {path} ({reason}); {FORMAT_HINT}") from None
 
 
+def _ends_with_newline(path: Path) -> bool:
+    with path.open("rb") as handle:
+        handle.seek(0, os.SEEK_END)
+        if handle.tell() == 0:
+            return True  # an empty file gets pandas' own message
+        handle.seek(-1, os.SEEK_END)
+        return handle.read(1) in (b"\n", b"\r")
+
+
 def write_table(frame: pd.DataFrame, destination: Path) -> None:
     """Write the compact CSV atomically (a crash never leaves a half-written table behind)."""
     destination.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=destination.parent, prefix=f".{destination.name}.", suffix=".tmp")
+    umask = os.umask(0)
+    os.umask(umask)
     try:
+        os.fchmod(handle, 0o666 & ~umask)  # mkstemp's 0600 would hide the table from other users
         with os.fdopen(handle, "w", newline="") as stream:
             frame.to_csv(stream, index=False)
         os.replace(temporary, destination)
@@ -185,6 +206,11 @@ def _arch_strings(column: pd.Series, path: Path) -> list[str]:
         row = int(column.isna().argmax())
         raise UserError(f"benchmark table {path}: '{ARCH_COLUMN}' is empty in row {row}; {FORMAT_HINT}")
     arch_strs = [str(value).strip() for value in column]
+    invalid = [row for row, arch in enumerate(arch_strs) if not ARCH_PATTERN.match(arch)]
+    if invalid:
+        raise UserError(f"benchmark table {path}: {len(invalid)} row(s) hold no valid NAS-Bench-201 architecture "
+                        f"string (first: row {invalid[0]}, '{arch_strs[invalid[0]][:60]}'; expected like "
+                        f"'|nor_conv_3x3~0|+|none~0|skip_connect~1|+|none~0|none~1|avg_pool_3x3~2|'); {FORMAT_HINT}")
     duplicated = pd.Series(arch_strs).duplicated()
     if duplicated.any():
         raise UserError(f"benchmark table {path}: architecture {arch_strs[int(duplicated.argmax())]} appears twice; "

@@ -76,7 +76,7 @@ def correlate_command(proxy_names: str, space_name: str, benchmark_name: str, be
     if not benchmark.supports(space):
         raise UserError(f"benchmark {benchmark_name} does not cover the {space_name} space")
     batch = None
-    if any(proxy.needs_labels for proxy in proxies.values()):
+    if any(proxy.needs_labels or proxy.needs_inputs for proxy in proxies.values()):
         train, _ = dataset.load(data_dir)
         batch = scoring_batch(train, dataset.info, batch_size, seed, device)
     result = correlate(space, benchmark, proxies, metric, dataset.info, batch, samples, seed,

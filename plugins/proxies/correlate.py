@@ -79,13 +79,13 @@ def correlate(
 ) -> Correlation:
     """Score ``samples`` random architectures of ``space`` with every proxy and correlate with ``metric``.
 
-    ``batch`` is the one batch of real data; ``None`` is allowed only when no proxy needs
-    labels (SynFlow then gets a zero batch of the input's shape, which it replaces by ones).
+    ``batch`` is the one batch of real data; ``None`` is allowed only when every proxy is
+    data-free (SynFlow then gets a zero batch of the input's shape, which it replaces by ones).
     Each network is initialized from ``seed`` and its position, so a run is reproducible.
     """
     if batch is None:
-        if any(proxy.needs_labels for proxy in proxies.values()):
-            raise UserError("a proxy that needs labelled data was asked for without a dataset folder; "
+        if any(proxy.needs_labels or proxy.needs_inputs for proxy in proxies.values()):
+            raise UserError("a proxy that needs real data was asked for without a dataset folder; "
                             "give --data-dir or use only data-free proxies such as synflow")
         batch = (torch.zeros(1, info.channels, info.image_size, info.image_size, device=device),
                  torch.zeros(1, dtype=torch.long, device=device))

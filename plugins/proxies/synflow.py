@@ -24,6 +24,7 @@ class SynFlow(Proxy):
 
     name = "synflow"
     needs_labels = False
+    needs_inputs = False
 
     def score(
         self,

@@ -17,11 +17,18 @@ rate annealed by a cosine to 0 per step and the dataset's standard augmentation:
   TF inside; with epsilon 1.0 the steps differ slightly.
 
 ``epochs``, ``lr`` and ``batch_size`` left unset take the protocol's values.
+
+Inside a run, the training state is checkpointed after every epoch in the run folder
+(``retrain-<architecture hash>.pt``), so a run killed while retraining resumes at the last
+finished epoch and ends with the same numbers.
 """
 from __future__ import annotations
 
+import hashlib
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import torch
@@ -42,6 +49,8 @@ from harness import (
     SplitData,
     UserError,
     iterate_once,
+    load_checkpoint,
+    save_checkpoint,
 )
 
 EVAL_BATCH_SIZE = 512
@@ -134,13 +143,20 @@ class RetrainEvaluator(Benchmark):
             torch.manual_seed(seed)
             network = space.build_network(arch, info, dict(self.network_options)).to(device)
             protocol = protocol_for(self.options.protocol, space)
-            train_acc = self._train(network, protocol, _full_search_data(data), info, seed, space.format(arch))
+            checkpoint = self.context.work_dir / f"retrain-{_arch_key(arch)}.pt" \
+                if self.context is not None and self.context.work_dir is not None else None
+            train_acc = self._train(network, protocol, _full_search_data(data), info, seed, space.format(arch),
+                                    checkpoint)
         test_acc = evaluate(network, data.test, info)
         return {f"{info.name}/test_acc": test_acc, f"{info.name}/train_acc": train_acc}
 
     def _train(self, network: nn.Module, protocol: Protocol, train_set: ImageSet, info: DatasetInfo, seed: int,
-               label: str) -> float:
-        """Train in place; returns the last epoch's running train accuracy (%), as NAS-Bench-201 reports it."""
+               label: str, checkpoint: Path | None = None) -> float:
+        """Train in place; returns the last epoch's running train accuracy (%), as NAS-Bench-201 reports it.
+
+        With a ``checkpoint`` path, the state is saved after every epoch and a killed run
+        resumes from its last finished epoch instead of retraining from the start.
+        """
         epochs = self.options.epochs or protocol.epochs
         batch_size = self.options.batch_size or protocol.batch_size
         stream = BatchStream(train_set, info, batch_size, seed, augment_batches=info.augment)
@@ -149,8 +165,17 @@ class RetrainEvaluator(Benchmark):
         schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs * steps, eta_min=0.0)
         criterion = nn.CrossEntropyLoss()
         network.train()
-        accuracy = 0.0
-        for epoch in tqdm(range(epochs), desc=f"retrain {label}", leave=False, disable=None):
+        accuracy, start = 0.0, 0
+        state = load_checkpoint(checkpoint, "delete it to retrain from the start") if checkpoint else None
+        if state is not None:
+            network.load_state_dict(state["network"])
+            optimizer.load_state_dict(state["optimizer"])
+            schedule.load_state_dict(state["schedule"])
+            stream.load_state_dict(state["stream"])
+            torch.set_rng_state(state["torch_rng"])
+            accuracy, start = float(state["accuracy"]), int(state["epoch"])
+            print(f"retrain {label}: resuming after epoch {start}", file=sys.stderr)
+        for epoch in tqdm(range(start, epochs), desc=f"retrain {label}", leave=False, disable=None):
             loss_sum = torch.zeros((), device=train_set.images.device)
             correct = torch.zeros((), device=train_set.images.device)
             seen = 0
@@ -168,6 +193,10 @@ class RetrainEvaluator(Benchmark):
             if not torch.isfinite(loss_sum):
                 raise DivergedError(f"retraining {label} diverged (loss {loss_sum.item() / seen}) in epoch {epoch + 1}")
             accuracy = 100.0 * correct.item() / seen
+            if checkpoint is not None:
+                save_checkpoint(checkpoint, {"epoch": epoch + 1, "accuracy": accuracy, "network": network.state_dict(),
+                                             "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict(),
+                                             "stream": stream.state_dict(), "torch_rng": torch.get_rng_state()})
         return accuracy
 
 
@@ -179,6 +208,11 @@ def evaluate(network: nn.Module, images: ImageSet, info: DatasetInfo) -> float:
     for x, y in iterate_once(images, info, EVAL_BATCH_SIZE):
         correct += (network(x).argmax(dim=1) == y).sum()
     return 100.0 * correct.item() / max(1, len(images))
+
+
+def _arch_key(arch: Architecture) -> str:
+    """A short file-name-safe key of an architecture (ResNet spaces have dozens of edges)."""
+    return hashlib.sha256(",".join(map(str, arch)).encode()).hexdigest()[:16]
 
 
 def _full_search_data(data: SplitData) -> ImageSet:

@@ -65,7 +65,7 @@ def test_bad_component_options_are_one_line_errors_before_any_work(setting, mess
 
 
 def test_unknown_search_setting_is_a_clear_error():
-    with pytest.raises(UserError, match="unknown search setting"):
+    with pytest.raises(UserError, match="unknown setting 'search.epoch'; known in search: epochs"):
         resolve(Method("m", "darts", "argmax"), "digits", {"search": {"epoch": 3}})
 
 

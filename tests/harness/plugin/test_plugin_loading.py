@@ -9,6 +9,7 @@ import torch
 from click.testing import CliRunner
 from paths import REPO_ROOT
 
+from harness import UserError
 from harness.plugin.manager import get_plugins, reset_plugins
 
 if sys.version_info >= (3, 11):
@@ -19,11 +20,24 @@ else:  # pragma: no cover
 README = REPO_ROOT / "README.md"
 
 
-def readme_example() -> tuple[dict, str]:
+def readme_blocks() -> tuple[dict, list[str]]:
     section = README.read_text().split("## Writing a plugin", 1)[1]
     toml_block = re.search(r"```toml\n(.*?)```", section, re.S).group(1)
-    python_block = re.search(r"```python\n(.*?)```", section, re.S).group(1)
-    return tomllib.loads(toml_block), python_block
+    return tomllib.loads(toml_block), re.findall(r"```python\n(.*?)```", section, re.S)
+
+
+def readme_example() -> tuple[dict, str]:
+    project, python_blocks = readme_blocks()
+    return project, python_blocks[0]
+
+
+def install_distribution(root, name: str, version: str, entry_points: dict[str, str]) -> None:
+    """A dist-info folder on sys.path: what `pip install` leaves for importlib.metadata to find."""
+    dist = root / f"{name.replace('-', '_')}-{version}.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+    lines = "".join(f"{key} = {value}\n" for key, value in entry_points.items())
+    (dist / "entry_points.txt").write_text(f"[nasbench]\n{lines}")
 
 
 @pytest.fixture
@@ -32,11 +46,7 @@ def installed_example(tmp_path, monkeypatch):
     project, code = readme_example()
     module = project["project"]["entry-points"]["nasbench"]["gradnorm"]
     (tmp_path / f"{module}.py").write_text(code)
-    dist = tmp_path / f"{project['project']['name'].replace('-', '_')}-{project['project']['version']}.dist-info"
-    dist.mkdir()
-    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {project['project']['name']}\n"
-                                   f"Version: {project['project']['version']}\n")
-    (dist / "entry_points.txt").write_text(f"[nasbench]\ngradnorm = {module}\n")
+    install_distribution(tmp_path, project["project"]["name"], project["project"]["version"], {"gradnorm": module})
     monkeypatch.syspath_prepend(str(tmp_path))
     reset_plugins()
     yield project
@@ -74,3 +84,31 @@ def test_plugins_command_shows_where_each_plugin_came_from(installed_example):
     assert "darts (built-in) — nasbench" in result.output
     listed = CliRunner().invoke(cli, ["list", "proxy"])
     assert "grad-norm" in listed.output and "[gradnorm]" in listed.output
+
+
+def test_the_readmes_plugin_test_passes_with_the_public_helper(installed_example, tmp_path):
+    """The README's `test_gradnorm.py`, run as its author would (through `harness.plugin_installed`)."""
+    _, blocks = readme_blocks()
+    namespace: dict = {}
+    exec(compile(blocks[1], "test_gradnorm.py", "exec"), namespace)
+    tests = [value for name, value in namespace.items() if name.startswith("test_")]
+    assert len(tests) == 1
+    tests[0](tmp_path)
+    assert list(tmp_path.rglob("record.json"))
+
+
+def test_a_third_party_entry_point_named_like_a_built_in_is_an_error(tmp_path, monkeypatch):
+    (tmp_path / "my_darts.py").write_text("")
+    install_distribution(tmp_path, "nasbench-my-darts", "1.0", {"darts": "my_darts"})
+    monkeypatch.syspath_prepend(str(tmp_path))
+    reset_plugins()
+    try:
+        with pytest.raises(UserError) as error:
+            get_plugins()
+        assert "plugin name 'darts' is claimed by nasbench-my-darts and by a built-in plugin" in error.value.message
+        monkeypatch.setenv("NASBENCH_DISABLE_THIRD_PARTY", "1")
+        reset_plugins()
+        assert "darts" in get_plugins()["optimizer"]
+    finally:
+        sys.modules.pop("my_darts", None)
+        reset_plugins()
