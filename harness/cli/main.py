@@ -12,7 +12,6 @@ from harness.cli.report import add_report_commands
 from harness.experiment.config import merge, parse_assignment
 from harness.experiment.seeds import parse_seeds
 from harness.plugin.manager import REGISTRATION_HOOKS, get_plugins
-from harness.store.records import load_records
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -79,6 +78,7 @@ def run(method: str, dataset: str | None, data_dir: str | None, space: str | Non
     """Search with METHOD over seeds, look the found architectures up, print a table."""
     from harness.experiment.runner import run_seeds
     from harness.report.tables import render_table
+    from harness.store.records import load_records
 
     user = user_config_from_options(data_dir, space, selector, benchmarks, benchmark_file, epochs, label,
                                     track_hessian, amp, assignments)
@@ -105,10 +105,10 @@ def list_components(kind: str | None, show_options: bool | None) -> None:
         click.echo(click.style(f"{name}s" if not name.endswith("y") else f"{name[:-1]}ies", bold=True))
         for entry in plugins[name].entries():
             click.echo(f"  {entry.name:<20} {entry.description}  [{entry.plugin}]")
-            if detailed and entry.options is not None:
+            if detailed and entry.listed_options is not None:
                 prefix = (f"{section[name]}.options." if name in section
                           else f"benchmarks.options.{entry.name}." if name == "benchmark" else "")
-                for option, default, description in describe_options(entry.options):
+                for option, default, description in describe_options(entry.listed_options):
                     click.echo(f"      {prefix}{option} = {default}  {description}")
 
 

@@ -8,20 +8,10 @@ import click
 from harness.api.errors import UserError
 from harness.experiment.config import parse_assignment
 from harness.experiment.seeds import parse_seeds
-from harness.experiment.suite import describe, expand, flatten, load_suite, run_suite, validate
-from harness.report.plots import plot_results
-from harness.report.regress import compare, read_baseline, report
-from harness.report.tables import (
-    FORMATS,
-    baseline_frame,
-    benchmark_optima,
-    build_table,
-    failure_notes,
-    render,
-    split_records,
-)
-from harness.store.records import load_records
-from harness.store.run_folder import atomic_write_bytes
+from harness.report.formats import FORMATS
+
+# The commands import what they use when they run: `nasbench --help` must not import
+# scipy, matplotlib or torch.
 
 
 def _names(text: str | None) -> list[str] | None:
@@ -30,6 +20,8 @@ def _names(text: str | None) -> list[str] | None:
 
 
 def _emit(text: str, output: Path | None) -> None:
+    from harness.store.run_folder import atomic_write_bytes
+
     if output is None:
         click.echo(text, nl=False)
         return
@@ -53,6 +45,9 @@ def _emit(text: str, output: Path | None) -> None:
 def table(results: Path, fmt: str, metrics: str | None, vs: str | None, optimal: bool, benchmark_file: Path | None,
           extra_columns: bool, output: Path | None) -> None:
     """Tabulate the runs under RESULTS: rows = labels, cells = mean±std over seeds."""
+    from harness.report.tables import baseline_frame, benchmark_optima, build_table, failure_notes, render, split_records
+    from harness.store.records import load_records
+
     records = load_records(results, include_failed=True)
     if fmt == "baseline":
         _emit(baseline_frame(records, _names(metrics)).to_csv(index=False), output)
@@ -80,6 +75,9 @@ def regress(results: Path, baseline: Path, tolerance: float, alpha: float) -> No
     """Exit 1 when a metric under RESULTS fell below the baseline beyond tolerance, with statistical support."""
     if tolerance < 0 or not 0 < alpha < 1:
         raise UserError(f"--tolerance must be ≥ 0 and --alpha in (0, 1); got {tolerance} and {alpha}")
+    from harness.report.regress import compare, read_baseline, report
+    from harness.store.records import load_records
+
     comparison = compare(read_baseline(baseline), load_records(results, include_failed=True), tolerance, alpha)
     click.echo(report(comparison, tolerance, alpha), nl=False)
     if comparison.failed:
@@ -93,6 +91,8 @@ def regress(results: Path, baseline: Path, tolerance: float, alpha: float) -> No
 @click.option("--metric", default=None, help="Accuracy column [default: cifar10/test_acc, else the first */test_acc].")
 def plot(results: Path, output_dir: Path | None, formats: str, metric: str | None) -> None:
     """Plot test accuracy, skip connections and (if tracked) the Hessian eigenvalue per epoch."""
+    from harness.report.plots import plot_results
+
     written = plot_results(results, output_dir or results / "plots", _names(formats), metric)
     for note in written.notes:
         click.echo(f"note: {note}", err=True)
@@ -111,6 +111,8 @@ def plot(results: Path, output_dir: Path | None, formats: str, metric: str | Non
 def suite(suite_file: Path, results_dir: Path | None, dry_run: bool, seeds: str | None,
           assignments: tuple[str, ...], device: str | None) -> None:
     """Run every method × dataset of a suite file over its seeds, then write its table."""
+    from harness.experiment.suite import describe, expand, flatten, load_suite, run_suite, validate
+
     loaded = load_suite(suite_file)
     overrides = {key: value for assignment in assignments for key, value in flatten(parse_assignment(assignment)).items()}
     plan = expand(loaded, parse_seeds(seeds) if seeds else None, overrides)

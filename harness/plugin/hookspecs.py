@@ -1,9 +1,12 @@
 """The hooks a nasbench plugin can implement (pluggy project ``nasbench``).
 
-Registration hooks receive ``register(name, factory, description="")``; what each
-factory must return is documented on the hook (and checked when it is created). A
-factory's options are declared by its ``Options`` model (see ``harness.Options``). Lifecycle hooks are fired by the search
-loop for loggers and trackers.
+Registration hooks receive ``register(name, factory, description="", options=None)``;
+what each factory must return is documented on the hook (and checked when it is
+created). A factory's options are declared by its ``Options`` model (see
+``harness.Options``). ``factory`` may be a ``"package.module:Name"`` string, with
+``options`` the options model from a light module: then the component's module (and
+torch) is imported only when the component is created, which keeps the CLI instant.
+Lifecycle hooks are fired by the search loop for loggers and trackers.
 """
 from __future__ import annotations
 

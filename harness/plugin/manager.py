@@ -80,8 +80,9 @@ class Plugins:
         for impl in hook.get_hookimpls():
             plugin_name = self.manager.get_name(impl.plugin) or repr(impl.plugin)
 
-            def register(name: str, factory: Any, description: str = "", _plugin: str = plugin_name) -> None:
-                registry.add(name, factory, _plugin, description)
+            def register(name: str, factory: Any, description: str = "", options: Any = None,
+                         _plugin: str = plugin_name) -> None:
+                registry.add(name, factory, _plugin, description, options)
 
             impl.function(register=register)
 

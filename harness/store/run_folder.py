@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import torch
 
 RECORD = "record.json"
 CONFIG = "config.json"
@@ -57,6 +56,8 @@ def write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
 
 
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
+    import torch  # only runs checkpoint; reading records must not import torch
+
     buffer = io.BytesIO()
     torch.save(state, buffer)
     atomic_write_bytes(path, buffer.getvalue())
@@ -66,6 +67,8 @@ def load_checkpoint(path: Path) -> dict[str, Any] | None:
     """The run's own checkpoint (written by this harness, so full unpickling is trusted)."""
     if not path.exists():
         return None
+    import torch
+
     return torch.load(path, map_location="cpu", weights_only=False)
 
 

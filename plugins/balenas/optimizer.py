@@ -20,24 +20,13 @@ gradient scale held; a 10-epoch digits run (N ≈ 900) only reaches σ ≈ 0.93.
 """
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 import torch
-from pydantic import Field
 
-from harness import ArchOptimizer, Options, RunContext, SearchSpace, SearchStep, Supernet, arch_gradient
+from harness import ArchOptimizer, RunContext, SearchSpace, SearchStep, Supernet, arch_gradient
+from plugins.balenas.options import BalenasOptions
 from plugins.balenas.vadam import VAdam
-
-
-class BalenasOptions(Options):
-    samples: int = Field(3, ge=1, description="Monte-Carlo draws M of α per architecture step")
-    prior_precision: float = Field(1.0, gt=0, description="prior precision δ of N(0, 1/δ)")
-    init_precision: float = Field(1.0, gt=0, description="initial precision of q(α) (σ₀ = 1/√init_precision)")
-    data_size: int | None = Field(None, ge=1, description="N of VAdam; null: the search-validation half's size")
-    lr: float = Field(3e-4, gt=0, description="VAdam learning rate of μ")
-    betas: tuple[float, float] = Field((0.5, 0.999), description="VAdam betas (as DARTS' Adam)")
-    order: Literal[1, 2] = Field(1, description="1: first-order gradient; 2: unrolled")
-    init_scale: float = Field(1e-3, ge=0, description="μ starts at init_scale·N(0, 1), as DARTS' α")
 
 
 def _softmax(alpha: torch.Tensor) -> torch.Tensor:

@@ -3,22 +3,13 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, Literal
+from typing import Any
 
 import torch
-from pydantic import Field
 
-from harness import Architecture, Options, Selection, SelectionContext, Selector
+from harness import Architecture, Selection, SelectionContext, Selector
+from plugins.pt.options import PTOptions
 from plugins.pt.topology import Topology
-
-
-class PTOptions(Options):
-    proj_intv: int = Field(5, ge=0, description="tuning epochs between two decisions")
-    criterion: Literal["acc", "loss"] = Field("acc", description="how a removal's harm is measured")
-    mode: Literal["perturbation", "magnitude"] = Field(
-        "perturbation", description="perturbation (PT) or magnitude (PT-Mag: largest α, same tuning)")
-    tune_lr_scale: float = Field(0.1, gt=0, description="tuning weight lr = tune_lr_scale × search.lr")
-    eval_batches: int | None = Field(None, ge=1, description="validation batches per measurement; null: all")
 
 
 class Projection:

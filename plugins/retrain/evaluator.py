@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import torch
-from pydantic import Field
 from torch import nn
 from tqdm import tqdm
 
@@ -24,24 +23,16 @@ from harness import (
     DatasetInfo,
     DivergedError,
     ImageSet,
-    Options,
     SearchSpace,
     SplitData,
     UserError,
     iterate_once,
 )
+from plugins.retrain.options import RetrainOptions
 
 MOMENTUM = 0.9
 WEIGHT_DECAY = 5e-4
 EVAL_BATCH_SIZE = 512
-
-
-class RetrainOptions(Options):
-    epochs: int = Field(30, ge=1, description="training epochs of the discrete network")
-    lr: float = Field(0.1, gt=0, description="initial SGD learning rate (cosine to 0)")
-    batch_size: int = Field(128, ge=1, description="training batch size")
-    C: int | None = Field(None, ge=1, description="network width; null: the run's space option")
-    N: int | None = Field(None, ge=1, description="cells per stage; null: the run's space option")
 
 
 class RetrainEvaluator(Benchmark):

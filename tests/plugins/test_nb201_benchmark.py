@@ -15,7 +15,7 @@ import plugins.nb201_benchmark as nb201_benchmark
 import plugins.nb201_benchmark.location as location
 from harness import BenchmarkUnavailable, SearchSpace, UserError
 from harness.plugin.manager import load_plugins
-from plugins.nb201_benchmark import HEADLINE_METRICS, NB201Benchmark
+from plugins.nb201_benchmark.benchmark import HEADLINE_METRICS, NB201Benchmark
 from plugins.nb201_benchmark.table import MetricTable
 
 OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")

@@ -12,7 +12,7 @@ import pytest
 
 import plugins.nb201_benchmark.location as location
 from harness import UserError
-from plugins.nb201_benchmark import NB201Benchmark
+from plugins.nb201_benchmark.benchmark import NB201Benchmark
 from plugins.nb201_benchmark.packed import SCALE, arch_ops, arch_string, read_packed, write_packed
 from plugins.nb201_benchmark.table import MetricTable
 

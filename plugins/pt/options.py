@@ -1,0 +1,21 @@
+"""The options of the pt plugin's components, apart from their torch-heavy modules.
+
+Registration hands these models to the registry, so ``nasbench list`` shows every option
+without importing torch.
+"""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from harness import Options
+
+
+class PTOptions(Options):
+    proj_intv: int = Field(5, ge=0, description="tuning epochs between two decisions")
+    criterion: Literal["acc", "loss"] = Field("acc", description="how a removal's harm is measured")
+    mode: Literal["perturbation", "magnitude"] = Field(
+        "perturbation", description="perturbation (PT) or magnitude (PT-Mag: largest α, same tuning)")
+    tune_lr_scale: float = Field(0.1, gt=0, description="tuning weight lr = tune_lr_scale × search.lr")
+    eval_batches: int | None = Field(None, ge=1, description="validation batches per measurement; null: all")
