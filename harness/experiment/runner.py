@@ -35,6 +35,7 @@ from harness.experiment.config import config_hash
 from harness.experiment.seeds import seed_everything
 from harness.plugin.manager import Plugins, get_plugins
 from harness.store import run_folder as results
+from harness.store.seed_lock import SeedLock
 
 SKIP_OP = "skip_connect"
 
@@ -42,28 +43,50 @@ SKIP_OP = "skip_connect"
 def run_seeds(method: str, dataset: str | None, user_config: dict[str, Any], seeds: list[int],
               device: str = "auto", results_root: Path = Path("results/runs"),
               retry_failed: bool = False) -> list[Path]:
-    """Run ``method`` once per seed; returns the run folders (finished ones are skipped)."""
+    """Run ``method`` once per seed; returns the run folders (finished ones are skipped).
+
+    Each seed runs under its folder's lock, so a second command on the same results
+    folder never computes a seed twice: it takes the seeds nobody runs, then waits for
+    the others (and resumes one whose runner died).
+    """
     plugins = get_plugins()
     config = resolve_config(plugins, method, dataset, user_config)
     torch_device = resolve_device(device)
     if torch_device.type == "cpu" and config.get("threads"):
         torch.set_num_threads(int(config["threads"]))
     source = plugins["dataset"].create(config["dataset"]["name"])
-    loaded: tuple[ImageSet, ImageSet] | None = None
-    folders = []
+    loaded: list[tuple[ImageSet, ImageSet]] = []
+
+    def run_unless_done(seed: int, seeded: dict[str, Any], folder: Path) -> None:
+        previous = results.read_record(folder)
+        if previous is not None and (previous.get("status") == "finished" or not retry_failed):
+            print(f"{config['label']} seed {seed}: already {previous.get('status')} in {folder} (skipped)",
+                  file=sys.stderr)
+            return
+        if not loaded:
+            loaded.append(load_dataset(source, config["dataset"].get("data_dir")))
+        run_one(plugins, seeded, source, loaded[0], torch_device, folder)
+
+    folders, busy = [], []
     for seed in seeds:
         seeded = {**config, "seed": seed, "device": str(torch_device)}
         folder = results.run_dir(results_root, config["method"], config["space"]["name"],
                                  config["dataset"]["name"], config_hash(seeded), seed)
         folders.append(folder)
-        previous = results.read_record(folder)
-        if previous is not None and (previous.get("status") == "finished" or not retry_failed):
-            print(f"{config['label']} seed {seed}: already {previous.get('status')} in {folder} (skipped)",
+        lock = SeedLock(folder)
+        if not lock.acquire(wait=False):
+            print(f"{config['label']} seed {seed}: being run by {lock.holder()}; back to it after the other seeds",
                   file=sys.stderr)
+            busy.append((seed, seeded, folder))
             continue
-        if loaded is None:
-            loaded = load_dataset(source, config["dataset"].get("data_dir"))
-        run_one(plugins, seeded, source, loaded, torch_device, folder)
+        with lock:
+            run_unless_done(seed, seeded, folder)
+    for seed, seeded, folder in busy:  # finished there: skipped; its holder died: resumed from its checkpoint
+        lock = SeedLock(folder)
+        print(f"{config['label']} seed {seed}: waiting for {lock.holder()}", file=sys.stderr)
+        lock.acquire(wait=True)
+        with lock:
+            run_unless_done(seed, seeded, folder)
     return folders
 
 
