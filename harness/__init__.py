@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from harness.api.benchmarks import Benchmark, BenchmarkContext, BenchmarkUnavailable
 from harness.api.datasets import Dataset, DatasetInfo, ImageSet
 from harness.api.errors import UserError
+from harness.api.loggers import RunLogger, flat_items, numeric_items, run_name
 from harness.api.methods import Method
 from harness.api.optimizers import ArchOptimizer
 from harness.api.options import NoOptions, Options, describe_options, parse_options
@@ -60,9 +61,10 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "Architecture", "ArchOptimizer", "Batch", "BatchStream", "Benchmark", "BenchmarkContext", "BenchmarkUnavailable",
-    "Components", "Dataset", "DatasetInfo", "DivergedError", "ImageSet", "Method", "NoOptions", "Options", "Proxy",
-    "RunContext", "SearchData", "SearchSpace", "SearchStep", "Selection", "SelectionContext", "Selector", "SplitData", "Supernet",
-    "Trainer", "TrainerView", "UserError", "WeightTransform", "arch_gradient", "augment", "describe_options",
-    "get_plugins", "hookimpl", "iterate_once", "parse_options", "resolve_device", "to_float",
+    "arch_gradient", "Architecture", "ArchOptimizer", "augment", "Batch", "BatchStream", "Benchmark",
+    "BenchmarkContext", "BenchmarkUnavailable", "Components", "Dataset", "DatasetInfo", "describe_options",
+    "DivergedError", "flat_items", "get_plugins", "hookimpl", "ImageSet", "iterate_once", "Method", "NoOptions",
+    "numeric_items", "Options", "parse_options", "Proxy", "resolve_device", "run_name", "RunContext", "RunLogger",
+    "SearchData", "SearchSpace", "SearchStep", "Selection", "SelectionContext", "Selector", "SplitData", "Supernet",
+    "to_float", "Trainer", "TrainerView", "UserError", "WeightTransform",
 ]

@@ -71,11 +71,14 @@ def user_config_from_options(dataset_dir: str | None, space: str | None, selecto
 @click.option("--threads", type=int, default=None, help="CPU threads for torch [default: 1 on small datasets].")
 @click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE",
               help="Any config leaf, e.g. --set optimizer.options.samples=3 (repeatable).")
+@click.option("--logger", "loggers", multiple=True, metavar="NAME",
+              help="Experiment logger: tensorboard, mlflow, wandb (repeatable; see `nasbench list logger`).")
 def run(method: str, dataset: str | None, data_dir: str | None, space: str | None, selector: str | None,
         benchmarks: tuple[str, ...], benchmark_file: str | None, seeds: str, device: str, epochs: int | None,
         results_root: str, label: str | None, track_hessian: bool, amp: bool, retry_failed: bool,
-        threads: int | None, assignments: tuple[str, ...]) -> None:
+        threads: int | None, assignments: tuple[str, ...], loggers: tuple[str, ...]) -> None:
     """Search with METHOD over seeds, look the found architectures up, print a table."""
+    from harness.experiment.loggers import attached_loggers
     from harness.experiment.runner import run_seeds
     from harness.report.tables import render_table
     from harness.store.records import load_records
@@ -84,7 +87,8 @@ def run(method: str, dataset: str | None, data_dir: str | None, space: str | Non
                                     track_hessian, amp, assignments)
     if threads is not None:
         user["threads"] = threads
-    folders = run_seeds(method, dataset, user, parse_seeds(seeds), device, Path(results_root), retry_failed)
+    with attached_loggers(get_plugins(), loggers, Path(results_root)):
+        folders = run_seeds(method, dataset, user, parse_seeds(seeds), device, Path(results_root), retry_failed)
     experiment = folders[0].parent
     records = load_records(experiment, include_failed=True)
     click.echo(f"\nResults: {experiment}")

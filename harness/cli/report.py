@@ -108,10 +108,14 @@ def plot(results: Path, output_dir: Path | None, formats: str, metric: str | Non
 @click.option("--seeds", default=None, help="Override the suite's seeds: 0-3, 0,2,5, or both.")
 @click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE", help="Override any config leaf for every run.")
 @click.option("--device", default=None, help="auto, cpu, cuda or cuda:N [default: the suite's device, else auto].")
+@click.option("--logger", "loggers", multiple=True, metavar="NAME",
+              help="Experiment logger: tensorboard, mlflow, wandb (repeatable; see `nasbench list logger`).")
 def suite(suite_file: Path, results_dir: Path | None, dry_run: bool, seeds: str | None,
-          assignments: tuple[str, ...], device: str | None) -> None:
+          assignments: tuple[str, ...], device: str | None, loggers: tuple[str, ...]) -> None:
     """Run every method × dataset of a suite file over its seeds, then write its table."""
+    from harness.experiment.loggers import attached_loggers
     from harness.experiment.suite import describe, expand, flatten, load_suite, run_suite, validate
+    from harness.plugin.manager import get_plugins
 
     loaded = load_suite(suite_file)
     overrides = {key: value for assignment in assignments for key, value in flatten(parse_assignment(assignment)).items()}
@@ -121,7 +125,8 @@ def suite(suite_file: Path, results_dir: Path | None, dry_run: bool, seeds: str 
     if dry_run:
         return
     root = results_dir or Path("results") / "suites" / loaded.name
-    click.echo(run_suite(loaded, plan, root, device or loaded.device or "auto"), nl=False)
+    with attached_loggers(get_plugins(), loggers, root):
+        click.echo(run_suite(loaded, plan, root, device or loaded.device or "auto"), nl=False)
     click.echo(f"wrote {root / 'table.md'} and {root / 'table.csv'}", err=True)
 
 

@@ -62,6 +62,11 @@ def nasbench_register_proxies(register: Register) -> None:
 
 
 @hookspec
+def nasbench_register_loggers(register: Register) -> None:
+    """Register experiment loggers (``--logger NAME``): ``factory(root: Path) -> harness.RunLogger``."""
+
+
+@hookspec
 def nasbench_run_start(run: RunContext) -> None:
     """A run begins; ``run.resumed`` is the number of epochs restored from a checkpoint (0: fresh)."""
 

@@ -18,6 +18,7 @@ import pluggy
 from harness.api.benchmarks import Benchmark
 from harness.api.datasets import Dataset
 from harness.api.errors import UserError
+from harness.api.loggers import RunLogger
 from harness.api.methods import Method
 from harness.api.optimizers import ArchOptimizer
 from harness.api.proxies import Proxy
@@ -38,6 +39,7 @@ REGISTRATION_HOOKS = {
     "dataset": "nasbench_register_datasets",
     "method": "nasbench_register_methods",
     "proxy": "nasbench_register_proxies",
+    "logger": "nasbench_register_loggers",
 }
 
 PRODUCTS: dict[str, type] = {
@@ -48,6 +50,7 @@ PRODUCTS: dict[str, type] = {
     "dataset": Dataset,
     "method": Method,
     "proxy": Proxy,
+    "logger": RunLogger,
 }
 """What each kind's factory must return."""
 
