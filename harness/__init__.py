@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from harness.api.benchmarks import Benchmark, BenchmarkContext, BenchmarkUnavailable
 from harness.api.datasets import Dataset, DatasetInfo, ImageSet
 from harness.api.errors import UserError
+from harness.api.executors import Done, Executor, Task, Work
 from harness.api.loggers import RunLogger, flat_items, numeric_items, run_name
 from harness.api.methods import Method
 from harness.api.optimizers import ArchOptimizer
@@ -61,6 +62,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "Done", "Executor", "Task", "Work",
     "arch_gradient", "Architecture", "ArchOptimizer", "augment", "Batch", "BatchStream", "Benchmark",
     "BenchmarkContext", "BenchmarkUnavailable", "Components", "Dataset", "DatasetInfo", "describe_options",
     "DivergedError", "flat_items", "get_plugins", "hookimpl", "ImageSet", "iterate_once", "Method", "NoOptions",

@@ -73,13 +73,19 @@ def user_config_from_options(dataset_dir: str | None, space: str | None, selecto
               help="Any config leaf, e.g. --set optimizer.options.samples=3 (repeatable).")
 @click.option("--logger", "loggers", multiple=True, metavar="NAME",
               help="Experiment logger: tensorboard, mlflow, wandb (repeatable; see `nasbench list logger`).")
+@click.option("--executor", default="local", show_default=True,
+              help="Where seeds run: local, local-gpus (one worker per GPU), ray (see `nasbench list executor`).")
+@click.option("--executor-option", "executor_options", multiple=True, metavar="KEY=VALUE",
+              help="An executor option, e.g. --executor-option num_gpus=0.5 (repeatable).")
 def run(method: str, dataset: str | None, data_dir: str | None, space: str | None, selector: str | None,
         benchmarks: tuple[str, ...], benchmark_file: str | None, seeds: str, device: str, epochs: int | None,
         results_root: str, label: str | None, track_hessian: bool, amp: bool, retry_failed: bool,
-        threads: int | None, assignments: tuple[str, ...], loggers: tuple[str, ...]) -> None:
+        threads: int | None, assignments: tuple[str, ...], loggers: tuple[str, ...], executor: str,
+        executor_options: tuple[str, ...]) -> None:
     """Search with METHOD over seeds, look the found architectures up, print a table."""
+    from harness.api.executors import Task
+    from harness.experiment.execute import execute
     from harness.experiment.loggers import attached_loggers
-    from harness.experiment.runner import run_seeds
     from harness.report.tables import render_table
     from harness.store.records import load_records
 
@@ -88,11 +94,21 @@ def run(method: str, dataset: str | None, data_dir: str | None, space: str | Non
     if threads is not None:
         user["threads"] = threads
     with attached_loggers(get_plugins(), loggers, Path(results_root)):
-        folders = run_seeds(method, dataset, user, parse_seeds(seeds), device, Path(results_root), retry_failed)
+        task = Task(method, dataset, user, tuple(parse_seeds(seeds)), device, str(Path(results_root).resolve()),
+                    retry_failed)
+        folders = execute([task], executor, parse_executor_options(executor_options))
     experiment = folders[0].parent
     records = load_records(experiment, include_failed=True)
     click.echo(f"\nResults: {experiment}")
     click.echo(render_table(records, "markdown", extra_columns=True))
+
+
+def parse_executor_options(assignments: tuple[str, ...]) -> dict[str, Any]:
+    """``KEY=VALUE`` pairs (values parsed like ``--set``'s) for the executor."""
+    options: dict[str, Any] = {}
+    for assignment in assignments:
+        options = merge(options, parse_assignment(assignment))
+    return options
 
 
 @cli.command(name="list")

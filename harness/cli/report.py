@@ -110,8 +110,13 @@ def plot(results: Path, output_dir: Path | None, formats: str, metric: str | Non
 @click.option("--device", default=None, help="auto, cpu, cuda or cuda:N [default: the suite's device, else auto].")
 @click.option("--logger", "loggers", multiple=True, metavar="NAME",
               help="Experiment logger: tensorboard, mlflow, wandb (repeatable; see `nasbench list logger`).")
+@click.option("--executor", default="local", show_default=True,
+              help="Where seeds run: local, local-gpus (one worker per GPU), ray (see `nasbench list executor`).")
+@click.option("--executor-option", "executor_options", multiple=True, metavar="KEY=VALUE",
+              help="An executor option, e.g. --executor-option max_retries=5 (repeatable).")
 def suite(suite_file: Path, results_dir: Path | None, dry_run: bool, seeds: str | None,
-          assignments: tuple[str, ...], device: str | None, loggers: tuple[str, ...]) -> None:
+          assignments: tuple[str, ...], device: str | None, loggers: tuple[str, ...], executor: str,
+          executor_options: tuple[str, ...]) -> None:
     """Run every method × dataset of a suite file over its seeds, then write its table."""
     from harness.experiment.loggers import attached_loggers
     from harness.experiment.suite import describe, expand, flatten, load_suite, run_suite, validate
@@ -126,7 +131,8 @@ def suite(suite_file: Path, results_dir: Path | None, dry_run: bool, seeds: str 
         return
     root = results_dir or Path("results") / "suites" / loaded.name
     with attached_loggers(get_plugins(), loggers, root):
-        click.echo(run_suite(loaded, plan, root, device or loaded.device or "auto"), nl=False)
+        options = {k: v for a in executor_options for k, v in flatten(parse_assignment(a)).items()}
+        click.echo(run_suite(loaded, plan, root, device or loaded.device or "auto", executor, options), nl=False)
     click.echo(f"wrote {root / 'table.md'} and {root / 'table.csv'}", err=True)
 
 

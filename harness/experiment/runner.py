@@ -8,6 +8,7 @@ from __future__ import annotations
 import platform
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
@@ -21,6 +22,7 @@ from tqdm.auto import tqdm
 from harness.api.benchmarks import Benchmark, BenchmarkContext, BenchmarkUnavailable
 from harness.api.datasets import Dataset, ImageSet
 from harness.api.errors import UserError
+from harness.api.executors import Task
 from harness.api.optimizers import ArchOptimizer
 from harness.api.run import RunContext
 from harness.api.selectors import SelectionContext
@@ -42,7 +44,7 @@ SKIP_OP = "skip_connect"
 
 def run_seeds(method: str, dataset: str | None, user_config: dict[str, Any], seeds: list[int],
               device: str = "auto", results_root: Path = Path("results/runs"),
-              retry_failed: bool = False) -> list[Path]:
+              retry_failed: bool = False, on_seed_done: Callable[[Path], None] | None = None) -> list[Path]:
     """Run ``method`` once per seed; returns the run folders (finished ones are skipped).
 
     Each seed runs under its folder's lock, so a second command on the same results
@@ -81,13 +83,23 @@ def run_seeds(method: str, dataset: str | None, user_config: dict[str, Any], see
             continue
         with lock:
             run_unless_done(seed, seeded, folder)
+        if on_seed_done is not None:
+            on_seed_done(folder)
     for seed, seeded, folder in busy:  # finished there: skipped; its holder died: resumed from its checkpoint
         lock = SeedLock(folder)
         print(f"{config['label']} seed {seed}: waiting for {lock.holder()}", file=sys.stderr)
         lock.acquire(wait=True)
         with lock:
             run_unless_done(seed, seeded, folder)
+        if on_seed_done is not None:
+            on_seed_done(folder)
     return folders
+
+
+def run_task(task: Task, done: Callable[[Path], None] | None = None) -> list[Path]:
+    """One executor task in this process (an executor's ``work``; a module-level function, so it pickles)."""
+    return run_seeds(task.method, task.dataset, task.user_config, list(task.seeds), task.device,
+                     Path(task.results_root), task.retry_failed, done)
 
 
 def load_dataset(source: Dataset, data_dir: str | None) -> tuple[ImageSet, ImageSet]:

@@ -67,6 +67,11 @@ def nasbench_register_loggers(register: Register) -> None:
 
 
 @hookspec
+def nasbench_register_executors(register: Register) -> None:
+    """Register executors (``--executor NAME``): ``factory(options: dict) -> harness.Executor``."""
+
+
+@hookspec
 def nasbench_run_start(run: RunContext) -> None:
     """A run begins; ``run.resumed`` is the number of epochs restored from a checkpoint (0: fresh)."""
 

@@ -18,6 +18,7 @@ import pluggy
 from harness.api.benchmarks import Benchmark
 from harness.api.datasets import Dataset
 from harness.api.errors import UserError
+from harness.api.executors import Executor
 from harness.api.loggers import RunLogger
 from harness.api.methods import Method
 from harness.api.optimizers import ArchOptimizer
@@ -40,6 +41,7 @@ REGISTRATION_HOOKS = {
     "method": "nasbench_register_methods",
     "proxy": "nasbench_register_proxies",
     "logger": "nasbench_register_loggers",
+    "executor": "nasbench_register_executors",
 }
 
 PRODUCTS: dict[str, type] = {
@@ -51,6 +53,7 @@ PRODUCTS: dict[str, type] = {
     "method": Method,
     "proxy": Proxy,
     "logger": RunLogger,
+    "executor": Executor,
 }
 """What each kind's factory must return."""
 
