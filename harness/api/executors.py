@@ -32,6 +32,8 @@ class Task:
     results_root: str
     retry_failed: bool = False
     label: str = field(default="", compare=False)
+    loggers: tuple[str, ...] = ()
+    """``--logger`` names, attached where the task runs (a worker's lifecycle hooks fire in the worker)."""
 
     def per_seed(self) -> list[Task]:
         """The task split into one task per seed (what remote executors schedule)."""

@@ -85,7 +85,6 @@ def run(method: str, dataset: str | None, data_dir: str | None, space: str | Non
     """Search with METHOD over seeds, look the found architectures up, print a table."""
     from harness.api.executors import Task
     from harness.experiment.execute import execute
-    from harness.experiment.loggers import attached_loggers
     from harness.report.tables import render_table
     from harness.store.records import load_records
 
@@ -93,10 +92,9 @@ def run(method: str, dataset: str | None, data_dir: str | None, space: str | Non
                                     track_hessian, amp, assignments)
     if threads is not None:
         user["threads"] = threads
-    with attached_loggers(get_plugins(), loggers, Path(results_root)):
-        task = Task(method, dataset, user, tuple(parse_seeds(seeds)), device, str(Path(results_root).resolve()),
-                    retry_failed)
-        folders = execute([task], executor, parse_executor_options(executor_options))
+    task = Task(method, dataset, user, tuple(parse_seeds(seeds)), device, str(Path(results_root).resolve()),
+                retry_failed, loggers=loggers)
+    folders = execute([task], executor, parse_executor_options(executor_options))
     experiment = folders[0].parent
     records = load_records(experiment, include_failed=True)
     click.echo(f"\nResults: {experiment}")

@@ -118,9 +118,7 @@ def suite(suite_file: Path, results_dir: Path | None, dry_run: bool, seeds: str 
           assignments: tuple[str, ...], device: str | None, loggers: tuple[str, ...], executor: str,
           executor_options: tuple[str, ...]) -> None:
     """Run every method × dataset of a suite file over its seeds, then write its table."""
-    from harness.experiment.loggers import attached_loggers
     from harness.experiment.suite import describe, expand, flatten, load_suite, run_suite, validate
-    from harness.plugin.manager import get_plugins
 
     loaded = load_suite(suite_file)
     overrides = {key: value for assignment in assignments for key, value in flatten(parse_assignment(assignment)).items()}
@@ -130,9 +128,8 @@ def suite(suite_file: Path, results_dir: Path | None, dry_run: bool, seeds: str 
     if dry_run:
         return
     root = results_dir or Path("results") / "suites" / loaded.name
-    with attached_loggers(get_plugins(), loggers, root):
-        options = {k: v for a in executor_options for k, v in flatten(parse_assignment(a)).items()}
-        click.echo(run_suite(loaded, plan, root, device or loaded.device or "auto", executor, options), nl=False)
+    options = {k: v for a in executor_options for k, v in flatten(parse_assignment(a)).items()}
+    click.echo(run_suite(loaded, plan, root, device or loaded.device or "auto", executor, options, loggers), nl=False)
     click.echo(f"wrote {root / 'table.md'} and {root / 'table.csv'}", err=True)
 
 

@@ -42,6 +42,9 @@ class Progress:
 def execute(tasks: list[Task], executor: str = "local", options: Mapping[str, Any] | None = None,
             what: str = "runs") -> list[Path]:
     """Run ``tasks`` with the named executor; the run folders in task order."""
-    chosen = get_plugins()["executor"].create(executor, dict(options or {}))
+    plugins = get_plugins()
+    for name in sorted({name for task in tasks for name in task.loggers}):
+        plugins["logger"].get(name)  # an unknown name fails here, before any worker starts
+    chosen = plugins["executor"].create(executor, dict(options or {}))
     progress = Progress(sum(len(task.seeds) for task in tasks), what)
     return chosen.run(tasks, run_task, progress)

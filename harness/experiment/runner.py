@@ -34,6 +34,7 @@ from harness.engine.hessian import dominant_hessian_eigenvalue
 from harness.engine.trainer import DivergedError, Trainer
 from harness.experiment.checks import resolve_config
 from harness.experiment.config import config_hash
+from harness.experiment.loggers import attached_loggers
 from harness.experiment.seeds import seed_everything
 from harness.plugin.manager import Plugins, get_plugins
 from harness.store import run_folder as results
@@ -98,8 +99,9 @@ def run_seeds(method: str, dataset: str | None, user_config: dict[str, Any], see
 
 def run_task(task: Task, done: Callable[[Path], None] | None = None) -> list[Path]:
     """One executor task in this process (an executor's ``work``; a module-level function, so it pickles)."""
-    return run_seeds(task.method, task.dataset, task.user_config, list(task.seeds), task.device,
-                     Path(task.results_root), task.retry_failed, done)
+    with attached_loggers(get_plugins(), task.loggers, Path(task.results_root)):
+        return run_seeds(task.method, task.dataset, task.user_config, list(task.seeds), task.device,
+                         Path(task.results_root), task.retry_failed, done)
 
 
 def load_dataset(source: Dataset, data_dir: str | None) -> tuple[ImageSet, ImageSet]:

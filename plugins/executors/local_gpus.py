@@ -9,6 +9,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import queue
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -49,8 +50,7 @@ class LocalGpusExecutor(Executor):
         todo, results = context.Queue(), context.Queue()
         for index, task in enumerate(seeds):
             device = "cpu" if all(d == "cpu" for d in devices) else task.device.split(":")[0]
-            todo.put((index, Task(task.method, task.dataset, task.user_config, task.seeds, device,
-                                  task.results_root, task.retry_failed, task.label)))
+            todo.put((index, replace(task, device=device)))
         workers = []
         for device in devices[:len(seeds)]:
             todo.put(STOP)

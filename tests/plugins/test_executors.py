@@ -1,11 +1,13 @@
 """Executors: the same records from local, local-gpus (CPU workers) and a real local Ray cluster with a killed worker."""
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import signal
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -41,9 +43,13 @@ def test_progress_counts_runs_and_estimates_the_rest(capsys):
     assert "[suite s] 1/4 runs done (25%), 1m00s elapsed, ETA 3m00s" in line
 
 
-def test_local_gpus_workers_give_the_local_records(tmp_path, local_records):
-    folders = execute(tasks(tmp_path), "local-gpus", {"devices": ["cpu", "cpu"]})
+def test_local_gpus_workers_give_the_local_records_and_log_where_they_run(tmp_path, local_records):
+    loggers = ("tensorboard",) if importlib.util.find_spec("tensorboard") else ()
+    work = [replace(task, loggers=loggers) for task in tasks(tmp_path)]
+    folders = execute(work, "local-gpus", {"devices": ["cpu", "cpu"]})
     assert records(folders) == local_records
+    if loggers:  # the workers' lifecycle hooks fed the logger
+        assert [any((tmp_path / "tensorboard" / "/".join(f.parts[-4:])).glob("events.*")) for f in folders] == [True] * 2
 
 
 def test_local_gpus_without_a_gpu_is_one_line(tmp_path, monkeypatch):
