@@ -7,13 +7,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import torch
-
 from harness.api.errors import UserError
 from harness.api.options import NoOptions, Options, parse_options
 from harness.api.spaces import Architecture
 
 if TYPE_CHECKING:
+    import torch
+
     from harness.api.datasets import DatasetInfo
     from harness.api.run import SplitData
     from harness.api.spaces import SearchSpace

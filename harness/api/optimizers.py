@@ -5,14 +5,15 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import torch
-
 from harness.api.options import NoOptions, Options, parse_options
 
 if TYPE_CHECKING:
+    import torch
+
     from harness.api.run import RunContext
-    from harness.api.spaces import SearchSpace, Supernet
+    from harness.api.spaces import SearchSpace
     from harness.api.step import SearchStep
+    from harness.api.supernet import Supernet
 
 
 class ArchOptimizer(ABC):

@@ -5,9 +5,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-import torch
-
 if TYPE_CHECKING:
+    import torch
+
     from harness.api.datasets import DatasetInfo, ImageSet
     from harness.api.methods import Method
     from harness.api.spaces import SearchSpace

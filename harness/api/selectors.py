@@ -15,8 +15,9 @@ if TYPE_CHECKING:
     from harness.api.datasets import DatasetInfo
     from harness.api.optimizers import ArchOptimizer
     from harness.api.run import RunContext, SplitData
-    from harness.api.spaces import SearchSpace, Supernet
+    from harness.api.spaces import SearchSpace
     from harness.api.step import TrainerView
+    from harness.api.supernet import Supernet
 
 
 @dataclass

@@ -3,31 +3,22 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-import torch
-from torch import nn
 
-from harness.api.datasets import DatasetInfo
 from harness.api.options import NoOptions, Options, parse_options
 from harness.api.options import Options as OptionsModel
 
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+    from harness.api.datasets import DatasetInfo
+    from harness.api.supernet import Supernet
+
 Architecture = tuple[int, ...]
 """One chosen operation index per edge, in the space's edge order."""
-
-
-class Supernet(nn.Module):
-    """A weight-sharing network whose forward mixes every candidate op on every edge.
-
-    ``weights`` has shape ``(num_edges, num_ops)`` or, for per-example gates,
-    ``(batch, num_edges, num_ops)``. An entry that is exactly zero in a 2-D ``weights``
-    lets the implementation skip that op (PT masks ops this way; discretized edges are
-    one-hot rows).
-    """
-
-    def forward(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
-        raise NotImplementedError
 
 
 class SearchSpace(ABC):

@@ -9,12 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
-Batch = tuple[torch.Tensor, torch.Tensor]
-WeightTransform = Callable[[torch.Tensor], torch.Tensor]
+Batch = tuple["torch.Tensor", "torch.Tensor"]
+WeightTransform = Callable[["torch.Tensor"], "torch.Tensor"]
 
 
 class TrainerView(Protocol):

@@ -13,7 +13,6 @@ from harness.cli.report import add_report_commands
 from harness.experiment.config import merge, parse_assignment
 from harness.experiment.seeds import parse_seeds
 from harness.plugin.manager import REGISTRATION_HOOKS, get_plugins
-from harness.store.records import load_records
 
 
 class OneLineErrors(click.Group):
@@ -100,19 +99,30 @@ def user_config_from_options(dataset_dir: str | None, space: str | None, selecto
 @click.option("--threads", type=int, default=None, help="CPU threads for torch [default: 1 on small datasets].")
 @click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE",
               help="Any config leaf, e.g. --set optimizer.options.samples=3 (repeatable).")
+@click.option("--logger", "loggers", multiple=True, metavar="NAME",
+              help="Experiment logger: tensorboard, mlflow, wandb (repeatable; see `nasbench list logger`).")
+@click.option("--executor", default="local", show_default=True,
+              help="Where seeds run: local, local-gpus (one worker per GPU), ray (see `nasbench list executor`).")
+@click.option("--executor-option", "executor_options", multiple=True, metavar="KEY=VALUE",
+              help="An executor option, e.g. --executor-option num_gpus=0.5 (repeatable).")
 def run(method: str, dataset: str | None, data_dir: str | None, space: str | None, selector: str | None,
         benchmarks: tuple[str, ...], benchmark_file: str | None, seeds: str, device: str, epochs: int | None,
         results_root: str, label: str | None, track_hessian: bool, amp: bool, retry_failed: bool,
-        threads: int | None, assignments: tuple[str, ...]) -> None:
+        threads: int | None, assignments: tuple[str, ...], loggers: tuple[str, ...], executor: str,
+        executor_options: tuple[str, ...]) -> None:
     """Search with METHOD over seeds, look the found architectures up, print a table."""
-    from harness.experiment.runner import run_seeds
+    from harness.api.executors import Task
+    from harness.experiment.execute import execute
     from harness.report.tables import render_table
+    from harness.store.records import load_records
 
     user = user_config_from_options(data_dir, space, selector, benchmarks, benchmark_file, epochs, label,
                                     track_hessian, amp, assignments)
     if threads is not None:
         user["threads"] = threads
-    folders = run_seeds(method, dataset, user, parse_seeds(seeds), device, Path(results_root), retry_failed)
+    task = Task(method, dataset, user, tuple(parse_seeds(seeds)), device, str(Path(results_root).resolve()),
+                retry_failed, loggers=loggers)
+    folders = execute([task], executor, parse_executor_options(executor_options))
     experiment = folders[0].parent
     skipped: list[str] = []
     records = load_records(experiment, include_failed=True, notes=skipped)
@@ -120,6 +130,14 @@ def run(method: str, dataset: str | None, data_dir: str | None, space: str | Non
         click.echo(f"note: {note}", err=True)
     click.echo(f"\nResults: {experiment}")
     click.echo(render_table(records, "markdown", extra_columns=True))
+
+
+def parse_executor_options(assignments: tuple[str, ...]) -> dict[str, Any]:
+    """``KEY=VALUE`` pairs (values parsed like ``--set``'s) for the executor."""
+    options: dict[str, Any] = {}
+    for assignment in assignments:
+        options = merge(options, parse_assignment(assignment))
+    return options
 
 
 @cli.command(name="list")
@@ -136,10 +154,10 @@ def list_components(kind: str | None, show_options: bool | None) -> None:
         click.echo(click.style(f"{name}s" if not name.endswith("y") else f"{name[:-1]}ies", bold=True))
         for entry in plugins[name].entries():
             click.echo(f"  {entry.name:<20} {entry.description}  [{entry.plugin}]")
-            if detailed and entry.options is not None:
+            if detailed and entry.listed_options is not None:
                 prefix = (f"{section[name]}.options." if name in section
                           else f"benchmarks.options.{entry.name}." if name == "benchmark" else "")
-                for option, default, description in describe_options(entry.options):
+                for option, default, description in describe_options(entry.listed_options):
                     click.echo(f"      {prefix}{option} = {default}  {description}")
 
 

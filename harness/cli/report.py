@@ -8,19 +8,10 @@ import click
 from harness.api.errors import UserError
 from harness.experiment.config import parse_assignment
 from harness.experiment.seeds import parse_seeds
-from harness.experiment.suite import describe, expand, flatten, load_suite, run_suite, validate
-from harness.report.regress import compare, read_baseline, report
-from harness.report.tables import (
-    FORMATS,
-    baseline_frame,
-    benchmark_optima,
-    build_table,
-    failure_notes,
-    render,
-    split_records,
-)
-from harness.store.records import load_records
-from harness.store.run_folder import atomic_write_bytes
+from harness.report.formats import FORMATS
+
+# The commands import what they use when they run: `nasbench --help` must not import
+# scipy, matplotlib or torch.
 
 
 def _names(text: str | None) -> list[str] | None:
@@ -29,6 +20,8 @@ def _names(text: str | None) -> list[str] | None:
 
 
 def _emit(text: str, output: Path | None) -> None:
+    from harness.store.run_folder import atomic_write_bytes
+
     if output is None:
         click.echo(text, nl=False)
         return
@@ -54,6 +47,10 @@ def _emit(text: str, output: Path | None) -> None:
 def table(results: Path, fmt: str, metrics: str | None, vs: str | None, optimal: bool, benchmark_file: Path | None,
           extra_columns: bool, reported_from: Path | None, output: Path | None) -> None:
     """Tabulate the runs under RESULTS: rows = labels, cells = mean±std over seeds."""
+    from harness.experiment.suite import load_suite
+    from harness.report.tables import baseline_frame, benchmark_optima, build_table, failure_notes, render, split_records
+    from harness.store.records import load_records
+
     reported = load_suite(reported_from).reported if reported_from else []
     skipped: list[str] = []
     records = load_records(results, include_failed=True, notes=skipped)
@@ -85,6 +82,9 @@ def regress(results: Path, baseline: Path, tolerance: float, alpha: float) -> No
     """Exit 1 when a metric under RESULTS fell below the baseline beyond tolerance, with statistical support."""
     if tolerance < 0 or not 0 < alpha < 1:
         raise UserError(f"--tolerance must be ≥ 0 and --alpha in (0, 1); got {tolerance} and {alpha}")
+    from harness.report.regress import compare, read_baseline, report
+    from harness.store.records import load_records
+
     skipped: list[str] = []
     records = load_records(results, include_failed=True, notes=skipped)
     for note in skipped:
@@ -119,9 +119,18 @@ def plot(results: Path, output_dir: Path | None, formats: str, metric: str | Non
 @click.option("--seeds", default=None, help="Override the suite's seeds: 0-3, 0,2,5, or both.")
 @click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE", help="Override any config leaf for every run.")
 @click.option("--device", default=None, help="auto, cpu, cuda or cuda:N [default: the suite's device, else auto].")
+@click.option("--logger", "loggers", multiple=True, metavar="NAME",
+              help="Experiment logger: tensorboard, mlflow, wandb (repeatable; see `nasbench list logger`).")
+@click.option("--executor", default="local", show_default=True,
+              help="Where seeds run: local, local-gpus (one worker per GPU), ray (see `nasbench list executor`).")
+@click.option("--executor-option", "executor_options", multiple=True, metavar="KEY=VALUE",
+              help="An executor option, e.g. --executor-option max_retries=5 (repeatable).")
 def suite(suite_file: Path, results_dir: Path | None, dry_run: bool, seeds: str | None,
-          assignments: tuple[str, ...], device: str | None) -> None:
+          assignments: tuple[str, ...], device: str | None, loggers: tuple[str, ...], executor: str,
+          executor_options: tuple[str, ...]) -> None:
     """Run every method × dataset of a suite file over its seeds, then write its table."""
+    from harness.experiment.suite import describe, expand, flatten, load_suite, run_suite, validate
+
     loaded = load_suite(suite_file)
     overrides = {key: value for assignment in assignments for key, value in flatten(parse_assignment(assignment)).items()}
     plan = expand(loaded, parse_seeds(seeds) if seeds else None, overrides)
@@ -130,7 +139,8 @@ def suite(suite_file: Path, results_dir: Path | None, dry_run: bool, seeds: str 
     if dry_run:
         return
     root = results_dir or Path("results") / "suites" / loaded.name
-    click.echo(run_suite(loaded, plan, root, device or loaded.device or "auto"), nl=False)
+    options = {k: v for a in executor_options for k, v in flatten(parse_assignment(a)).items()}
+    click.echo(run_suite(loaded, plan, root, device or loaded.device or "auto", executor, options, loggers), nl=False)
     click.echo(f"wrote {root / 'table.md'} and {root / 'table.csv'}", err=True)
 
 

@@ -14,8 +14,8 @@ from torch import nn
 
 from harness.api.optimizers import ArchOptimizer
 from harness.api.run import RunContext
-from harness.api.spaces import Supernet
 from harness.api.step import Batch, SearchStep, WeightTransform
+from harness.api.supernet import Supernet
 from harness.engine.data import BatchStream, iterate_once, shuffled_pass
 
 

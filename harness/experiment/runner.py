@@ -9,6 +9,7 @@ import platform
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
@@ -22,6 +23,7 @@ from tqdm.auto import tqdm
 from harness.api.benchmarks import Benchmark, BenchmarkContext, BenchmarkUnavailable
 from harness.api.datasets import Dataset, ImageSet
 from harness.api.errors import UserError
+from harness.api.executors import Task
 from harness.api.optimizers import ArchOptimizer
 from harness.api.run import RunContext
 from harness.api.selectors import SelectionContext
@@ -33,17 +35,24 @@ from harness.engine.hessian import dominant_hessian_eigenvalue
 from harness.engine.trainer import DivergedError, Trainer
 from harness.experiment.checks import resolve_config
 from harness.experiment.config import config_hash
+from harness.experiment.loggers import attached_loggers
 from harness.experiment.seeds import seed_everything
 from harness.plugin.manager import Plugins, get_plugins
 from harness.store import run_folder as results
+from harness.store.seed_lock import SeedLock
 
 SKIP_OP = "skip_connect"
 
 
 def run_seeds(method: str, dataset: str | None, user_config: dict[str, Any], seeds: list[int],
               device: str = "auto", results_root: Path = Path("results/runs"),
-              retry_failed: bool = False) -> list[Path]:
-    """Run ``method`` once per seed; returns the run folders (finished ones are skipped)."""
+              retry_failed: bool = False, on_seed_done: Callable[[Path], None] | None = None) -> list[Path]:
+    """Run ``method`` once per seed; returns the run folders (finished ones are skipped).
+
+    Each seed runs under its folder's lock, so a second command on the same results
+    folder never computes a seed twice: it takes the seeds nobody runs, then waits for
+    the others (and resumes one whose runner died).
+    """
     plugins = get_plugins()
     config = resolve_config(plugins, method, dataset, user_config)
     results.prepare_root(results_root)
@@ -56,17 +65,42 @@ def run_seeds(method: str, dataset: str | None, user_config: dict[str, Any], see
         seeded = {**config, "seed": seed, "device": str(torch_device)}
         folder = results.run_dir(results_root, config["method"], config["space"]["name"],
                                  config["dataset"]["name"], config_hash(seeded), seed)
-        planned.append((seed, seeded, folder, previous_record(folder, seed, retry_failed)))
-    loaded: tuple[ImageSet, ImageSet] | None = None
-    for seed, seeded, folder, previous in planned:
+        if not retry_failed:
+            results.read_record(folder)  # a damaged record stops the command before any seed runs
+        planned.append((seed, seeded, folder))
+    loaded: list[tuple[ImageSet, ImageSet]] = []
+
+    def run_unless_done(seed: int, seeded: dict[str, Any], folder: Path) -> None:
+        previous = previous_record(folder, seed, retry_failed)  # under the lock: another command may have finished it
         if previous is not None and (previous.get("status") == "finished" or not retry_failed):
             print(f"{config['label']} seed {seed}: already {previous.get('status')} in {folder} (skipped)",
                   file=sys.stderr)
+            return
+        if not loaded:
+            loaded.append(load_dataset(source, config["dataset"].get("data_dir")))
+        run_one(plugins, seeded, source, loaded[0], torch_device, folder)
+
+    busy = []
+    for seed, seeded, folder in planned:
+        lock = SeedLock(folder)
+        if not lock.acquire(wait=False):
+            print(f"{config['label']} seed {seed}: being run by {lock.holder()}; back to it after the other seeds",
+                  file=sys.stderr)
+            busy.append((seed, seeded, folder))
             continue
-        if loaded is None:
-            loaded = load_dataset(source, config["dataset"].get("data_dir"))
-        run_one(plugins, seeded, source, loaded, torch_device, folder)
-    return [folder for _, _, folder, _ in planned]
+        with lock:
+            run_unless_done(seed, seeded, folder)
+        if on_seed_done is not None:
+            on_seed_done(folder)
+    for seed, seeded, folder in busy:  # finished there: skipped; its holder died: resumed from its checkpoint
+        lock = SeedLock(folder)
+        print(f"{config['label']} seed {seed}: waiting for {lock.holder()}", file=sys.stderr)
+        lock.acquire(wait=True)
+        with lock:
+            run_unless_done(seed, seeded, folder)
+        if on_seed_done is not None:
+            on_seed_done(folder)
+    return [folder for _, _, folder in planned]
 
 
 def previous_record(folder: Path, seed: int, retry_failed: bool) -> dict[str, Any] | None:
@@ -78,6 +112,13 @@ def previous_record(folder: Path, seed: int, retry_failed: bool) -> dict[str, An
             raise
         print(f"{exc.message.split(';')[0]}: running seed {seed} again", file=sys.stderr)
         return None
+
+
+def run_task(task: Task, done: Callable[[Path], None] | None = None) -> list[Path]:
+    """One executor task in this process (an executor's ``work``; a module-level function, so it pickles)."""
+    with attached_loggers(get_plugins(), task.loggers, Path(task.results_root)):
+        return run_seeds(task.method, task.dataset, task.user_config, list(task.seeds), task.device,
+                         Path(task.results_root), task.retry_failed, done)
 
 
 def load_dataset(source: Dataset, data_dir: str | None) -> tuple[ImageSet, ImageSet]:

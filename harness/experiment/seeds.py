@@ -4,7 +4,6 @@ from __future__ import annotations
 import random
 
 import numpy as np
-import torch
 
 from harness.api.errors import UserError
 
@@ -40,5 +39,7 @@ def parse_seeds(text: str) -> list[int]:
 
 def seed_everything(seed: int) -> None:
     random.seed(seed)
+    import torch  # here, not at the top: parsing --seeds must not import torch
+
     np.random.seed(seed)
     torch.manual_seed(seed)

@@ -41,9 +41,10 @@ from typing import Any
 import pandas as pd
 
 from harness.api.errors import UserError
+from harness.api.executors import Task
 from harness.experiment.checks import resolve_config
 from harness.experiment.config import merge
-from harness.experiment.runner import run_seeds
+from harness.experiment.execute import execute
 from harness.experiment.seeds import MAX_SEED
 from harness.plugin.manager import Plugins, get_plugins
 from harness.report.reported import ReportedRow, ReportedValue
@@ -277,10 +278,12 @@ def _benchmark_file(plan: list[PlannedRun]) -> Path | None:
     return Path(files.pop()) if len(files) == 1 else None
 
 
-def run_suite(suite: Suite, plan: list[PlannedRun], results_root: Path, device: str) -> str:
+def run_suite(suite: Suite, plan: list[PlannedRun], results_root: Path, device: str, executor: str = "local",
+              executor_options: dict[str, Any] | None = None, loggers: tuple[str, ...] = ()) -> str:
     """Run the plan (finished seeds are skipped), write table.md and table.csv, return the Markdown."""
-    folders = [folder for run in plan
-               for folder in run_seeds(run.method, run.dataset, run.user_config, run.seeds, device, results_root)]
+    tasks = [Task(run.method, run.dataset, run.user_config, tuple(run.seeds), device, str(results_root.resolve()),
+                  label=run.label, loggers=loggers) for run in plan]
+    folders = execute(tasks, executor, executor_options, f"suite {suite.name}")
     notes: list[str] = []
     frames = [load_records(folder, include_failed=True, notes=notes) for folder in folders if (folder / RECORD).exists()]
     if not frames:

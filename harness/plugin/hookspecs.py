@@ -1,10 +1,13 @@
 """The hooks a nasbench plugin can implement (pluggy project ``nasbench``).
 
-Registration hooks receive ``register(name, factory, description="")`` (no description:
-a ``Method``'s own, or the first docstring line of a factory class); what each
-factory must return is documented on the hook (and checked when it is created). A
-factory's options are declared by its ``Options`` model (see ``harness.Options``). Lifecycle hooks are fired by the search
-loop for loggers and trackers.
+Registration hooks receive ``register(name, factory, description="", options=None)``
+(no description: a ``Method``'s own, or the first docstring line of a factory class);
+what each factory must return is documented on the hook (and checked when it is
+created). A factory's options are declared by its ``Options`` model (see
+``harness.Options``). ``factory`` may be a ``"package.module:Name"`` string, with
+``options`` the options model from a light module: then the component's module (and
+torch) is imported only when the component is created, which keeps the CLI instant.
+Lifecycle hooks are fired by the search loop for loggers and trackers.
 """
 from __future__ import annotations
 
@@ -57,6 +60,16 @@ def nasbench_register_methods(register: Register) -> None:
 @hookspec
 def nasbench_register_proxies(register: Register) -> None:
     """Register training-free proxies: ``factory() -> harness.Proxy``."""
+
+
+@hookspec
+def nasbench_register_loggers(register: Register) -> None:
+    """Register experiment loggers (``--logger NAME``): ``factory(root: Path) -> harness.RunLogger``."""
+
+
+@hookspec
+def nasbench_register_executors(register: Register) -> None:
+    """Register executors (``--executor NAME``): ``factory(options: dict) -> harness.Executor``."""
 
 
 @hookspec

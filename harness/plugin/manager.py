@@ -18,6 +18,8 @@ import pluggy
 from harness.api.benchmarks import Benchmark
 from harness.api.datasets import Dataset
 from harness.api.errors import UserError
+from harness.api.executors import Executor
+from harness.api.loggers import RunLogger
 from harness.api.methods import Method
 from harness.api.optimizers import ArchOptimizer
 from harness.api.proxies import Proxy
@@ -38,6 +40,8 @@ REGISTRATION_HOOKS = {
     "dataset": "nasbench_register_datasets",
     "method": "nasbench_register_methods",
     "proxy": "nasbench_register_proxies",
+    "logger": "nasbench_register_loggers",
+    "executor": "nasbench_register_executors",
 }
 
 PRODUCTS: dict[str, type] = {
@@ -48,6 +52,8 @@ PRODUCTS: dict[str, type] = {
     "dataset": Dataset,
     "method": Method,
     "proxy": Proxy,
+    "logger": RunLogger,
+    "executor": Executor,
 }
 """What each kind's factory must return."""
 
@@ -80,8 +86,9 @@ class Plugins:
         for impl in hook.get_hookimpls():
             plugin_name = self.manager.get_name(impl.plugin) or repr(impl.plugin)
 
-            def register(name: str, factory: Any, description: str = "", _plugin: str = plugin_name) -> None:
-                registry.add(name, factory, _plugin, description or _own_description(registry.kind, factory))
+            def register(name: str, factory: Any, description: str = "", options: Any = None,
+                         _plugin: str = plugin_name) -> None:
+                registry.add(name, factory, _plugin, description or _own_description(registry.kind, factory), options)
 
             impl.function(register=register)
 
@@ -102,6 +109,8 @@ class Plugins:
 def _own_description(kind: str, factory: Any) -> str:
     """The description a component already carries, so a plugin states it once: a ``Method``'s
     ``description`` (methods are cheap presets), else the first line of a factory class's docstring."""
+    if isinstance(factory, str):
+        return ""
     if kind == "method":
         try:
             made = factory()

@@ -1,12 +1,22 @@
-"""Name → factory tables filled by the plugins' registration hooks."""
+"""Name → factory tables filled by the plugins' registration hooks.
+
+A factory may be given as ``"package.module:Name"`` (with its ``options`` model beside
+it) instead of the object itself: then nothing heavy is imported until a component is
+created, so listing components and the CLI's quick commands stay fast.
+"""
 from __future__ import annotations
 
+import importlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from harness.api.errors import UserError
 from harness.api.options import Options
+
+LAZY_TARGET = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 
 
 @dataclass(frozen=True)
@@ -15,13 +25,40 @@ class Entry:
 
     kind: str
     name: str
-    factory: Callable[..., Any]
+    target: Callable[..., Any] | str
     plugin: str
     description: str = ""
+    declared_options: type[Options] | None = None
+
+    @cached_property
+    def factory(self) -> Callable[..., Any]:
+        """The factory itself (a ``"module:Name"`` target is imported now, once)."""
+        if not isinstance(self.target, str):
+            return self.target
+        module_name, _, attribute = self.target.partition(":")
+        try:
+            value: Any = importlib.import_module(module_name)
+            for part in attribute.split("."):
+                value = getattr(value, part)
+        except (ImportError, AttributeError) as exc:
+            raise UserError(f"{self.kind} '{self.name}' from plugin {self.plugin}: cannot import {self.target} ({exc}); "
+                            "fix or uninstall that plugin") from exc
+        if not callable(value):
+            raise UserError(f"{self.kind} '{self.name}' from plugin {self.plugin}: {self.target} is not callable")
+        return value
+
+    @property
+    def listed_options(self) -> type[Options] | None:
+        """The options ``nasbench list`` shows: as ``options``, but never importing a lazy target."""
+        if isinstance(self.target, str):
+            return self.declared_options
+        return self.options
 
     @property
     def options(self) -> type[Options] | None:
-        """The component's declared options model, when its factory is a class that has one."""
+        """The component's options model: declared at registration, else its factory's ``Options``."""
+        if self.declared_options is not None:
+            return self.declared_options
         model = getattr(self.factory, "Options", None)
         return model if isinstance(model, type) and issubclass(model, Options) else None
 
@@ -38,17 +75,21 @@ class Registry:
         self.product = product
         self._entries: dict[str, Entry] = {}
 
-    def add(self, name: str, factory: Callable[..., Any], plugin: str, description: str = "") -> None:
-        if not isinstance(name, str) or not name or not callable(factory):
+    def add(self, name: str, factory: Callable[..., Any] | str, plugin: str, description: str = "",
+            options: type[Options] | None = None) -> None:
+        lazy = isinstance(factory, str) and LAZY_TARGET.match(factory) is not None
+        valid_options = options is None or (isinstance(options, type) and issubclass(options, Options))
+        if not isinstance(name, str) or not name or not (lazy or callable(factory)) or not valid_options:
             raise UserError(f"plugin {plugin} registered an invalid {self.kind} ({name!r}, {factory!r}); "
-                            "register(name: str, factory: callable, description: str)")
+                            "register(name: str, factory: callable or 'module:Name', description: str, "
+                            "options: harness.Options subclass)")
         if name in self._entries:
             other = self._entries[name].plugin
             raise UserError(
                 f"{self.kind} '{name}' is registered twice (by {other} and by {plugin}); "
                 "uninstall one of the two plugins or set NASBENCH_DISABLE_THIRD_PARTY=1"
             )
-        self._entries[name] = Entry(self.kind, name, factory, plugin, description)
+        self._entries[name] = Entry(self.kind, name, factory, plugin, description, options)
 
     def get(self, name: str) -> Entry:
         try:

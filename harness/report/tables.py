@@ -22,13 +22,13 @@ import pandas as pd
 from harness.api.benchmarks import BenchmarkUnavailable
 from harness.api.errors import UserError
 from harness.plugin.manager import Plugins, get_plugins
+from harness.report.formats import FORMATS
 from harness.report.reported import ReportedRow, ReportedValue, difference, legend, placement
 from harness.report.stats import CONFIDENCE, mann_whitney_p, summarize, welch_p
 
 KEYS = ["label", "method", "space", "dataset"]
 """What identifies a table row (and a baseline entry)."""
 
-FORMATS = ("markdown", "latex", "csv", "json", "baseline")
 BASELINE_COLUMNS = [*KEYS, "metric", "seed", "value"]
 SIGNIFICANCE = 0.05
 WELCH_MARK, MANN_WHITNEY_MARK = "†", "‡"

@@ -34,7 +34,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import torch
 
 from harness.api.errors import UserError
 
@@ -117,6 +116,8 @@ def plain(value: Any, where: str = "checkpoint") -> Any:
     numpy arrays become tensors and numpy scalars Python numbers; anything else that is not
     a tensor, number, string, None, list, tuple or dict is a plugin mistake, named by its path.
     """
+    import torch  # checkpoints only: reading records must not import torch
+
     if isinstance(value, np.generic):  # before the builtins: np.float64 is a float subclass
         return value.item()
     if isinstance(value, torch.Tensor) or value is None or isinstance(value, (bool, int, float, str)):
@@ -133,6 +134,8 @@ def plain(value: Any, where: str = "checkpoint") -> Any:
 
 
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
+    import torch  # only runs checkpoint; reading records must not import torch
+
     buffer = io.BytesIO()
     torch.save(plain(state), buffer)
     atomic_write_bytes(path, buffer.getvalue())
@@ -143,6 +146,8 @@ def load_checkpoint(path: Path, what_to_do: str = "delete it to start this seed 
     that would run code) is refused in one line without running any of it."""
     if not path.exists():
         return None
+    import torch
+
     try:
         with warnings.catch_warnings():  # torch warns about pickle protocols before refusing; the refusal is the message
             warnings.simplefilter("ignore")

@@ -2,20 +2,19 @@
 methods ``balenas``, ``balenas-2nd``, ``balenas-tf`` and ``zero-cost``."""
 from harness import hookimpl
 from plugins.balenas.methods import METHODS
-from plugins.balenas.optimizer import BalenasOptimizer
-from plugins.balenas.proxy_selector import ProxySelector
+from plugins.balenas.options import BalenasOptions, ProxySelectorOptions
 
 
 @hookimpl
 def nasbench_register_optimizers(register):
-    register("balenas", BalenasOptimizer,
-             "α ~ N(μ, σ²) learned with VAdam (1st or 2nd order)")
+    register("balenas", "plugins.balenas.optimizer:BalenasOptimizer",
+             "α ~ N(μ, σ²) learned with VAdam (1st or 2nd order)", options=BalenasOptions)
 
 
 @hookimpl
 def nasbench_register_selectors(register):
-    register("proxy", ProxySelector,
-             "best of K architectures by a training-free proxy")
+    register("proxy", "plugins.balenas.proxy_selector:ProxySelector",
+             "best of K architectures by a training-free proxy", options=ProxySelectorOptions)
 
 
 @hookimpl

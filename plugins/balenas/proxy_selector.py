@@ -10,21 +10,13 @@ so its score depends on the architecture only, not on where it appears in the dr
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import Any
 
 import torch
-from pydantic import Field
 from torch import nn
 
-from harness import Architecture, DivergedError, Options, Selection, SelectionContext, Selector, to_float
-
-
-class ProxySelectorOptions(Options):
-    k: int = Field(100, ge=1, description="candidates drawn (BaLeNAS-TF: 100)")
-    proxy: str = Field("synflow", description="a registered proxy (nasbench list proxy)")
-    source: Literal["posterior", "uniform"] = Field(
-        "posterior", description="posterior: argmax of α drawn from the optimizer; uniform: random architectures")
-    batch_size: int = Field(64, ge=1, description="images in the proxy's one batch")
+from harness import Architecture, DivergedError, Selection, SelectionContext, Selector, to_float
+from plugins.balenas.options import ProxySelectorOptions
 
 
 class ProxySelector(Selector):

@@ -35,15 +35,14 @@ reproduces the BaLeNAS closure (g_m replaced by g_1 + … + g_m before both mome
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any
 
 import torch
 
 from harness import UserError
+from plugins.balenas.options import DrawGradients, SecondMoment
 
-SecondMoment = Literal["mean_of_squares", "square_of_mean"]
 SECOND_MOMENTS: tuple[str, ...] = ("mean_of_squares", "square_of_mean")
-DrawGradients = Literal["separate", "cumulative"]
 DRAW_GRADIENTS: tuple[str, ...] = ("separate", "cumulative")
 
 

@@ -1,8 +1,7 @@
 """DARTS (1st and 2nd order), the fixed-α optimizer, the argmax and random selectors, and
 the methods ``darts``, ``darts-2nd`` and ``random``."""
 from harness import Method, hookimpl
-from plugins.darts.optimizer import DartsOptimizer, FixedOptimizer
-from plugins.darts.selectors import ArgmaxSelector, RandomSelector
+from plugins.darts.options import DartsOptions
 
 METHODS = [
     Method("darts", "darts", "argmax", "DARTS (1st order): softmax α, Adam on ∇α L_val, argmax"),
@@ -14,14 +13,15 @@ METHODS = [
 
 @hookimpl
 def nasbench_register_optimizers(register):
-    register("darts", DartsOptimizer, "softmax α, Adam on ∇α L_val (1st or 2nd order)")
-    register("fixed", FixedOptimizer, "α frozen uniform (PT fix-α; methods that learn no architecture)")
+    register("darts", "plugins.darts.optimizer:DartsOptimizer", "softmax α, Adam on ∇α L_val (1st or 2nd order)",
+             options=DartsOptions)
+    register("fixed", "plugins.darts.optimizer:FixedOptimizer", "α frozen uniform (PT fix-α; methods that learn no architecture)")
 
 
 @hookimpl
 def nasbench_register_selectors(register):
-    register("argmax", ArgmaxSelector, "per edge, the op with the largest score")
-    register("random", RandomSelector, "a uniformly random architecture")
+    register("argmax", "plugins.darts.selectors:ArgmaxSelector", "per edge, the op with the largest score")
+    register("random", "plugins.darts.selectors:RandomSelector", "a uniformly random architecture")
 
 
 @hookimpl

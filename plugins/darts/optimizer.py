@@ -1,26 +1,16 @@
 """DARTS (Liu et al. 2019): softmax over α per edge, Adam on ∇α L_val, 1st or 2nd order."""
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 import torch
-from pydantic import Field
 
-from harness import ArchOptimizer, Options, RunContext, SearchSpace, SearchStep, Supernet, arch_gradient
+from harness import ArchOptimizer, RunContext, SearchSpace, SearchStep, Supernet, arch_gradient
+from plugins.darts.options import DartsOptions
 
 
 def _softmax(alpha: torch.Tensor) -> torch.Tensor:
     return torch.softmax(alpha, dim=-1)
-
-
-class DartsOptions(Options):
-    """The reference's architecture settings (quark0/darts ``train_search.py``)."""
-
-    order: Literal[1, 2] = Field(1, description="1: first-order gradient; 2: unrolled (DARTS Eq. 7-8)")
-    lr: float = Field(3e-4, gt=0, description="Adam learning rate of α")
-    betas: tuple[float, float] = Field((0.5, 0.999), description="Adam betas of α")
-    weight_decay: float = Field(1e-3, ge=0, description="Adam weight decay of α")
-    init_scale: float = Field(1e-3, ge=0, description="α starts at init_scale·N(0, 1)")
 
 
 class DartsOptimizer(ArchOptimizer):

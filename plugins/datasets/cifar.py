@@ -108,3 +108,11 @@ class CifarDataset(Dataset):
             labels.append(targets)
         stacked = np.concatenate(images).reshape(-1, 3, IMAGE_SIZE, IMAGE_SIZE)
         return ImageSet(torch.from_numpy(stacked), torch.from_numpy(np.concatenate(labels)))
+
+
+def cifar10() -> CifarDataset:
+    return CifarDataset(CIFAR10)
+
+
+def cifar100() -> CifarDataset:
+    return CifarDataset(CIFAR100)

@@ -8,19 +8,13 @@ decay 0.997, i.e. PyTorch momentum 1 − 0.997 = 0.003 (``nasbench_pytorch`` pas
 """
 from __future__ import annotations
 
-from pydantic import Field
 from torch import nn
 
-from harness import DatasetInfo, Options, UserError
+from harness import DatasetInfo, UserError
+from plugins.nb101.options import NB101NetworkOptions
 from plugins.nb101.spec import Spec
 
 TF_BN_DECAY = 0.997
-
-
-class NB101NetworkOptions(Options):
-    stem_channels: int = Field(128, ge=1, description="output channels of the stem (NB101: 128)")
-    stacks: int = Field(3, ge=1, description="stacks of cells, max-pool in between (NB101: 3)")
-    cells_per_stack: int = Field(3, ge=1, description="cells per stack (NB101: 3)")
 
 
 def build_nb101_network(spec: Spec, dataset: DatasetInfo, options: NB101NetworkOptions) -> nn.Module:

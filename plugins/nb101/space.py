@@ -23,7 +23,8 @@ import numpy as np
 from torch import nn
 
 from harness import Architecture, DatasetInfo, SearchSpace, Supernet, UserError
-from plugins.nb101.network import NB101NetworkOptions, build_nb101_network
+from plugins.nb101.network import build_nb101_network
+from plugins.nb101.options import NB101NetworkOptions
 from plugins.nb101.spec import (
     EDGE_PAIRS,
     INPUT,

@@ -18,25 +18,19 @@ from typing import Any, ClassVar
 
 import numpy as np
 import torch
-from pydantic import Field
 from torch import nn
 
 from harness import Architecture, DatasetInfo, SearchSpace, UserError
 from plugins.nb1shot1.layout import LAYOUTS, PRIMITIVES, Layout, Row
 from plugins.nb1shot1.mapping import argmax_arch, to_nb101
+from plugins.nb1shot1.options import NB1Shot1Options
 from plugins.nb1shot1.supernet import NB1Shot1Supernet
-from plugins.nb101.network import NB101NetworkOptions, build_nb101_network
+from plugins.nb101.network import build_nb101_network
+from plugins.nb101.options import NB101NetworkOptions
 from plugins.nb101.space import nb101_details
 from plugins.nb101.spec import SHORT_NAMES, Spec
 
 _OP_BY_NAME = {**{op: i for i, op in enumerate(PRIMITIVES)}, **{SHORT_NAMES[op]: i for i, op in enumerate(PRIMITIVES)}}
-
-
-class NB1Shot1Options(NB101NetworkOptions):
-    """Supernet size (the reference's ``train_search.py``) and the stand-alone NB101 network's size."""
-
-    C: int = Field(16, ge=1, description="supernet channels of the first stage (NB1Shot1: 16)")
-    N: int = Field(3, ge=1, description="supernet cells per stage, 3 stages (NB1Shot1: 3, i.e. 9 cells)")
 
 
 class NB1Shot1Space(SearchSpace):

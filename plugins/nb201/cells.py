@@ -11,12 +11,8 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from plugins.nb201.ops import NONE, OP_NAMES, build_op
-
-NUM_NODES = 4
-EDGES: tuple[tuple[int, int], ...] = tuple((i, j) for i in range(1, NUM_NODES) for j in range(i))
-"""(to, from) node pairs in the official edge order, which is also the string order."""
-EDGE_NAMES: tuple[str, ...] = tuple(f"{i}<-{j}" for i, j in EDGES)
+from plugins.nb201.encoding import EDGES, NONE, NUM_NODES, OP_NAMES
+from plugins.nb201.ops import build_op
 
 EdgeOutput = Callable[[int, torch.Tensor], "torch.Tensor | None"]
 

@@ -11,8 +11,9 @@ import torch
 from torch import nn
 
 from harness import Supernet
-from plugins.nb201.cells import EDGES, DiscreteCell, MixedCell
-from plugins.nb201.ops import OP_NAMES, ResNetBasicBlock
+from plugins.nb201.cells import DiscreteCell, MixedCell
+from plugins.nb201.encoding import EDGES, OP_NAMES
+from plugins.nb201.ops import ResNetBasicBlock
 
 
 def build_macro(in_channels: int, num_classes: int, C: int, N: int,

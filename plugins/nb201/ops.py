@@ -8,8 +8,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-OP_NAMES: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
-NONE = "none"
+from plugins.nb201.encoding import OP_NAMES
 
 
 class ReLUConvBN(nn.Sequential):

@@ -3,15 +3,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from numbers import Integral
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import Field
-from torch import nn
+from harness import Architecture, DatasetInfo, SearchSpace, UserError
+from plugins.nb201.encoding import EDGE_NAMES, EDGES, NUM_NODES, OP_NAMES
+from plugins.nb201.options import NB201Options
 
-from harness import Architecture, DatasetInfo, Options, SearchSpace, UserError
-from plugins.nb201.cells import EDGE_NAMES, EDGES, NUM_NODES
-from plugins.nb201.network import NB201Network, NB201Supernet
-from plugins.nb201.ops import OP_NAMES
+if TYPE_CHECKING:
+    from torch import nn
+
+    from plugins.nb201.network import NB201Supernet
 
 EXPECTED_FORM = ("expected |op~0|+|op~0|op~1|+|op~0|op~1|op~2| (official string) "
                  "or a NASLib op-index tuple such as (0, 2, 2, 3, 4, 1)")
@@ -24,13 +25,6 @@ SUPERNET_AFFINE = False
 NETWORK_AFFINE = True
 
 
-class NB201Options(Options):
-    C: int = Field(16, ge=1, description="channels of the first stage (NB201: 16)")
-    N: int = Field(5, ge=1, description="cells per stage (NB201: 5)")
-    track_running_stats: bool = Field(True, description="BatchNorm keeps running statistics")
-    affine: bool | None = Field(None, description="BatchNorm affine; null: off in the supernet, on in networks")
-
-
 class NB201Space(SearchSpace):
     """NB201's cell space; integer indices are not parsed here because their order lives in the benchmark file."""
 
@@ -40,11 +34,15 @@ class NB201Space(SearchSpace):
     Options = NB201Options
 
     def build_supernet(self, dataset: DatasetInfo, options: Mapping[str, Any] | None) -> NB201Supernet:
+        from plugins.nb201.network import NB201Supernet  # torch: only when a network is built
+
         opts = self._options(dataset, options, affine=SUPERNET_AFFINE)
         return NB201Supernet(dataset.channels, dataset.num_classes, **opts)
 
     def build_network(self, arch: Architecture, dataset: DatasetInfo,
                       options: Mapping[str, Any] | None) -> nn.Module:
+        from plugins.nb201.network import NB201Network
+
         opts = self._options(dataset, options, affine=NETWORK_AFFINE)
         return NB201Network(self._checked(arch), dataset.channels, dataset.num_classes, **opts)
 

@@ -2,8 +2,8 @@
 
 Resolution order: the run's ``file`` option (``--benchmark-file``) > the environment
 variable ``NASBENCH_NB201_FILE`` > the table that ``nasbench benchmark import`` stored in
-the user data folder. Nothing configured is not an error of the user, so it raises
-``BenchmarkUnavailable`` (optional benchmarks are then skipped).
+the user data folder > the packed table shipped with the package (mean accuracies only),
+so look-ups work right after install and a user's own file always wins.
 """
 from __future__ import annotations
 
@@ -15,11 +15,14 @@ import pandas as pd
 
 from harness import BenchmarkUnavailable, UserError
 from plugins.nb201_benchmark.official import OfficialNB201
+from plugins.nb201_benchmark.packed import PACKED_SUFFIX, load_packed
 from plugins.nb201_benchmark.table import MetricTable
 
 FILE_ENV = "NASBENCH_NB201_FILE"
 HOME_ENV = "NASBENCH_HOME"
 OFFICIAL_SUFFIXES = (".pth",)
+SHIPPED_TABLE = Path(__file__).with_name("data") / "nb201-mean-accuracies.npz"
+"""Packed by benchmarks/make_nb201_packed_table.py; sources and licences in data/NOTICE.md."""
 
 DOWNLOAD_HINT = (
     "download NAS-Bench-201-v1_1-096897.pth from the NAS-Bench-201 authors (D-X-Y/NAS-Bench-201) "
@@ -74,6 +77,8 @@ def configured_path(options: dict[str, Any]) -> tuple[Path, str]:
     imported = imported_table_path()
     if imported.is_file():
         return imported, "the imported table"
+    if SHIPPED_TABLE.is_file():
+        return SHIPPED_TABLE, "the table shipped with nasbench"
     raise BenchmarkUnavailable(f"no NAS-Bench-201 benchmark file is configured: {DOWNLOAD_HINT}")
 
 
@@ -89,4 +94,6 @@ def open_source(path: Path, options: dict[str, Any]) -> MetricSource:
     """Open ``path`` as the official ``.pth`` (through nas_201_api) or as a metric table."""
     if path.suffix.lower() in OFFICIAL_SUFFIXES:
         return OfficialNB201.open(path, trust=options.get("trust", False))
+    if path.suffix.lower() == PACKED_SUFFIX:
+        return load_packed(path)
     return MetricTable.load(path)

@@ -2,27 +2,28 @@
 ``pgnas-resnet`` search space, and the methods ``pgnas``, ``pgnas-random`` and ``pgnas-resnet``."""
 from harness import hookimpl
 from plugins.pgnas.methods import METHODS
-from plugins.pgnas.optimizer import PgnasOptimizer
-from plugins.pgnas.posterior import PosteriorSelector
-from plugins.pgnas.resnet_space import MultiBranchResNetSpace
+from plugins.pgnas.options import PgnasOptions, PosteriorOptions, ResNetSpaceOptions
 
 
 @hookimpl
 def nasbench_register_search_spaces(register):
-    register("pgnas-resnet", MultiBranchResNetSpace,
-             "multi-branch ResNet (3 stages x 1 block x 3 branch convs), one edge per gated input channel")
+    register("pgnas-resnet", "plugins.pgnas.resnet_space:MultiBranchResNetSpace",
+             "multi-branch ResNet (3 stages x 1 block x 3 branch convs), one edge per gated input channel",
+             options=ResNetSpaceOptions)
 
 
 @hookimpl
 def nasbench_register_optimizers(register):
-    register("pgnas", PgnasOptimizer,
-             "concrete-dropout gates with learned drop probabilities, KL of Eq. 15, single level")
+    register("pgnas", "plugins.pgnas.optimizer:PgnasOptimizer",
+             "concrete-dropout gates with learned drop probabilities, KL of Eq. 15, single level",
+             options=PgnasOptions)
 
 
 @hookimpl
 def nasbench_register_selectors(register):
-    register("posterior", PosteriorSelector,
-             "best of C architecture-weight pairs sampled from the optimizer, on held-out data")
+    register("posterior", "plugins.pgnas.posterior:PosteriorSelector",
+             "best of C architecture-weight pairs sampled from the optimizer, on held-out data",
+             options=PosteriorOptions)
 
 
 @hookimpl

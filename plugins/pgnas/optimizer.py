@@ -29,10 +29,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
-from pydantic import Field
 from torch import nn
 
-from harness import ArchOptimizer, Options, RunContext, SearchSpace, Supernet, UserError, to_float
+from harness import ArchOptimizer, RunContext, SearchSpace, Supernet, UserError, to_float
 from plugins.pgnas.concrete import (
     GateGroup,
     GateLayout,
@@ -41,24 +40,13 @@ from plugins.pgnas.concrete import (
     prior_regularizer,
     relaxed_keep_mask,
 )
+from plugins.pgnas.options import PgnasOptions
 from plugins.pgnas.posterior import sample_blocks, sample_one_op_per_edge
 
 BINARY_OPS = ("drop", "keep")
 PROBE_EXAMPLES = 2
 NOISE_SEED_OFFSET = 1_000_003
 """The gate noise has its own generator (resumable), seeded apart from the batch streams."""
-
-
-
-class PgnasOptions(Options):
-    temperature: float = Field(0.2, gt=0, description="concrete relaxation temperature τ (Table 5's best)")
-    p_init: float = Field(0.1, gt=0, lt=1, description="initial drop probability")
-    learn: bool = Field(True, description="false freezes p at p_init (Table 3's predefined dropout)")
-    length_scale: float | None = Field(None, gt=0, description="l of the weight prior; null: from prior_weight_decay")
-    prior_weight_decay: float = Field(3e-4, gt=0, description="weight decay the prior acts like at initialization")
-    data_size: int | None = Field(None, ge=1, description="N of the KL; null: the search-train half's size")
-    per_example: bool = Field(True, description="one gate sample per example (as dropout) or per batch")
-    channel_gates: bool = Field(False, description="per-input-channel gates in a cell space's convs (not implemented)")
 
 
 def gate_layout(space: SearchSpace) -> GateLayout:

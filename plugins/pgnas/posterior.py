@@ -20,19 +20,12 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from pydantic import Field
 
-from harness import Architecture, Options, Selection, SelectionContext, Selector
+from harness import Architecture, Selection, SelectionContext, Selector
+from plugins.pgnas.options import PosteriorOptions
 
 MIN_KEEP = 1e-12
 """Keep probabilities are floored here, so a saturated gate still has a (tiny) chance."""
-
-
-
-class PosteriorOptions(Options):
-    candidates: int = Field(1500, ge=1, description="architecture-weight pairs drawn (the paper's CIFAR setting)")
-    eval_batches: int | None = Field(None, ge=1, description="validation batches per candidate; null: all")
-    bn_train: bool = Field(True, description="BatchNorm on batch statistics while scoring candidates")
 
 
 def sample_one_op_per_edge(keep: torch.Tensor, count: int, generator: torch.Generator) -> torch.Tensor:

@@ -28,20 +28,16 @@ from typing import Any
 
 import numpy as np
 import torch
-from pydantic import Field
 from torch import nn
 
-from harness import Architecture, DatasetInfo, Options, SearchSpace, Supernet, UserError
+from harness import Architecture, DatasetInfo, SearchSpace, Supernet, UserError
 from plugins.pgnas.concrete import GateGroup
+from plugins.pgnas.options import WIDTHS, ResNetSpaceOptions
 
-WIDTHS = (16, 32, 64)
 BRANCHES: tuple[tuple[str, int], ...] = (("conv3x3", 3), ("conv5x5", 5), ("conv1x1", 1))
 OPTION_DEFAULTS = {"C": WIDTHS[0], "N": 1}
 
 
-class ResNetSpaceOptions(Options):
-    C: int = Field(WIDTHS[0], description=f"fixed at {WIDTHS[0]} (the space's shape is fixed)")
-    N: int = Field(1, description="fixed at 1 (one block per stage)")
 DROP, KEEP = 0, 1
 
 

@@ -6,18 +6,15 @@ from typing import Any
 
 import click
 
-from harness import BenchmarkContext, UserError, hookimpl, resolve_device
-from plugins.proxies.correlate import correlate, scoring_batch, write_scores
-from plugins.proxies.grasp import Grasp
-from plugins.proxies.snip import Snip
-from plugins.proxies.synflow import SynFlow
+from harness import BenchmarkContext, UserError, hookimpl
 
 
 @hookimpl
 def nasbench_register_proxies(register):
-    register("synflow", SynFlow, "Σ θ⊙∂R/∂θ of the |θ| network on an all-ones input; data-free (Tanaka et al. 2020)")
-    register("snip", Snip, "Σ |θ⊙∂L/∂θ| on one labelled batch (Lee et al. 2019)")
-    register("grasp", Grasp, "Σ −θ⊙(H ∂L/∂θ) on one labelled batch (Wang et al. 2020)")
+    register("synflow", "plugins.proxies.synflow:SynFlow",
+             "Σ θ⊙∂R/∂θ of the |θ| network on an all-ones input; data-free (Tanaka et al. 2020)")
+    register("snip", "plugins.proxies.snip:Snip", "Σ |θ⊙∂L/∂θ| on one labelled batch (Lee et al. 2019)")
+    register("grasp", "plugins.proxies.grasp:Grasp", "Σ −θ⊙(H ∂L/∂θ) on one labelled batch (Wang et al. 2020)")
 
 
 @hookimpl
@@ -66,6 +63,9 @@ def correlate_command(proxy_names: str, space_name: str, benchmark_name: str, be
                       metric: str, dataset_name: str, data_dir: Path | None, samples: int, seed: int,
                       batch_size: int, channels: int, cells: int, device_name: str, output: Path | None) -> None:
     """Spearman's ρ between each proxy's score at initialization and a benchmark metric."""
+    from harness import resolve_device
+    from plugins.proxies.correlate import correlate, scoring_batch, write_scores
+
     plugins = _plugins()
     device = resolve_device(device_name)
     proxies = {name: plugins["proxy"].create(name) for name in _names(proxy_names)}

@@ -2,13 +2,14 @@
 methods ``darts-pt``, ``darts-pt-fixalpha`` and ``darts-pt-mag``."""
 from harness import hookimpl
 from plugins.pt.methods import METHODS
-from plugins.pt.selector import PTSelector
+from plugins.pt.options import PTOptions
 
 
 @hookimpl
 def nasbench_register_selectors(register):
-    register("pt", PTSelector, "perturbation-based selection: keep the op whose removal hurts the supernet most, "
-             "edge by edge with fine-tuning")
+    register("pt", "plugins.pt.selector:PTSelector",
+             "perturbation-based selection: keep the op whose removal hurts the supernet most, "
+             "edge by edge with fine-tuning", options=PTOptions)
 
 
 @hookimpl

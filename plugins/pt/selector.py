@@ -7,28 +7,13 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, Literal
+from typing import Any
 
 import torch
-from pydantic import Field
 
-from harness import Architecture, Options, Selection, SelectionContext, Selector, UserError
+from harness import Architecture, Selection, SelectionContext, Selector, UserError
+from plugins.pt.options import PTOptions
 from plugins.pt.topology import Topology
-
-
-class PTOptions(Options):
-    proj_intv: int = Field(5, ge=0, description="tuning epochs between two decisions")
-    criterion: Literal["acc", "loss"] = Field("acc", description="how a removal's harm is measured")
-    mode: Literal["perturbation", "magnitude"] = Field(
-        "perturbation", description="perturbation (PT) or magnitude (PT-Mag: largest α, same tuning)")
-    tune_lr_scale: float = Field(0.1, gt=0, description="tuning weight lr = tune_lr_scale × search.lr")
-    eval_batches: int | None = Field(None, ge=1, description="validation batches per measurement; null: all")
-    measure_on: Literal["augmented", "plain"] = Field(
-        "augmented", description="augmented: the validation half shuffled, in search batches, with the training "
-                                 "augmentation (darts-pt's valid_queue); plain: every image once, unaugmented")
-    schedule: Literal["reference", "even"] = Field(
-        "reference", description="reference: decide at tuning epochs 0, p, 2p, ... and the last at p·(D−1) − 1 "
-                                 "(darts-pt: 0, 5, 10, 15, 20, 24 on NB201); even: every p epochs")
 
 
 def decision_epochs(decisions: int, interval: int, schedule: str = "reference") -> list[int]:

@@ -4,10 +4,11 @@ from __future__ import annotations
 from typing import Any
 
 from harness import hookimpl
-from plugins.retrain.evaluator import RetrainEvaluator
+from plugins.retrain.options import RetrainOptions
 
 
 @hookimpl
 def nasbench_register_benchmarks(register: Any) -> None:
-    register("retrain", RetrainEvaluator,
-             "train the discrete network from scratch on the search data, report test accuracy (expensive)")
+    register("retrain", "plugins.retrain.evaluator:RetrainEvaluator",
+             "train the discrete network from scratch on the search data, report test accuracy (expensive)",
+             options=RetrainOptions)

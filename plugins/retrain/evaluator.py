@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import torch
-from pydantic import Field
 from torch import nn
 from tqdm import tqdm
 
@@ -44,7 +43,6 @@ from harness import (
     DatasetInfo,
     DivergedError,
     ImageSet,
-    Options,
     SearchSpace,
     SplitData,
     UserError,
@@ -52,6 +50,7 @@ from harness import (
     load_checkpoint,
     save_checkpoint,
 )
+from plugins.retrain.options import RetrainOptions
 
 EVAL_BATCH_SIZE = 512
 
@@ -87,16 +86,6 @@ def protocol_for(name: str, space: SearchSpace) -> Protocol:
     if name == "auto":
         name = "nb101" if callable(getattr(space, "nb101_spec", None)) else "nb201"
     return PROTOCOLS[name]
-
-
-class RetrainOptions(Options):
-    protocol: Literal["auto", "nb201", "nb101"] = Field(
-        "auto", description="training recipe: nb201 (SGD) or nb101 (RMSProp); auto: nb101 for NB101-cell spaces")
-    epochs: int | None = Field(None, ge=1, description="training epochs; null: the protocol's (nb201 30, nb101 108)")
-    lr: float | None = Field(None, gt=0, description="initial learning rate (cosine to 0); null: the protocol's")
-    batch_size: int | None = Field(None, ge=1, description="training batch size; null: the protocol's")
-    C: int | None = Field(None, ge=1, description="network width; null: the run's space option")
-    N: int | None = Field(None, ge=1, description="cells per stage; null: the run's space option")
 
 
 class RetrainEvaluator(Benchmark):

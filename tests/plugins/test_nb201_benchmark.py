@@ -12,9 +12,10 @@ import torch
 from click.testing import CliRunner
 
 import plugins.nb201_benchmark as nb201_benchmark
+import plugins.nb201_benchmark.location as location
 from harness import BenchmarkUnavailable, SearchSpace, UserError
 from harness.plugin.manager import load_plugins
-from plugins.nb201_benchmark import HEADLINE_METRICS, NB201Benchmark
+from plugins.nb201_benchmark.benchmark import HEADLINE_METRICS, NB201Benchmark
 from plugins.nb201_benchmark.table import MetricTable
 
 OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
@@ -65,6 +66,12 @@ def no_configuration(monkeypatch, tmp_path):
     """Every test starts with nothing configured and a user data folder it can see."""
     monkeypatch.delenv("NASBENCH_TRUST_PICKLES", raising=False)
     monkeypatch.setenv("NASBENCH_HOME", str(tmp_path / "home"))
+
+
+@pytest.fixture
+def without_shipped_table(monkeypatch, tmp_path):
+    """As if the package data were missing (a broken install): nothing is configured at all."""
+    monkeypatch.setattr(location, "SHIPPED_TABLE", tmp_path / "not-shipped.npz")
 
 
 def write_csv(path: Path, rows: list[dict]) -> Path:
@@ -209,7 +216,7 @@ def test_parquet_tables_read_like_csv(tmp_path):
 
 # --- where the file comes from ------------------------------------------------------------------
 
-def test_nothing_configured_is_benchmark_unavailable_with_what_to_download():
+def test_nothing_configured_is_benchmark_unavailable_with_what_to_download(without_shipped_table):
     with pytest.raises(BenchmarkUnavailable) as error:
         NB201Benchmark({}, None)
     text = error.value.message
@@ -267,7 +274,7 @@ def test_registered_as_nb201_for_the_nb201_space_only(tmp_path):
         bench.query(OtherSpace(), (1,) * 6)
 
 
-def test_cli_info_and_import_errors(tmp_path):
+def test_cli_info_and_import_errors(tmp_path, without_shipped_table):
     cli = cli_group()
     runner = CliRunner()
     table = write_csv(tmp_path / "t.csv", [{"arch_str": ALL_SKIP, "cifar10/test_acc": 54.0},

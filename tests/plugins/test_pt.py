@@ -30,6 +30,7 @@ from harness import (
     UserError,
 )
 from harness.experiment.config import DEFAULTS, merge
+from harness.plugin.manager import load_plugins
 from plugins.pt.selector import Projection, PTSelector, decision_epochs
 from plugins.pt.topology import Topology
 
@@ -467,15 +468,9 @@ def test_bad_options_are_user_errors(options, message):
 
 
 def test_plugin_registers_the_selector_and_methods():
-    registered: dict[str, object] = {}
-
-    def register(name, factory, description=""):
-        registered[name] = factory
-
-    plugins.pt.nasbench_register_selectors(register=register)
-    plugins.pt.nasbench_register_methods(register=register)
-    assert isinstance(registered["pt"]({"proj_intv": 1}), PTSelector)
-    methods = [registered[name]() for name in ("darts-pt", "darts-pt-fixalpha", "darts-pt-mag")]
+    registered = load_plugins(extra=[plugins.pt], from_entry_points=False)
+    assert isinstance(registered["selector"].create("pt", {"proj_intv": 1}), PTSelector)
+    methods = [registered["method"].create(name) for name in ("darts-pt", "darts-pt-fixalpha", "darts-pt-mag")]
     assert [(m.optimizer, m.selector) for m in methods] == [("darts", "pt"), ("fixed", "pt"), ("darts", "pt")]
     assert all(m.defaults["search"]["epochs"] == 100 for m in methods)
     assert methods[2].defaults["selector"]["options"] == {"mode": "magnitude"}

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from click.testing import CliRunner
 
+import plugins.nb201_benchmark.location as location
 from harness.cli.main import build_cli
 
 ALL_SKIP = "|skip_connect~0|+|skip_connect~0|skip_connect~1|+|skip_connect~0|skip_connect~1|skip_connect~2|"
@@ -33,7 +34,14 @@ def test_bad_architecture_string_is_one_clear_line(nb201_table):
     assert len(result.output.strip().splitlines()) == 1
 
 
-def test_missing_benchmark_says_what_to_download():
+def test_without_configuration_the_shipped_table_answers():
+    result = query(ALL_SKIP)
+    assert result.exit_code == 0, result.output
+    assert "index  1835" in result.output and "54.2967" in result.output
+
+
+def test_missing_benchmark_says_what_to_download(monkeypatch, tmp_path):
+    monkeypatch.setattr(location, "SHIPPED_TABLE", tmp_path / "not-shipped.npz")
     result = query(ALL_SKIP)
     assert result.exit_code == 2
     assert "NAS-Bench-201" in result.output and "--benchmark-file" in result.output

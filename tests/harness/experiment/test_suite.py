@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from paths import REPO_ROOT
 from run_records import write_run
 
+import harness.experiment.execute
 import harness.experiment.suite
 import harness.plugin.manager
 from harness.api.benchmarks import BenchmarkUnavailable
@@ -108,7 +109,7 @@ def _write(tmp_path: Path, text: str, name: str = "demo.toml") -> Path:
 
 @pytest.fixture
 def names(monkeypatch) -> harness.plugin.manager.Plugins:
-    plugins = load_plugins(extra=[NamesOnly()], from_entry_points=False)
+    plugins = load_plugins(extra=[NamesOnly(), importlib.import_module("plugins.executors")], from_entry_points=False)
     monkeypatch.setattr(harness.plugin.manager, "_cached", plugins)
     return plugins
 
@@ -170,7 +171,7 @@ def test_unknown_names_fail_before_any_run_and_list_the_known_ones(tmp_path: Pat
 
 
 def test_dry_run_prints_the_plan_and_runs_nothing(tmp_path: Path, names, monkeypatch) -> None:
-    monkeypatch.setattr(harness.experiment.suite, "run_seeds", lambda *a, **k: pytest.fail("dry run must not run"))
+    monkeypatch.setattr(harness.experiment.execute, "run_task", lambda *a, **k: pytest.fail("dry run must not run"))
     result = CliRunner().invoke(_cli(), ["suite", str(_write(tmp_path, DEMO)), "--dry-run", "--seeds", "0-2"])
     assert result.exit_code == 0, result.output
     assert "suite demo: 4 runs × seeds = 12 seed runs" in result.output
@@ -181,16 +182,21 @@ def test_dry_run_prints_the_plan_and_runs_nothing(tmp_path: Path, names, monkeyp
 def test_suite_runs_every_planned_run_then_writes_its_table(tmp_path: Path, names, monkeypatch) -> None:
     calls = []
 
-    def fake_run_seeds(method, dataset, user_config, seeds, device, results_root):
-        calls.append((method, dataset, user_config["label"], seeds, device))
-        bonus = 10.0 if method == "balenas" else 0.0
-        return [write_run(results_root, user_config["label"], seed, {f"{dataset}/test_acc": 80.0 + bonus + seed},
-                          method=method, dataset=dataset) for seed in seeds]
+    def fake_run_task(task, done):
+        calls.append((task.method, task.dataset, task.user_config["label"], list(task.seeds), task.device))
+        bonus = 10.0 if task.method == "balenas" else 0.0
+        folders = [write_run(Path(task.results_root), task.user_config["label"], seed,
+                             {f"{task.dataset}/test_acc": 80.0 + bonus + seed}, method=task.method, dataset=task.dataset)
+                   for seed in task.seeds]
+        for folder in folders:
+            done(folder)
+        return folders
 
-    monkeypatch.setattr(harness.experiment.suite, "run_seeds", fake_run_seeds)
+    monkeypatch.setattr(harness.experiment.execute, "run_task", fake_run_task)
     out = tmp_path / "out"
     result = CliRunner().invoke(_cli(), ["suite", str(_write(tmp_path, DEMO)), "--results", str(out), "--seeds", "0-2"])
     assert result.exit_code == 0, result.output
+    assert "[suite demo] 12/12 runs done (100%)" in result.output and "[suite demo] 3/12 runs done (25%)" in result.output
     assert calls[0] == ("darts", "digits", "darts", [0, 1, 2], "cpu")
     assert [c[2] for c in calls] == ["darts", "balenas", "balenas-m3-digits", "balenas-m3-cifar10"]
     markdown = (out / "table.md").read_text()

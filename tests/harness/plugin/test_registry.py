@@ -60,3 +60,31 @@ def test_a_component_validates_its_options_when_built():
     with pytest.raises(UserError, match="unknown option 'momentum'; known: lr"):
         GoodOptimizer({"momentum": 0.9})
     assert GoodOptimizer({"lr": "0.5"}).options.lr == 0.5
+
+
+def test_lazy_targets_are_imported_only_when_created(tmp_path, monkeypatch):
+    module = tmp_path / "lazy_component_for_test.py"
+    module.write_text("from test_registry import GoodOptimizer\nIMPORTED = True\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    registry = Registry("optimizer", ArchOptimizer)
+    registry.add("lazy", "lazy_component_for_test:GoodOptimizer", "tests", "later", options=GoodOptimizer.Options)
+    import sys
+
+    assert "lazy_component_for_test" not in sys.modules
+    assert registry.get("lazy").listed_options is GoodOptimizer.Options
+    assert registry.get("lazy").options is GoodOptimizer.Options
+    assert "lazy_component_for_test" not in sys.modules
+    assert isinstance(registry.create("lazy", {"lr": 0.3}), GoodOptimizer)
+    assert "lazy_component_for_test" in sys.modules
+
+
+def test_broken_lazy_targets_are_named():
+    registry = Registry("optimizer", ArchOptimizer)
+    with pytest.raises(UserError, match="registered an invalid optimizer"):
+        registry.add("bad", "not a target", "tests")
+    with pytest.raises(UserError, match="registered an invalid optimizer"):
+        registry.add("bad", GoodOptimizer, "tests", options=dict)
+    registry.add("missing", "no_such_module_here:Thing", "broken-plugin")
+    with pytest.raises(UserError, match="optimizer 'missing' from plugin broken-plugin: cannot import no_such_module_here:Thing"):
+        registry.create("missing", {})
+    assert registry.get("missing").listed_options is None

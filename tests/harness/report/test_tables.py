@@ -146,8 +146,11 @@ def test_optimal_row_from_the_nb201_table(results: Path, nb201_table: Path) -> N
     assert optima["cifar10-valid/valid_acc"] == pytest.approx(91.6067, abs=1e-3)
 
 
-def test_optimal_row_is_skipped_with_a_note_when_unconfigured(results: Path) -> None:
+def test_optimal_row_is_skipped_with_a_note_when_unconfigured(results: Path, monkeypatch, tmp_path) -> None:
     import plugins.nb201_benchmark as nb201_benchmark
+    import plugins.nb201_benchmark.location as location
+
+    monkeypatch.setattr(location, "SHIPPED_TABLE", tmp_path / "not-shipped.npz")  # as if not installed
 
     optima, notes = benchmark_optima(_records(results), ["cifar10/test_acc"], None, load_plugins(extra=[nb201_benchmark]))
     assert optima == {} and notes[0].startswith("optimal row skipped")

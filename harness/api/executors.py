@@ -1,0 +1,57 @@
+"""The executor contract: where and how the runs of a command are carried out.
+
+A ``Task`` is one method on one dataset for some seeds; ``work(task, done)`` runs it in
+the current process (the harness's ``run_task``: resumable, locked per seed, writing to
+``task.results_root``). An executor decides where ``work`` runs: in this process one
+task after another (``local``), in one worker process per GPU, or on a Ray cluster, one
+task per seed. ``done(folder)`` is called once per seed that finished or was skipped,
+for the overall progress line.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, ClassVar
+
+from harness.api.options import NoOptions, Options, parse_options
+
+Done = Callable[[Path], None]
+
+
+@dataclass(frozen=True)
+class Task:
+    """One method on one dataset over ``seeds``; plain data, so it can be sent to another process."""
+
+    method: str
+    dataset: str | None
+    user_config: dict[str, Any]
+    seeds: tuple[int, ...]
+    device: str
+    results_root: str
+    retry_failed: bool = False
+    label: str = field(default="", compare=False)
+    loggers: tuple[str, ...] = ()
+    """``--logger`` names, attached where the task runs (a worker's lifecycle hooks fire in the worker)."""
+
+    def per_seed(self) -> list[Task]:
+        """The task split into one task per seed (what remote executors schedule)."""
+        return [replace(self, seeds=(seed,)) for seed in self.seeds]
+
+
+Work = Callable[[Task, "Done | None"], list[Path]]
+
+
+class Executor(ABC):
+    """Runs tasks somewhere and returns their run folders in task order (seeds in order)."""
+
+    name: str = ""
+    Options: ClassVar[type[Options]] = NoOptions
+
+    def __init__(self, options: Mapping[str, Any] | None = None) -> None:
+        self.options = parse_options(type(self).Options, options, f"executor {self.name or type(self).__name__}")
+
+    @abstractmethod
+    def run(self, tasks: list[Task], work: Work, done: Done) -> list[Path]:
+        """Carry out every task with ``work``; call ``done`` per seed; failures end as one ``UserError``."""

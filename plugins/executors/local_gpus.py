@@ -1,0 +1,86 @@
+"""``local-gpus``: one worker process per GPU, each seeing only its GPU, taking seed tasks from one queue.
+
+Workers are spawned (not forked: CUDA does not survive a fork) with
+``CUDA_VISIBLE_DEVICES`` set to their GPU, so a task's ``--device cuda`` is that GPU.
+With ``devices = ['cpu', ...]`` the same workers run on the CPU (one thread each).
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import queue
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from harness import Done, Executor, Task, UserError, Work
+from plugins.executors.options import LocalGpusOptions
+
+STOP = None
+
+
+def visible_gpus() -> list[str]:
+    import torch
+
+    return [str(index) for index in range(torch.cuda.device_count())]
+
+
+def worker(device: str, work: Work, tasks: Any, results: Any) -> None:
+    """Run tasks until the STOP marker; report ``(index, folders, error)`` for each."""
+    while (item := tasks.get()) is not STOP:
+        index, task = item
+        try:
+            results.put((index, [str(f) for f in work(task, None)], None))
+        except BaseException as exc:  # reported to the parent, which names the seed
+            results.put((index, [], f"{type(exc).__name__}: {exc}"))
+
+
+class LocalGpusExecutor(Executor):
+    name = "local-gpus"
+    Options = LocalGpusOptions
+    options: LocalGpusOptions
+
+    def run(self, tasks: list[Task], work: Work, done: Done) -> list[Path]:
+        devices = self.options.devices if self.options.devices is not None else visible_gpus()
+        if not devices:
+            raise UserError("--executor local-gpus found no CUDA GPU; use --executor local, or "
+                            "--executor-option devices=[cpu,cpu] for CPU workers")
+        seeds = [task for group in tasks for task in group.per_seed()]
+        context = multiprocessing.get_context("spawn")
+        todo, results = context.Queue(), context.Queue()
+        for index, task in enumerate(seeds):
+            device = "cpu" if all(d == "cpu" for d in devices) else task.device.split(":")[0]
+            todo.put((index, replace(task, device=device)))
+        workers = []
+        for device in devices[:len(seeds)]:
+            todo.put(STOP)
+            environment = dict(os.environ)
+            os.environ["CUDA_VISIBLE_DEVICES"] = "" if device == "cpu" else device
+            try:
+                process = context.Process(target=worker, args=(device, work, todo, results), daemon=True)
+                process.start()
+            finally:
+                os.environ.clear()
+                os.environ.update(environment)
+            workers.append(process)
+        folders: dict[int, list[str]] = {}
+        errors: list[str] = []
+        while len(folders) + len(errors) < len(seeds):
+            try:
+                index, paths, error = results.get(timeout=5)
+            except queue.Empty:
+                if not any(process.is_alive() for process in workers):
+                    raise UserError("every local-gpus worker exited before its tasks were done; "
+                                    "see the messages above") from None
+                continue
+            if error:
+                errors.append(f"{seeds[index].method} seed {seeds[index].seeds[0]}: {error}")
+                continue
+            folders[index] = paths
+            for path in paths:
+                done(Path(path))
+        for process in workers:
+            process.join()
+        if errors:
+            raise UserError(f"{len(errors)} task(s) failed: " + "; ".join(errors))
+        return [Path(p) for index in range(len(seeds)) for p in folders[index]]

@@ -1,0 +1,18 @@
+"""Executor options, apart from the executors' modules (Ray and torch load only when used)."""
+from __future__ import annotations
+
+from pydantic import Field
+
+from harness import Options
+
+
+class LocalGpusOptions(Options):
+    devices: list[str] | None = Field(None, description="one worker per entry, e.g. ['0', '1'] (GPU ids) or "
+                                                        "['cpu', 'cpu']; null: one per visible GPU")
+
+
+class RayOptions(Options):
+    num_gpus: float | None = Field(None, ge=0, description="GPUs per task; null: 1 when --device is cuda, else 0")
+    num_cpus: float = Field(1, ge=0, description="CPUs per task")
+    max_retries: int = Field(3, ge=0, description="times a task is retried after its worker died")
+    address: str | None = Field(None, description="cluster to join; null: $RAY_ADDRESS, else a local Ray instance")
