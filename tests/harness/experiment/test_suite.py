@@ -232,12 +232,17 @@ source = "Paper A, Table 9"
 
 
 def fake_runs(calls: list):
-    def fake_run_seeds(method, dataset, user_config, seeds, device, results_root):
-        calls.append(user_config["label"])
-        bonus = 10.0 if method == "balenas" else 0.0
-        return [write_run(results_root, user_config["label"], seed, {f"{dataset}/test_acc": 80.0 + bonus + seed},
-                          method=method, dataset=dataset) for seed in seeds]
-    return fake_run_seeds
+    """An executor task that writes synthetic records instead of searching."""
+    def fake_run_task(task, done):
+        calls.append(task.user_config["label"])
+        bonus = 10.0 if task.method == "balenas" else 0.0
+        folders = [write_run(Path(task.results_root), task.user_config["label"], seed,
+                             {f"{task.dataset}/test_acc": 80.0 + bonus + seed}, method=task.method, dataset=task.dataset)
+                   for seed in task.seeds]
+        for folder in folders:
+            done(folder)
+        return folders
+    return fake_run_task
 
 
 def test_reported_rows_parse_with_errors_turned_into_accuracy(tmp_path: Path) -> None:
@@ -256,7 +261,7 @@ def test_reported_labels_must_be_labels_of_the_suite(tmp_path: Path, names) -> N
 
 
 def test_suite_table_shows_reported_rows_beside_the_measured_ones(tmp_path: Path, names, monkeypatch) -> None:
-    monkeypatch.setattr(harness.experiment.suite, "run_seeds", fake_runs([]))
+    monkeypatch.setattr(harness.experiment.execute, "run_task", fake_runs([]))
     out = tmp_path / "out"
     result = CliRunner().invoke(_cli(), ["suite", str(_write(tmp_path, REPORTED)), "--results", str(out),
                                          "--seeds", "0-2"])
@@ -282,7 +287,7 @@ def test_suite_table_shows_reported_rows_beside_the_measured_ones(tmp_path: Path
 
 
 def test_table_command_takes_reported_rows_from_a_suite_file(tmp_path: Path, names, monkeypatch) -> None:
-    monkeypatch.setattr(harness.experiment.suite, "run_seeds", fake_runs([]))
+    monkeypatch.setattr(harness.experiment.execute, "run_task", fake_runs([]))
     out = tmp_path / "out"
     suite_file = _write(tmp_path, REPORTED)
     assert CliRunner().invoke(_cli(), ["suite", str(suite_file), "--results", str(out), "--seeds", "0"]).exit_code == 0
