@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from numbers import Integral
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 from torch import nn
@@ -29,6 +29,8 @@ class NB201Options(Options):
     N: int = Field(5, ge=1, description="cells per stage (NB201: 5)")
     track_running_stats: bool = Field(True, description="BatchNorm keeps running statistics")
     affine: bool | None = Field(None, description="BatchNorm affine; null: off in the supernet, on in networks")
+    cell: Literal["fused", "per_op"] = Field(
+        "fused", description="supernet cell: fused (ops reading one node share one conv/BN call) or per_op")
 
 
 class NB201Space(SearchSpace):
@@ -46,6 +48,7 @@ class NB201Space(SearchSpace):
     def build_network(self, arch: Architecture, dataset: DatasetInfo,
                       options: Mapping[str, Any] | None) -> nn.Module:
         opts = self._options(dataset, options, affine=NETWORK_AFFINE)
+        del opts["cell"]
         return NB201Network(self._checked(arch), dataset.channels, dataset.num_classes, **opts)
 
     def parse(self, text: str) -> Architecture:
