@@ -104,11 +104,10 @@ class Trainer:
         try:
             for step in range(self.steps_per_epoch()):
                 x, y = next(self.train_stream)
-                if bilevel:
-                    val_batch = next(self.valid_stream)
-                    self.optimizer.step(SearchStep(self, (x, y), val_batch, self.scheduler.last_epoch, step))
+                val_batch = next(self.valid_stream) if bilevel else None
+                if val_batch is not None:
                     self.images_seen += int(val_batch[1].shape[0])
-                loss, logits = self._weight_step(x, y)
+                loss, logits = self.search_step((x, y), val_batch, step)
                 total_loss += loss.detach() * y.shape[0]
                 total_correct += (logits.argmax(dim=1) == y).sum()
                 seen += int(y.shape[0])
@@ -124,6 +123,13 @@ class Trainer:
         if mean_loss != mean_loss or mean_loss in (float("inf"), float("-inf")):
             raise DivergedError(f"training loss became {mean_loss} (lr {self.current_lr():.4g})")
         return {"train_loss": mean_loss, "train_acc": 100.0 * float(total_correct) / max(seen, 1)}
+
+    def search_step(self, train_batch: Batch, val_batch: Batch | None, step: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+        """One step of the loop: the architecture step on ``val_batch`` (None: none), then the
+        weight step on ``train_batch``; returns the training (loss, logits)."""
+        if val_batch is not None:
+            self.optimizer.step(SearchStep(self, train_batch, val_batch, self.scheduler.last_epoch, step))
+        return self._weight_step(*train_batch)
 
     def _weight_step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         weights = self.optimizer.mixing_weights(training=True)
