@@ -67,7 +67,7 @@ def user_config_from_options(dataset_dir: str | None, space: str | None, selecto
               help="Where run folders go.")
 @click.option("--label", default=None, help="Row name in tables [default: the method].")
 @click.option("--track-hessian", is_flag=True, help="Record the dominant Hessian eigenvalue of L_val w.r.t. α per epoch.")
-@click.option("--amp", is_flag=True, help="bfloat16 autocast on CUDA.")
+@click.option("--amp", is_flag=True, help="bfloat16 autocast (CUDA, or CPUs with bfloat16 support).")
 @click.option("--retry-failed", is_flag=True, help="Run again the seeds whose record says failed.")
 @click.option("--threads", type=int, default=None, help="CPU threads for torch [default: 1 on small datasets].")
 @click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE",
@@ -104,7 +104,7 @@ def run(method: str, dataset: str | None, data_dir: str | None, space: str | Non
               help="Images in the validation half the evaluation pass is timed on.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.option("--threads", type=int, default=None, help="CPU threads for torch [default: torch's].")
-@click.option("--amp", is_flag=True, help="bfloat16 autocast on CUDA.")
+@click.option("--amp", is_flag=True, help="bfloat16 autocast (CUDA, or CPUs with bfloat16 support).")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE",
               help="Any config leaf, e.g. --set space.options.cell=per_op (repeatable).")

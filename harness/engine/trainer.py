@@ -12,11 +12,33 @@ from contextlib import contextmanager, nullcontext
 import torch
 from torch import nn
 
+from harness.api.errors import UserError
 from harness.api.optimizers import ArchOptimizer
 from harness.api.run import RunContext
 from harness.api.spaces import Supernet
 from harness.api.step import Batch, SearchStep, WeightTransform
 from harness.engine.data import BatchStream, iterate_once
+
+
+def compiled(supernet: Supernet, backend: str | None, mode: str | None) -> Callable[..., torch.Tensor]:
+    """``supernet`` through ``torch.compile`` with ``backend`` (``inductor`` needs a C++ compiler
+    on CPUs; ``aot_eager`` needs none), or itself when ``backend`` is None.
+
+    ``mode`` is torch.compile's (``reduce-overhead`` uses CUDA graphs on GPUs).
+    """
+    if backend is None:
+        if mode is not None:
+            raise UserError("search.compile_mode needs search.compile (a torch.compile backend, e.g. inductor)")
+        return supernet
+    import torch._dynamo
+
+    known = torch._dynamo.list_backends(exclude_tags=())
+    if backend not in known:
+        raise UserError(f"search.compile = {backend!r} is not a torch.compile backend here; known: {', '.join(known)}")
+    modes = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
+    if mode is not None and mode not in modes:
+        raise UserError(f"search.compile_mode = {mode!r}; expected one of {', '.join(modes)}")
+    return torch.compile(supernet, backend=backend, mode=mode)
 
 
 class DivergedError(RuntimeError):
@@ -43,7 +65,11 @@ class Trainer:
         self.train_stream = BatchStream(run.data.train, info, batch, run.seed * 2 + 1, info.augment)
         self.valid_stream = BatchStream(run.data.valid, info, batch, run.seed * 2 + 2, info.augment)
         self.weight_transform: WeightTransform | None = None
-        self.amp = bool(self.search.get("amp")) and run.device.type == "cuda"
+        self.amp = bool(self.search.get("amp"))
+        self.channels_last = bool(self.search.get("channels_last"))
+        if self.channels_last:
+            supernet.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+        self.model = compiled(supernet, self.search.get("compile"), self.search.get("compile_mode"))
         self.images_seen = 0
         self.seconds = 0.0
 
@@ -74,9 +100,11 @@ class Trainer:
         """Supernet output with the selector's projection (if any) applied to ``weights``."""
         if self.weight_transform is not None:
             weights = self.weight_transform(weights)
-        autocast = torch.autocast("cuda", dtype=torch.bfloat16) if self.amp else nullcontext()
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        autocast = torch.autocast(x.device.type, dtype=torch.bfloat16) if self.amp else nullcontext()
         with autocast:
-            return self.supernet(x, weights).float()
+            return self.model(x, weights).float()
 
     def reset_weight_momentum(self) -> None:
         """Forget SGD's momentum, as a freshly built weight optimizer would (PT's fine-tuning)."""

@@ -14,7 +14,6 @@ unchanged); only ``forward`` differs, reading their tensors directly.
 """
 from __future__ import annotations
 
-import functools
 from typing import cast
 
 import torch
@@ -139,17 +138,9 @@ def _sum(terms: list[torch.Tensor]) -> torch.Tensor:
 def _window_sums(x: torch.Tensor) -> torch.Tensor:
     """Sum over each 3×3 window (zero padding): a depthwise convolution, much faster on CPUs than avg_pool2d."""
     channels = x.shape[1]
-    return F.conv2d(x, _ones_kernel(channels, x.device, x.dtype), padding=1, groups=channels)
+    return F.conv2d(x, x.new_ones(channels, 1, 3, 3), padding=1, groups=channels)
 
 
-@functools.lru_cache(maxsize=64)
-def _ones_kernel(channels: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
-    return torch.ones(channels, 1, 3, 3, device=device, dtype=dtype)
-
-
-@functools.lru_cache(maxsize=64)
 def _inverse_window_counts(height: int, width: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
     """1 / (pixels inside each 3×3 window), what ``avg_pool2d(count_include_pad=False)`` divides by."""
-    counts = F.avg_pool2d(torch.ones(1, 1, height, width, dtype=torch.float64), 3, stride=1, padding=1,
-                          count_include_pad=True, divisor_override=1)[0, 0]
-    return (1.0 / counts).to(device=device, dtype=dtype)
+    return 1.0 / _window_sums(torch.ones(1, 1, height, width, device=device, dtype=dtype))[0, 0]
