@@ -94,7 +94,7 @@ def user_config_from_options(dataset_dir: str | None, space: str | None, selecto
               help="Where run folders go.")
 @click.option("--label", default=None, help="Row name in tables [default: the method].")
 @click.option("--track-hessian", is_flag=True, help="Record the dominant Hessian eigenvalue of L_val w.r.t. α per epoch.")
-@click.option("--amp", is_flag=True, help="bfloat16 autocast on CUDA.")
+@click.option("--amp", is_flag=True, help="bfloat16 autocast (CUDA, or CPUs with bfloat16 support).")
 @click.option("--retry-failed", is_flag=True, help="Run again the seeds whose record says failed.")
 @click.option("--threads", type=int, default=None, help="CPU threads for torch [default: 1 on small datasets].")
 @click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE",
@@ -138,6 +138,44 @@ def parse_executor_options(assignments: tuple[str, ...]) -> dict[str, Any]:
     for assignment in assignments:
         options = merge(options, parse_assignment(assignment))
     return options
+
+
+@cli.command(name="bench")
+@click.option("--method", "-m", default="darts", show_default=True, help="Method preset (see `nasbench list`).")
+@click.option("--space", default=None, help="Search space [default: nb201].")
+@click.option("-C", "--channels", type=int, default=None, help="Space option C (NB201: 16).")
+@click.option("-N", "--cells", type=int, default=None, help="Space option N, cells per stage (NB201: 5).")
+@click.option("--resolution", type=int, default=32, show_default=True, help="Image side in pixels (CIFAR: 32).")
+@click.option("--batch-size", type=int, default=64, show_default=True)
+@click.option("--steps", type=int, default=5, show_default=True, help="Search steps per timed round.")
+@click.option("--repeats", type=int, default=3, show_default=True, help="Timed rounds (the median is reported).")
+@click.option("--eval-images", type=int, default=512, show_default=True,
+              help="Images in the validation half the evaluation pass is timed on.")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@click.option("--threads", type=int, default=None, help="CPU threads for torch [default: torch's].")
+@click.option("--amp", is_flag=True, help="bfloat16 autocast (CUDA, or CPUs with bfloat16 support).")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE",
+              help="Any config leaf, e.g. --set space.options.cell=per_op (repeatable).")
+def bench_command(method: str, space: str | None, channels: int | None, cells: int | None, resolution: int,
+                  batch_size: int, steps: int, repeats: int, eval_images: int, device: str, threads: int | None,
+                  amp: bool, as_json: bool, assignments: tuple[str, ...]) -> None:
+    """Images/s of METHOD's search step and loop here, and its projected CIFAR-10 search cost."""
+    import json
+
+    import torch
+
+    from harness.engine.devices import resolve_device
+    from harness.experiment.bench import bench, format_report
+
+    user = user_config_from_options(None, space, None, (), None, None, None, False, amp, assignments)
+    options = {key: value for key, value in (("C", channels), ("N", cells)) if value is not None}
+    user = merge({"space": {"options": options}, "search": {"batch_size": batch_size}}, user)
+    torch_device = resolve_device(device)
+    if threads is not None:
+        torch.set_num_threads(threads)
+    report = bench(get_plugins(), method, user, resolution, torch_device, steps, repeats, eval_images)
+    click.echo(json.dumps(report.as_dict(), indent=2) if as_json else format_report(report))
 
 
 @cli.command(name="list")

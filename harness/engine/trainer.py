@@ -12,11 +12,33 @@ from contextlib import contextmanager, nullcontext
 import torch
 from torch import nn
 
+from harness.api.errors import UserError
 from harness.api.optimizers import ArchOptimizer
 from harness.api.run import RunContext
 from harness.api.step import Batch, SearchStep, WeightTransform
 from harness.api.supernet import Supernet
 from harness.engine.data import BatchStream, iterate_once, shuffled_pass
+
+
+def compiled(supernet: Supernet, backend: str | None, mode: str | None) -> Callable[..., torch.Tensor]:
+    """``supernet`` through ``torch.compile`` with ``backend`` (``inductor`` needs a C++ compiler
+    on CPUs; ``aot_eager`` needs none), or itself when ``backend`` is None.
+
+    ``mode`` is torch.compile's (``reduce-overhead`` uses CUDA graphs on GPUs).
+    """
+    if backend is None:
+        if mode is not None:
+            raise UserError("search.compile_mode needs search.compile (a torch.compile backend, e.g. inductor)")
+        return supernet
+    import torch._dynamo
+
+    known = torch._dynamo.list_backends(exclude_tags=())
+    if backend not in known:
+        raise UserError(f"search.compile = {backend!r} is not a torch.compile backend here; known: {', '.join(known)}")
+    modes = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
+    if mode is not None and mode not in modes:
+        raise UserError(f"search.compile_mode = {mode!r}; expected one of {', '.join(modes)}")
+    return torch.compile(supernet, backend=backend, mode=mode)
 
 
 class DivergedError(RuntimeError):
@@ -44,7 +66,11 @@ class Trainer:
         self.valid_stream = BatchStream(run.data.valid, info, batch, run.seed * 2 + 2, info.augment)
         self.eval_generator = torch.Generator().manual_seed(run.seed * 2 + 3)
         self.weight_transform: WeightTransform | None = None
-        self.amp = bool(self.search.get("amp")) and run.device.type == "cuda"
+        self.amp = bool(self.search.get("amp"))
+        self.channels_last = bool(self.search.get("channels_last"))
+        if self.channels_last:
+            supernet.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+        self.model = compiled(supernet, self.search.get("compile"), self.search.get("compile_mode"))
         self.images_seen = 0
         self.seconds = 0.0
 
@@ -75,9 +101,11 @@ class Trainer:
         """Supernet output with the selector's projection (if any) applied to ``weights``."""
         if self.weight_transform is not None:
             weights = self.weight_transform(weights)
-        autocast = torch.autocast("cuda", dtype=torch.bfloat16) if self.amp else nullcontext()
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        autocast = torch.autocast(x.device.type, dtype=torch.bfloat16) if self.amp else nullcontext()
         with autocast:
-            return self.supernet(x, weights).float()
+            return self.model(x, weights).float()
 
     def reset_weight_momentum(self) -> None:
         """Forget SGD's momentum, as a freshly built weight optimizer would (PT's fine-tuning)."""
@@ -105,11 +133,10 @@ class Trainer:
         try:
             for step in range(self.steps_per_epoch()):
                 x, y = next(self.train_stream)
-                if bilevel:
-                    val_batch = next(self.valid_stream)
-                    self.optimizer.step(SearchStep(self, (x, y), val_batch, self.scheduler.last_epoch, step))
+                val_batch = next(self.valid_stream) if bilevel else None
+                if val_batch is not None:
                     self.images_seen += int(val_batch[1].shape[0])
-                loss, logits = self._weight_step(x, y)
+                loss, logits = self.search_step((x, y), val_batch, step)
                 total_loss += loss.detach() * y.shape[0]
                 total_correct += (logits.argmax(dim=1) == y).sum()
                 seen += int(y.shape[0])
@@ -125,6 +152,13 @@ class Trainer:
         if mean_loss != mean_loss or mean_loss in (float("inf"), float("-inf")):
             raise DivergedError(f"training loss became {mean_loss} (lr {self.current_lr():.4g})")
         return {"train_loss": mean_loss, "train_acc": 100.0 * float(total_correct) / max(seen, 1)}
+
+    def search_step(self, train_batch: Batch, val_batch: Batch | None, step: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+        """One step of the loop: the architecture step on ``val_batch`` (None: none), then the
+        weight step on ``train_batch``; returns the training (loss, logits)."""
+        if val_batch is not None:
+            self.optimizer.step(SearchStep(self, train_batch, val_batch, self.scheduler.last_epoch, step))
+        return self._weight_step(*train_batch)
 
     def _weight_step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         weights = self.optimizer.mixing_weights(training=True)

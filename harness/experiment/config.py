@@ -40,6 +40,9 @@ DEFAULTS: dict[str, Any] = {
         "eval_batches": None,
         "max_steps_per_epoch": None,
         "amp": False,
+        "channels_last": False,
+        "compile": None,
+        "compile_mode": None,
     },
 }
 

@@ -13,6 +13,7 @@ from torch import nn
 from harness import Supernet
 from plugins.nb201.cells import DiscreteCell, MixedCell
 from plugins.nb201.encoding import EDGES, OP_NAMES
+from plugins.nb201.fused import FusedMixedCell
 from plugins.nb201.ops import ResNetBasicBlock
 
 
@@ -32,26 +33,36 @@ def build_macro(in_channels: int, num_classes: int, C: int, N: int,
     return stem, nn.ModuleList(layers), head
 
 
+CELLS: dict[str, type[nn.Module]] = {"fused": FusedMixedCell, "per_op": MixedCell}
+"""Supernet cell implementations: ``fused`` shares work between the ops reading one node;
+``per_op`` runs every op module by itself (the reference-style cell, kept as the oracle)."""
+
+
 class NB201Supernet(Supernet):
     """Every cell mixes all ops with the shared ``(edges, ops)`` or per-example ``(batch, edges, ops)`` weights.
 
-    With 2-D weights an op whose weight is exactly zero is not computed (one sync per
-    forward reads which): the output is the same, but that weight then gets no gradient
-    and that op's BatchNorm statistics do not move.
+    With 2-D weights an op whose weight is exactly zero counts for nothing: the output is
+    the same, but that weight then gets no gradient and that op's BatchNorm statistics do
+    not move. The ``per_op`` cell skips such ops (one device→host sync per forward reads
+    which); the ``fused`` cell computes them and masks on the device.
     """
 
     def __init__(self, in_channels: int, num_classes: int, C: int, N: int, affine: bool,
-                 track_running_stats: bool) -> None:
+                 track_running_stats: bool, cell: str = "fused") -> None:
         super().__init__()
+        self.cell_kind = cell
+        make = CELLS[cell]
         self.stem, self.cells, self.head = build_macro(
-            in_channels, num_classes, C, N, lambda width: MixedCell(width, affine, track_running_stats))
+            in_channels, num_classes, C, N, lambda width: make(width, affine, track_running_stats))
 
     def forward(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         self._check_weights(x, weights)
-        active = (weights != 0).tolist() if weights.dim() == 2 else None
+        mask: torch.Tensor | list[list[bool]] | None = None
+        if weights.dim() == 2:
+            mask = weights != 0 if self.cell_kind == "fused" else (weights != 0).tolist()
         h = self.stem(x)
         for layer in self.cells:
-            h = layer(h, weights, active) if isinstance(layer, MixedCell) else layer(h)
+            h = layer(h, weights, mask) if isinstance(layer, MixedCell) else layer(h)
         return self.head(h)
 
     @staticmethod

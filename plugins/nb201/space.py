@@ -44,6 +44,7 @@ class NB201Space(SearchSpace):
         from plugins.nb201.network import NB201Network
 
         opts = self._options(dataset, options, affine=NETWORK_AFFINE)
+        del opts["cell"]
         return NB201Network(self._checked(arch), dataset.channels, dataset.num_classes, **opts)
 
     def parse(self, text: str) -> Architecture:

@@ -1,0 +1,176 @@
+"""``nasbench bench``: how fast one method searches on this machine, and what a paper's cost table needs.
+
+Everything runs on random CIFAR-shaped images (10 classes, 3 channels, uint8, augmented as
+CIFAR is), so no dataset is needed: the step costs what it costs on real data of that
+size. Two figures are measured with the real trainer:
+
+- the search step alone: architecture step + weight step on batches already on the device;
+- the loop: ``Trainer.train_epoch`` (batching, augmentation, steps) and the epoch-end
+  evaluation pass over the validation half.
+
+The projection multiplies the loop's figures out to CIFAR-10's 25,000/25,000 search split
+and the method's epochs on CIFAR-10 (selection and benchmark look-ups not included).
+"""
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from harness.api.datasets import DatasetInfo, ImageSet
+from harness.api.errors import UserError
+from harness.api.run import RunContext
+from harness.engine.data import SearchData
+from harness.engine.devices import peak_memory_mb
+from harness.engine.trainer import Trainer
+from harness.experiment.checks import resolve_config
+from harness.experiment.config import merge
+from harness.experiment.seeds import seed_everything
+from harness.plugin.manager import Plugins
+
+CIFAR10_SEARCH_HALF = 25_000
+"""Images in each half of CIFAR-10's search split (DARTS and NB201: 25k train / 25k valid)."""
+PROJECTION_DATASET = "cifar10"
+
+
+@dataclass
+class BenchReport:
+    """Measured figures of one method × space size × resolution × device."""
+
+    method: str
+    space: str
+    space_options: dict[str, Any]
+    resolution: int
+    batch_size: int
+    device: str
+    steps: int
+    repeats: int
+    bilevel: bool
+    step_seconds: float
+    step_images_per_second: float
+    loop_step_seconds: float
+    loop_images_per_second: float
+    eval_images_per_second: float
+    epoch_seconds: float
+    epochs: int
+    search_seconds: float
+    peak_memory_mb: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def bench(plugins: Plugins, method: str, user: dict[str, Any], resolution: int, device: torch.device,
+          steps: int = 5, repeats: int = 3, eval_images: int = 512, seed: int = 0) -> BenchReport:
+    """Time ``method``'s search step and loop on random ``resolution``² images (see the module doc)."""
+    if steps < 1 or repeats < 1:
+        raise UserError("bench needs --steps ≥ 1 and --repeats ≥ 1")
+    config = resolve_config(plugins, method, PROJECTION_DATASET, user)
+    batch = int(config["search"]["batch_size"])
+    if eval_images < 1:
+        raise UserError("bench needs --eval-images ≥ 1")
+    seed_everything(seed)
+    with tempfile.TemporaryDirectory(prefix="nasbench-bench-") as folder:
+        trainer = bench_trainer(plugins, config, resolution, device, seed, max(batch, eval_images), Path(folder))
+        return _measure(trainer, config, resolution, device, steps, repeats)
+
+
+def _measure(trainer: Trainer, config: dict[str, Any], resolution: int, device: torch.device, steps: int,
+             repeats: int) -> BenchReport:
+    batch = int(config["search"]["batch_size"])
+    bilevel = trainer.optimizer.bilevel
+    per_step = batch * (2 if bilevel else 1)  # images one step reads, as the trainer counts them
+
+    batches = (next(trainer.train_stream), next(trainer.valid_stream) if bilevel else None)
+    trainer.supernet.train()
+    trainer.search_step(*batches)  # warm-up: allocations, kernel selection
+    step_times = []
+    for _ in range(repeats):
+        _synchronize(device)
+        start = time.perf_counter()
+        for _ in range(steps):
+            trainer.search_step(*batches)
+        _synchronize(device)
+        step_times.append((time.perf_counter() - start) / steps)
+
+    trainer.search["max_steps_per_epoch"] = steps
+    loop_times, eval_rates = [], []
+    for _ in range(repeats):
+        before = trainer.seconds
+        trainer.train_epoch()
+        loop_times.append((trainer.seconds - before) / steps)
+        _synchronize(device)
+        start = time.perf_counter()
+        trainer.evaluate("valid")
+        _synchronize(device)
+        eval_rates.append(len(trainer.run.data.valid) / (time.perf_counter() - start))
+
+    step_seconds = statistics.median(step_times)
+    loop_step_seconds = statistics.median(loop_times)
+    eval_rate = statistics.median(eval_rates)
+    epoch_seconds = (CIFAR10_SEARCH_HALF // batch) * loop_step_seconds + CIFAR10_SEARCH_HALF / eval_rate
+    epochs = int(config["search"]["epochs"])
+    return BenchReport(
+        method=config["method"], space=config["space"]["name"], space_options=config["space"]["options"],
+        resolution=resolution, batch_size=batch, device=_device_name(device), steps=steps, repeats=repeats,
+        bilevel=bilevel, step_seconds=step_seconds, step_images_per_second=per_step / step_seconds,
+        loop_step_seconds=loop_step_seconds, loop_images_per_second=per_step / loop_step_seconds,
+        eval_images_per_second=eval_rate, epoch_seconds=epoch_seconds, epochs=epochs,
+        search_seconds=epochs * epoch_seconds, peak_memory_mb=peak_memory_mb(device))
+
+
+def bench_trainer(plugins: Plugins, config: dict[str, Any], resolution: int, device: torch.device, seed: int,
+             half: int, folder: Path) -> Trainer:
+    """A real trainer on random uint8 CIFAR-shaped images, ``half`` in each search half, folders in ``folder``."""
+    info = DatasetInfo("bench", num_classes=10, channels=3, image_size=resolution, mean=(0.5,) * 3,
+                       std=(0.25,) * 3, augment=True)
+    generator = torch.Generator().manual_seed(seed)
+    images = torch.randint(0, 256, (2 * half, 3, resolution, resolution), dtype=torch.uint8, generator=generator)
+    labels = torch.randint(0, 10, (2 * half,), generator=generator)
+    train = ImageSet(images, labels)
+    data = SearchData.split(info, train, ImageSet(images[:1], labels[:1]), seed, device)
+    space = plugins["search space"].create(config["space"]["name"])
+    supernet = space.build_supernet(info, config["space"]["options"]).to(device)
+    method = plugins["method"].create(config["method"])
+    run_config = merge(config, {"seed": seed, "device": str(device)})
+    context = RunContext(run_config, method, space, info, data, device, seed, folder, plugins)
+    optimizer = plugins["optimizer"].create(config["optimizer"]["name"], config["optimizer"]["options"])
+    optimizer.attach(space, supernet, context)
+    return Trainer(context, supernet, optimizer)
+
+
+def _synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"{device} ({torch.cuda.get_device_name(device)})"
+    return f"cpu ({torch.get_num_threads()} threads)"
+
+
+def format_report(report: BenchReport) -> str:
+    """The figures as a short text block (what a cost table needs last)."""
+    options = ", ".join(f"{k}={v}" for k, v in report.space_options.items() if k in ("C", "N", "cell"))
+    hours = report.search_seconds / 3600
+    lines = [
+        f"method {report.method} on {report.space} ({options}), {report.resolution}x{report.resolution} images, "
+        f"batch {report.batch_size}, {report.device}",
+        f"search step ({'architecture + weight' if report.bilevel else 'weight'} step): "
+        f"{report.step_seconds * 1000:.1f} ms, {report.step_images_per_second:.0f} images/s",
+        f"loop (batches, augmentation, steps): {report.loop_step_seconds * 1000:.1f} ms per step, "
+        f"{report.loop_images_per_second:.0f} images/s; evaluation {report.eval_images_per_second:.0f} images/s",
+        f"seconds per epoch on this device (CIFAR-10 search split, {CIFAR10_SEARCH_HALF:,}/{CIFAR10_SEARCH_HALF:,}): "
+        f"{report.epoch_seconds:.0f} s",
+        f"projected search cost ({report.epochs} epochs): {report.search_seconds:.0f} s = {hours:.2f} h "
+        "(selection and benchmark look-ups not included)",
+        f"peak memory: {report.peak_memory_mb:.0f} MB "
+        f"({'accelerator' if report.device.startswith('cuda') else 'resident'})",
+    ]
+    return "\n".join(lines)

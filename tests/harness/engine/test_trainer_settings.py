@@ -1,0 +1,86 @@
+"""The GPU-path settings of the trainer, checked on the CPU: channels_last, torch.compile
+(aot_eager needs no compiler), bfloat16 autocast; each against the plain trainer."""
+from __future__ import annotations
+
+import pytest
+import torch
+from tiny import tiny_run
+
+from harness import DatasetInfo, ImageSet, RunContext, SearchData, Trainer, UserError
+from harness.experiment.config import DEFAULTS, merge
+from plugins.darts.optimizer import DartsOptimizer
+from plugins.nb201.space import NB201Space
+
+INFO = DatasetInfo("tiny", num_classes=3, channels=3, image_size=8, mean=(0.5,) * 3, std=(0.25,) * 3)
+
+
+def trainer(tmp_path, **search) -> Trainer:
+    config = merge(DEFAULTS, {"search": {"epochs": 2, "batch_size": 8, "max_steps_per_epoch": 2, **search}})
+    generator = torch.Generator().manual_seed(0)
+    images = torch.randint(0, 256, (32, 3, 8, 8), dtype=torch.uint8, generator=generator)
+    labels = torch.randint(0, 3, (32,), generator=generator)
+    data = SearchData.split(INFO, ImageSet(images, labels), ImageSet(images[:8], labels[:8]), 0, torch.device("cpu"))
+    space = NB201Space()
+    run = RunContext(config, None, space, INFO, data, torch.device("cpu"), 0, tmp_path, None)
+    torch.manual_seed(0)
+    supernet = space.build_supernet(INFO, {"C": 2, "N": 1})
+    optimizer = DartsOptimizer({})
+    optimizer.attach(space, supernet, run)
+    return Trainer(run, supernet, optimizer)
+
+
+def train_twice(t: Trainer) -> tuple[torch.Tensor, torch.Tensor]:
+    """(α after two steps, supernet logits on a fixed batch)."""
+    t.train_epoch()
+    x = torch.randn(4, 3, 8, 8, generator=torch.Generator().manual_seed(5))
+    with torch.no_grad():
+        t.supernet.eval()
+        logits = t.forward(x, t.optimizer.mixing_weights(training=False))
+    return t.optimizer.alpha.detach().clone(), logits
+
+
+def test_channels_last_trains_like_the_plain_trainer(tmp_path):
+    plain_alpha, plain_logits = train_twice(trainer(tmp_path))
+    t = trainer(tmp_path, channels_last=True)
+    alpha, logits = train_twice(t)
+    torch.testing.assert_close(alpha, plain_alpha, rtol=1e-4, atol=1e-6)
+    torch.testing.assert_close(logits, plain_logits, rtol=1e-4, atol=1e-5)
+    conv = t.supernet.stem[0].weight
+    assert conv.is_contiguous(memory_format=torch.channels_last) and not conv.is_contiguous()
+
+
+def test_compiled_forward_trains_like_the_plain_trainer(tmp_path):
+    # the tiny linear supernet: compiling NB201's forward and backward takes a minute on 2 cores
+    def alpha_after_an_epoch(**search) -> tuple[torch.Tensor, Trainer]:
+        run = tiny_run(tmp_path, search)
+        torch.manual_seed(0)
+        supernet = run.space.build_supernet(run.dataset, {})
+        optimizer = DartsOptimizer({})
+        optimizer.attach(run.space, supernet, run)
+        t = Trainer(run, supernet, optimizer)
+        t.train_epoch()
+        return optimizer.alpha.detach().clone(), t
+
+    expected, _ = alpha_after_an_epoch()
+    alpha, t = alpha_after_an_epoch(compile="aot_eager")
+    assert t.model is not t.supernet  # the forward went through torch.compile
+    torch.testing.assert_close(alpha, expected, rtol=1e-5, atol=1e-7)
+
+
+def test_bfloat16_autocast_on_the_cpu(tmp_path):
+    plain, amp = trainer(tmp_path), trainer(tmp_path, amp=True)
+    x = torch.randn(4, 3, 8, 8, generator=torch.Generator().manual_seed(5))
+    weights = plain.optimizer.mixing_weights(training=False)
+    with torch.no_grad():
+        expected, out = plain.forward(x, weights), amp.forward(x, weights)
+    assert out.dtype == torch.float32  # logits come back in float32 for the loss
+    assert not torch.equal(out, expected)  # computed in bfloat16 ...
+    torch.testing.assert_close(out, expected, rtol=0.1, atol=0.1)  # ... to bfloat16's precision
+    amp.train_epoch()  # and it trains
+
+
+def test_bad_compile_settings_are_user_errors(tmp_path):
+    with pytest.raises(UserError, match="not a torch.compile backend here; known: .*aot_eager"):
+        trainer(tmp_path, compile="no-such-backend")
+    with pytest.raises(UserError, match="compile_mode needs search.compile"):
+        trainer(tmp_path, compile_mode="reduce-overhead")
