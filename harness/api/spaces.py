@@ -1,6 +1,7 @@
 """The search-space contract: supernet, discrete network, architecture strings, sampling."""
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any, ClassVar
@@ -12,6 +13,9 @@ from torch import nn
 from harness.api.datasets import DatasetInfo
 from harness.api.options import NoOptions, Options, parse_options
 from harness.api.options import Options as OptionsModel
+
+NONE_OP = "none"
+"""The op an architecture writes on an edge its node does not keep (spaces with a topology)."""
 
 Architecture = tuple[int, ...]
 """One chosen operation index per edge, in the space's edge order."""
@@ -35,12 +39,20 @@ class SearchSpace(ABC):
 
     ``Options`` declares the network settings (``space.options``, e.g. ``C``, ``N``) that
     ``build_supernet`` and ``build_network`` receive, already validated.
+
+    A space whose nodes keep only some of their input edges (DARTS: two per node) declares
+    its topology: ``node_inputs`` (for each node, the indices of the edges feeding it; an
+    edge feeds one node at most) and ``inputs_per_node``. An architecture then writes a
+    dropped edge as the ``"none"`` op, which the space must have; ``argmax``, ``sample``
+    and ``size`` follow the topology, and PT selects it (darts-pt Algorithm 2).
     """
 
     name: str = ""
     op_names: tuple[str, ...] = ()
     edge_names: tuple[str, ...] = ()
     Options: ClassVar[type[Options]] = NoOptions
+    node_inputs: tuple[tuple[int, ...], ...] | None = None
+    inputs_per_node: int | None = None
 
     def options(self, raw: Mapping[str, Any] | None) -> OptionsModel:
         """``raw`` validated against this space's ``Options``."""
@@ -71,12 +83,28 @@ class SearchSpace(ABC):
         """The canonical string of an architecture."""
 
     def sample(self, rng: np.random.Generator) -> Architecture:
-        """A uniformly random architecture."""
-        return tuple(int(i) for i in rng.integers(0, self.num_ops, size=self.num_edges))
+        """A uniformly random architecture (with a topology: ``inputs_per_node`` random inputs per node,
+        each with a random op other than ``none``)."""
+        arch = [int(i) for i in rng.integers(0, self.num_ops, size=self.num_edges)]
+        if self.node_inputs is None or self.inputs_per_node is None:
+            return tuple(arch)
+        none = self.op_names.index(NONE_OP)
+        ops = [op for op in range(self.num_ops) if op != none]
+        for inputs in self.node_inputs:
+            kept = set(int(e) for e in rng.choice(inputs, size=self.inputs_per_node, replace=False))
+            for edge in inputs:
+                arch[edge] = ops[int(rng.integers(len(ops)))] if edge in kept else none
+        return tuple(arch)
 
     def size(self) -> int | None:
         """Number of architectures, when the space is enumerable."""
-        return self.num_ops ** self.num_edges
+        if self.node_inputs is None or self.inputs_per_node is None:
+            return self.num_ops ** self.num_edges
+        free = self.num_edges - sum(len(inputs) for inputs in self.node_inputs)
+        count = self.num_ops ** free
+        for inputs in self.node_inputs:
+            count *= math.comb(len(inputs), self.inputs_per_node) * (self.num_ops - 1) ** self.inputs_per_node
+        return count
 
     def count_op(self, arch: Architecture, op_name: str) -> int:
         """How many edges of ``arch`` use ``op_name`` (e.g. skip connections per epoch)."""
@@ -86,5 +114,23 @@ class SearchSpace(ABC):
         return sum(1 for chosen in arch if chosen == op)
 
     def argmax(self, scores: torch.Tensor) -> Architecture:
-        """The architecture that takes the highest-scoring op on every edge."""
-        return tuple(int(i) for i in scores.detach().reshape(self.num_edges, self.num_ops).argmax(dim=-1).tolist())
+        """The architecture the scores (logits, one row per edge) point to.
+
+        Without a topology: the highest-scoring op on every edge. With one, DARTS'
+        ``genotype()`` rule: each edge's strongest op other than ``none``, and each node
+        keeps the ``inputs_per_node`` edges whose strongest such op has the largest softmax
+        weight (ties: the lower edge index); its other edges become ``none``.
+        """
+        scores = scores.detach().reshape(self.num_edges, self.num_ops).float()
+        if self.node_inputs is None or self.inputs_per_node is None:
+            return tuple(int(i) for i in scores.argmax(dim=-1).tolist())
+        none = self.op_names.index(NONE_OP)
+        probabilities = torch.softmax(scores, dim=-1)
+        probabilities[:, none] = -1.0
+        strength, best = probabilities.max(dim=-1)
+        arch = [int(op) for op in best.tolist()]
+        for inputs in self.node_inputs:
+            ranked = sorted(inputs, key=lambda edge: (-float(strength[edge]), edge))
+            for edge in ranked[self.inputs_per_node:]:
+                arch[edge] = none
+        return tuple(arch)
