@@ -4,6 +4,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
@@ -33,6 +34,8 @@ class BenchmarkContext:
     seed: int = 0
     space_options: Mapping[str, Any] = field(default_factory=dict)
     """The run's ``space.options`` (a retraining benchmark builds networks of the same size)."""
+    out_dir: Path | None = None
+    """The run's folder, where an expensive benchmark may keep checkpoints to resume from."""
 
 
 class Benchmark(ABC):

@@ -124,7 +124,8 @@ def build_run(plugins: Plugins, config: dict[str, Any], source: Dataset, loaded:
 
 def build_benchmarks(plugins: Plugins, run: RunContext) -> list[Benchmark]:
     """The configured benchmarks that support this space; ``name?`` ones only when available."""
-    context = BenchmarkContext(run.space, run.dataset, run.data, run.device, run.seed, run.config["space"]["options"])
+    context = BenchmarkContext(run.space, run.dataset, run.data, run.device, run.seed, run.config["space"]["options"],
+                               run.out_dir)
     built = []
     for name in run.config["benchmarks"]["names"]:
         optional = name.endswith("?")

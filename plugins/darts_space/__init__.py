@@ -1,7 +1,10 @@
-"""The DARTS CNN search space (``darts``) and the genotype evaluation benchmark (``darts-retrain``)."""
+"""The DARTS CNN search space (``darts``), the genotype evaluation benchmark (``darts-retrain``) and
+DARTS+PT presets at darts-pt's DARTS-space settings."""
 from collections.abc import Callable
 
 from harness import hookimpl
+from plugins.darts_space.methods import METHODS
+from plugins.darts_space.retrain import DartsRetrain
 from plugins.darts_space.space import DartsSpace
 
 
@@ -9,3 +12,15 @@ from plugins.darts_space.space import DartsSpace
 def nasbench_register_search_spaces(register: Callable[..., None]) -> None:
     register("darts", DartsSpace,
              description="DARTS CNN cells: 8 ops, normal + reduction cell of 14 edges each (28 edges), 2 inputs per node")
+
+
+@hookimpl
+def nasbench_register_benchmarks(register: Callable[..., None]) -> None:
+    register("darts-retrain", DartsRetrain,
+             "train a DARTS genotype's evaluation network (20 cells, C=36, 600 epochs), report test error and params")
+
+
+@hookimpl
+def nasbench_register_methods(register: Callable[..., None]) -> None:
+    for factory in METHODS:
+        register(factory().name, factory, factory().description)
