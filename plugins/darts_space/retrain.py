@@ -111,6 +111,7 @@ class DartsRetrain(Benchmark):
     def _files(self, space: DartsSpace, arch: Architecture, context: BenchmarkContext) -> tuple[Path, Path] | None:
         if context.out_dir is None:
             return None
+        context.out_dir.mkdir(parents=True, exist_ok=True)
         settings = json.dumps([space.format(arch), self.options.model_dump(), context.seed], sort_keys=True)
         tag = hashlib.sha256(settings.encode()).hexdigest()[:10]
         return context.out_dir / f"darts-retrain-{tag}.pt", context.out_dir / f"darts-retrain-{tag}.json"
