@@ -1,6 +1,7 @@
 """The search-space contract: supernet, discrete network, architecture strings, sampling."""
 from __future__ import annotations
 
+import itertools
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
@@ -82,28 +83,58 @@ class SearchSpace(ABC):
     def format(self, arch: Architecture) -> str:
         """The canonical string of an architecture."""
 
+    def candidate_ops(self, edge: int) -> tuple[int, ...]:
+        """The ops the supernet offers on ``edge`` (default: all). Spaces whose edges differ
+        (RobustDARTS S1) or that leave ``none`` out of the search (S2, S4) override this;
+        optimizers then mix each edge over its candidates only (``logit_mask``)."""
+        return tuple(range(self.num_ops))
+
+    def logit_mask(self, device: torch.device | str | None = None) -> torch.Tensor | None:
+        """``(num_edges, num_ops)``: 0 for candidate ops, -inf for the others, so that
+        ``softmax(logits + mask)`` is the softmax over each edge's candidates; None when
+        every op is a candidate everywhere."""
+        allowed = [self.candidate_ops(edge) for edge in range(self.num_edges)]
+        if all(len(ops) == self.num_ops for ops in allowed):
+            return None
+        mask = torch.full((self.num_edges, self.num_ops), float("-inf"), device=device)
+        for edge, ops in enumerate(allowed):
+            mask[edge, list(ops)] = 0.0
+        return mask
+
+    def edge_choices(self, edge: int) -> tuple[int, ...]:
+        """The ops an architecture may put on a kept edge: its candidates, without ``none`` when the
+        space has a topology (``none`` then marks a dropped edge)."""
+        ops = self.candidate_ops(edge)
+        if self.node_inputs is None or self.inputs_per_node is None:
+            return ops
+        return tuple(op for op in ops if self.op_names[op] != NONE_OP)
+
     def sample(self, rng: np.random.Generator) -> Architecture:
         """A uniformly random architecture (with a topology: ``inputs_per_node`` random inputs per node,
         each with a random op other than ``none``)."""
-        arch = [int(i) for i in rng.integers(0, self.num_ops, size=self.num_edges)]
         if self.node_inputs is None or self.inputs_per_node is None:
-            return tuple(arch)
+            if self.logit_mask() is None:
+                return tuple(int(i) for i in rng.integers(0, self.num_ops, size=self.num_edges))
+            return tuple(int(rng.choice(self.candidate_ops(edge))) for edge in range(self.num_edges))
+        arch = [int(rng.choice(self.edge_choices(edge))) for edge in range(self.num_edges)]
         none = self.op_names.index(NONE_OP)
-        ops = [op for op in range(self.num_ops) if op != none]
         for inputs in self.node_inputs:
             kept = set(int(e) for e in rng.choice(inputs, size=self.inputs_per_node, replace=False))
             for edge in inputs:
-                arch[edge] = ops[int(rng.integers(len(ops)))] if edge in kept else none
+                if edge not in kept:
+                    arch[edge] = none
         return tuple(arch)
 
     def size(self) -> int | None:
         """Number of architectures, when the space is enumerable."""
+        choices = [len(self.edge_choices(edge)) for edge in range(self.num_edges)]
         if self.node_inputs is None or self.inputs_per_node is None:
-            return self.num_ops ** self.num_edges
-        free = self.num_edges - sum(len(inputs) for inputs in self.node_inputs)
-        count = self.num_ops ** free
+            return math.prod(choices)
+        in_nodes = {edge for inputs in self.node_inputs for edge in inputs}
+        count = math.prod(choices[edge] for edge in range(self.num_edges) if edge not in in_nodes)
         for inputs in self.node_inputs:
-            count *= math.comb(len(inputs), self.inputs_per_node) * (self.num_ops - 1) ** self.inputs_per_node
+            count *= sum(math.prod(choices[edge] for edge in kept)
+                         for kept in itertools.combinations(inputs, self.inputs_per_node))
         return count
 
     def count_op(self, arch: Architecture, op_name: str) -> int:
@@ -116,17 +147,23 @@ class SearchSpace(ABC):
     def argmax(self, scores: torch.Tensor) -> Architecture:
         """The architecture the scores (logits, one row per edge) point to.
 
-        Without a topology: the highest-scoring op on every edge. With one, DARTS'
-        ``genotype()`` rule: each edge's strongest op other than ``none``, and each node
+        Only each edge's candidate ops count. Without a topology: the highest-scoring op on
+        every edge. With one, DARTS' ``genotype()`` rule: each edge's strongest op other than
+        ``none`` (softmax over its candidates), and each node
         keeps the ``inputs_per_node`` edges whose strongest such op has the largest softmax
         weight (ties: the lower edge index); its other edges become ``none``.
         """
         scores = scores.detach().reshape(self.num_edges, self.num_ops).float()
+        mask = self.logit_mask(scores.device)
+        if mask is not None:
+            scores = scores + mask
         if self.node_inputs is None or self.inputs_per_node is None:
             return tuple(int(i) for i in scores.argmax(dim=-1).tolist())
         none = self.op_names.index(NONE_OP)
         probabilities = torch.softmax(scores, dim=-1)
         probabilities[:, none] = -1.0
+        if mask is not None:
+            probabilities[torch.isinf(mask)] = -1.0
         strength, best = probabilities.max(dim=-1)
         arch = [int(op) for op in best.tolist()]
         for inputs in self.node_inputs:

@@ -215,6 +215,9 @@ def hessian_eigenvalue(run: Run) -> float:
     batch = next(run.trainer.valid_stream)
     step = SearchStep(run.trainer, batch, batch)
     alpha = run.optimizer.logits().detach().clone()
+    mask = run.context.space.logit_mask(alpha.device)
+    if mask is not None:
+        alpha = alpha + mask.nan_to_num(neginf=-1e4)  # ops an edge does not offer stay at weight ~0
     return dominant_hessian_eigenvalue(lambda a: step.loss(batch, torch.softmax(a, dim=-1)), alpha)
 
 

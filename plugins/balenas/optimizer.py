@@ -40,8 +40,9 @@ class BalenasOptions(Options):
     init_scale: float = Field(1e-3, ge=0, description="μ starts at init_scale·N(0, 1), as DARTS' α")
 
 
-def _softmax(alpha: torch.Tensor) -> torch.Tensor:
-    return torch.softmax(alpha, dim=-1)
+def _softmax(alpha: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    """Softmax per edge over the edge's candidate ops (``mask``: the space's ``logit_mask``)."""
+    return torch.softmax(alpha if mask is None else alpha + mask, dim=-1)
 
 
 class BalenasOptimizer(ArchOptimizer):
@@ -63,6 +64,7 @@ class BalenasOptimizer(ArchOptimizer):
         self.generator = torch.Generator().manual_seed(run.seed)
         mu = self.options.init_scale * torch.randn(space.num_edges, space.num_ops, generator=self.generator)
         self.mu = mu.to(run.device)
+        self.mask = space.logit_mask(run.device)
         data_size = self.options.data_size
         self.vadam = VAdam(
             [self.mu], lr=self.options.lr,
@@ -71,7 +73,7 @@ class BalenasOptimizer(ArchOptimizer):
             init_precision=self.options.init_precision, samples=self.options.samples)
 
     def mixing_weights(self, training: bool) -> torch.Tensor:
-        return _softmax(self.mu)
+        return _softmax(self.mu, self.mask)
 
     def logits(self) -> torch.Tensor:
         return self.mu
@@ -82,7 +84,8 @@ class BalenasOptimizer(ArchOptimizer):
 
     def step(self, step: SearchStep) -> None:
         draws = self.vadam.sample(self.generator)[0]
-        grads = [arch_gradient(step, alpha.clone().requires_grad_(True), _softmax, unrolled=self.order == 2)
+        grads = [arch_gradient(step, alpha.clone().requires_grad_(True), lambda a: _softmax(a, self.mask),
+                               unrolled=self.order == 2)
                  for alpha in draws]
         self.vadam.step([torch.stack(grads).mean(dim=0)])
 

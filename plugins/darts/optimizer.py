@@ -9,8 +9,9 @@ from pydantic import Field
 from harness import ArchOptimizer, Options, RunContext, SearchSpace, SearchStep, Supernet, arch_gradient
 
 
-def _softmax(alpha: torch.Tensor) -> torch.Tensor:
-    return torch.softmax(alpha, dim=-1)
+def _softmax(alpha: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    """Softmax per edge over the edge's candidate ops (``mask``: the space's ``logit_mask``)."""
+    return torch.softmax(alpha if mask is None else alpha + mask, dim=-1)
 
 
 class DartsOptions(Options):
@@ -47,22 +48,23 @@ class DartsOptimizer(ArchOptimizer):
         generator = torch.Generator().manual_seed(run.seed)
         alpha = self.init_scale * torch.randn(space.num_edges, space.num_ops, generator=generator)
         self.alpha = alpha.to(run.device).requires_grad_(True)
+        self.mask = space.logit_mask(run.device)
         self.adam = torch.optim.Adam([self.alpha], lr=self.lr, betas=self.betas, weight_decay=self.weight_decay)
 
     def mixing_weights(self, training: bool) -> torch.Tensor:
-        return _softmax(self.alpha)
+        return _softmax(self.alpha, self.mask)
 
     def logits(self) -> torch.Tensor:
         return self.alpha.detach()
 
     def step(self, step: SearchStep) -> None:
-        grad = arch_gradient(step, self.alpha, _softmax, unrolled=self.order == 2)
+        grad = arch_gradient(step, self.alpha, lambda alpha: _softmax(alpha, self.mask), unrolled=self.order == 2)
         self.adam.zero_grad(set_to_none=True)
         self.alpha.grad = grad
         self.adam.step()
 
     def summary(self) -> dict[str, float]:
-        probabilities = _softmax(self.alpha.detach())
+        probabilities = _softmax(self.alpha.detach(), self.mask)
         return {"max_prob_mean": float(probabilities.max(dim=-1).values.mean())}
 
     def state_dict(self) -> dict[str, Any]:
@@ -86,9 +88,10 @@ class FixedOptimizer(ArchOptimizer):
 
     def attach(self, space: SearchSpace, supernet: Supernet, run: RunContext) -> None:
         self.alpha = torch.zeros(space.num_edges, space.num_ops, device=run.device)
+        self.mask = space.logit_mask(run.device)
 
     def mixing_weights(self, training: bool) -> torch.Tensor:
-        return _softmax(self.alpha)
+        return _softmax(self.alpha, self.mask)
 
     def logits(self) -> torch.Tensor:
         return self.alpha

@@ -46,7 +46,7 @@ class DartsSpace(SearchSpace):
 
     def build_supernet(self, dataset: DatasetInfo, options: Mapping[str, Any] | None) -> DartsSupernet:
         opts = self._options(dataset, options)
-        candidates = [range(self.num_ops)] * self.num_edges
+        candidates = [self.candidate_ops(edge) for edge in range(self.num_edges)]
         return DartsSupernet(dataset.channels, dataset.num_classes, opts.C, layers_of(opts.N), self.op_names,
                              candidates)
 
