@@ -13,6 +13,9 @@ COMMON = ["--dataset", "synthetic", "--epochs", "2", "--device", "cpu", "--bench
           "--set", "search.max_steps_per_epoch=2", "--set", "search.batch_size=16",
           "--set", "benchmarks.options.retrain.epochs=1"]
 SMALL_NB201 = ["--set", "space.options.C=4", "--set", "benchmarks.options.retrain.C=4"]
+SMALL_DARTS = ["--set", "space.options.C=4", "--set", "space.options.N=0", "--set", "benchmarks.options.retrain.C=4",
+               "--set", "benchmarks.options.retrain.N=0", "--set", "selector.options.proj_intv=0",
+               "--set", "selector.options.eval_batches=1", "--set", "search.eval_batch_size=16"]
 FEW_CANDIDATES = ["--set", "selector.options.k=6", "--set", "selector.options.batch_size=8"]
 
 METHODS = {
@@ -29,6 +32,8 @@ METHODS = {
     "pgnas": SMALL_NB201 + ["--set", "selector.options.candidates=8"],
     "pgnas-random": SMALL_NB201 + ["--set", "selector.options.candidates=8"],
     "pgnas-resnet": ["--set", "selector.options.candidates=8"],
+    "darts-pt-darts": SMALL_DARTS,
+    "darts-pt-fixalpha-darts": SMALL_DARTS,
 }
 
 
