@@ -108,6 +108,7 @@ class GenotypeNetwork(nn.Module):
 
     def set_drop_path(self, prob: float) -> None:
         for cell in self.cells:
+            assert isinstance(cell, GenotypeCell)
             cell.drop_prob = prob
 
     def forward_with_aux(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:

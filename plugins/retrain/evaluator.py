@@ -41,7 +41,7 @@ class RetrainOptions(Options):
     lr: float = Field(0.1, gt=0, description="initial SGD learning rate (cosine to 0)")
     batch_size: int = Field(128, ge=1, description="training batch size")
     C: int | None = Field(None, ge=1, description="network width; null: the run's space option")
-    N: int | None = Field(None, ge=1, description="cells per stage; null: the run's space option")
+    N: int | None = Field(None, ge=0, description="cells per stage (the space checks its own range); null: the run's space option")
 
 
 class RetrainEvaluator(Benchmark):
