@@ -217,3 +217,10 @@ def test_auxiliary_head_on_cifar_sized_images():
     logits, aux = network.train().forward_with_aux(torch.randn(2, 3, 32, 32))
     assert logits.shape == aux.shape == (2, 10)
     assert network.eval().forward_with_aux(torch.randn(2, 3, 32, 32))[1] is None
+
+
+def test_search_supernet_has_the_reference_parameter_count():
+    """C=16, 8 cells on CIFAR-10: 1.930618M parameters, as NASLib's test of its DARTS search space
+    (``NasBench301SearchSpace``, ``get_model_size() == 1.930618``) asserts."""
+    supernet = SPACE.build_supernet(CIFAR, {})
+    assert sum(p.numel() for p in supernet.parameters()) == 1_930_618
