@@ -140,8 +140,8 @@ def build_benchmarks(plugins: Plugins, run: RunContext) -> list[Benchmark]:
         if benchmark.supports(run.space):
             built.append(benchmark)
         elif not optional:
-            raise UserError(f"benchmark {name} does not cover search space {run.space.name}; "
-                            "drop --benchmark or pick a space it covers")
+            raise UserError(f"benchmark {name} does not cover search space {run.space.name}; choose benchmarks "
+                            "that do with --benchmark (see `nasbench list benchmark`)")
     return built
 
 
