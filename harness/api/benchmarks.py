@@ -34,8 +34,9 @@ class BenchmarkContext:
     seed: int = 0
     space_options: Mapping[str, Any] = field(default_factory=dict)
     """The run's ``space.options`` (a retraining benchmark builds networks of the same size)."""
-    out_dir: Path | None = None
-    """The run's folder, where an expensive benchmark may keep checkpoints to resume from."""
+    work_dir: Path | None = None
+    """The run's folder, for a costly benchmark's own checkpoints (``harness.save_checkpoint``);
+    files ending in ``.pt`` there are removed once the run's record is written."""
 
 
 class Benchmark(ABC):

@@ -109,12 +109,12 @@ class DartsRetrain(Benchmark):
         return dict(self._results[key])
 
     def _files(self, space: DartsSpace, arch: Architecture, context: BenchmarkContext) -> tuple[Path, Path] | None:
-        if context.out_dir is None:
+        if context.work_dir is None:
             return None
-        context.out_dir.mkdir(parents=True, exist_ok=True)
+        context.work_dir.mkdir(parents=True, exist_ok=True)
         settings = json.dumps([space.format(arch), self.options.model_dump(), context.seed], sort_keys=True)
         tag = hashlib.sha256(settings.encode()).hexdigest()[:10]
-        return context.out_dir / f"darts-retrain-{tag}.pt", context.out_dir / f"darts-retrain-{tag}.json"
+        return context.work_dir / f"darts-retrain-{tag}.pt", context.work_dir / f"darts-retrain-{tag}.json"
 
     def _retrain(self, space: DartsSpace, arch: Architecture, context: BenchmarkContext) -> dict[str, float]:
         assert context.data is not None and context.dataset is not None

@@ -30,7 +30,7 @@ def digits() -> SearchData:
 
 
 def benchmark(data: SearchData, out_dir, **options) -> DartsRetrain:
-    context = BenchmarkContext(SPACE, data.info, data, torch.device("cpu"), seed=3, out_dir=out_dir)
+    context = BenchmarkContext(SPACE, data.info, data, torch.device("cpu"), seed=3, work_dir=out_dir)
     return DartsRetrain({**TINY, **options}, context)
 
 
