@@ -40,9 +40,14 @@ class BalenasOptions(Options):
     init_scale: float = Field(1e-3, ge=0, description="μ starts at init_scale·N(0, 1), as DARTS' α")
 
 
-def _softmax(alpha: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-    """Softmax per edge over the edge's candidate ops (``mask``: the space's ``logit_mask``)."""
-    return torch.softmax(alpha if mask is None else alpha + mask, dim=-1)
+def _softmax(alpha: torch.Tensor) -> torch.Tensor:
+    return torch.softmax(alpha, dim=-1)
+
+
+def _masked(alpha: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """α with the ops an edge does not offer at -inf (``mask``: the space's ``logit_mask``), so that
+    the softmax runs over each edge's candidates."""
+    return alpha if mask is None else alpha + mask
 
 
 class BalenasOptimizer(ArchOptimizer):
@@ -73,7 +78,7 @@ class BalenasOptimizer(ArchOptimizer):
             init_precision=self.options.init_precision, samples=self.options.samples)
 
     def mixing_weights(self, training: bool) -> torch.Tensor:
-        return _softmax(self.mu, self.mask)
+        return _softmax(_masked(self.mu, self.mask))
 
     def logits(self) -> torch.Tensor:
         return self.mu
@@ -84,7 +89,7 @@ class BalenasOptimizer(ArchOptimizer):
 
     def step(self, step: SearchStep) -> None:
         draws = self.vadam.sample(self.generator)[0]
-        grads = [arch_gradient(step, alpha.clone().requires_grad_(True), lambda a: _softmax(a, self.mask),
+        grads = [arch_gradient(step, alpha.clone().requires_grad_(True), lambda a: _softmax(_masked(a, self.mask)),
                                unrolled=self.order == 2)
                  for alpha in draws]
         self.vadam.step([torch.stack(grads).mean(dim=0)])

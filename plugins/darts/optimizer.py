@@ -9,9 +9,14 @@ from pydantic import Field
 from harness import ArchOptimizer, Options, RunContext, SearchSpace, SearchStep, Supernet, arch_gradient
 
 
-def _softmax(alpha: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-    """Softmax per edge over the edge's candidate ops (``mask``: the space's ``logit_mask``)."""
-    return torch.softmax(alpha if mask is None else alpha + mask, dim=-1)
+def _softmax(alpha: torch.Tensor) -> torch.Tensor:
+    return torch.softmax(alpha, dim=-1)
+
+
+def _masked(alpha: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """α with the ops an edge does not offer at -inf (``mask``: the space's ``logit_mask``), so that
+    the softmax runs over each edge's candidates."""
+    return alpha if mask is None else alpha + mask
 
 
 class DartsOptions(Options):
@@ -52,19 +57,19 @@ class DartsOptimizer(ArchOptimizer):
         self.adam = torch.optim.Adam([self.alpha], lr=self.lr, betas=self.betas, weight_decay=self.weight_decay)
 
     def mixing_weights(self, training: bool) -> torch.Tensor:
-        return _softmax(self.alpha, self.mask)
+        return _softmax(_masked(self.alpha, self.mask))
 
     def logits(self) -> torch.Tensor:
         return self.alpha.detach()
 
     def step(self, step: SearchStep) -> None:
-        grad = arch_gradient(step, self.alpha, lambda alpha: _softmax(alpha, self.mask), unrolled=self.order == 2)
+        grad = arch_gradient(step, self.alpha, lambda alpha: _softmax(_masked(alpha, self.mask)), unrolled=self.order == 2)
         self.adam.zero_grad(set_to_none=True)
         self.alpha.grad = grad
         self.adam.step()
 
     def summary(self) -> dict[str, float]:
-        probabilities = _softmax(self.alpha.detach(), self.mask)
+        probabilities = _softmax(_masked(self.alpha.detach(), self.mask))
         return {"max_prob_mean": float(probabilities.max(dim=-1).values.mean())}
 
     def state_dict(self) -> dict[str, Any]:
@@ -91,7 +96,7 @@ class FixedOptimizer(ArchOptimizer):
         self.mask = space.logit_mask(run.device)
 
     def mixing_weights(self, training: bool) -> torch.Tensor:
-        return _softmax(self.alpha, self.mask)
+        return _softmax(_masked(self.alpha, self.mask))
 
     def logits(self) -> torch.Tensor:
         return self.alpha

@@ -35,7 +35,10 @@ def run(tmp_path, method: str, space: str, extra: list[str]) -> dict:
     return record
 
 
-@pytest.mark.parametrize("method", sorted(METHODS))
+SLOW = {"pgnas"}  # probes 224 gate groups for their kernels; `pytest -m slow`
+
+
+@pytest.mark.parametrize("method", [pytest.param(m, marks=pytest.mark.slow) if m in SLOW else m for m in sorted(METHODS)])
 def test_method_finds_a_genotype_on_the_darts_space(method, tmp_path):
     record = run(tmp_path, method, "darts", METHODS[method])
     space = DartsSpace()

@@ -41,7 +41,10 @@ def test_every_registered_method_is_covered():
     assert set(get_plugins()["method"].names()) == set(METHODS)
 
 
-@pytest.mark.parametrize("method", sorted(METHODS))
+SLOW = {"darts-pt-darts", "darts-pt-fixalpha-darts"}  # 36 PT decisions on a 28-edge supernet; `pytest -m slow`
+
+
+@pytest.mark.parametrize("method", [pytest.param(m, marks=pytest.mark.slow) if m in SLOW else m for m in sorted(METHODS)])
 def test_method_runs_end_to_end(method, tmp_path):
     result = CliRunner().invoke(build_cli(), ["run", "--method", method, *COMMON, *METHODS[method],
                                               "--results", str(tmp_path)])
