@@ -1,6 +1,8 @@
 """The search-space contract: supernet, discrete network, architecture strings, sampling."""
 from __future__ import annotations
 
+import itertools
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -17,6 +19,9 @@ if TYPE_CHECKING:
     from harness.api.datasets import DatasetInfo
     from harness.api.supernet import Supernet
 
+NONE_OP = "none"
+"""The op an architecture writes on an edge its node does not keep (spaces with a topology)."""
+
 Architecture = tuple[int, ...]
 """One chosen operation index per edge, in the space's edge order."""
 
@@ -26,6 +31,12 @@ class SearchSpace(ABC):
 
     ``Options`` declares the network settings (``space.options``, e.g. ``C``, ``N``) that
     ``build_supernet`` and ``build_network`` receive, already validated.
+
+    A space whose nodes keep only some of their input edges (DARTS: two per node) declares
+    its topology: ``node_inputs`` (for each node, the indices of the edges feeding it; an
+    edge feeds one node at most) and ``inputs_per_node``. An architecture then writes a
+    dropped edge as the ``"none"`` op, which the space must have; ``argmax``, ``sample``
+    and ``size`` follow the topology, and PT selects it (darts-pt Algorithm 2).
     """
 
     name: str = ""
@@ -35,6 +46,9 @@ class SearchSpace(ABC):
     one_op_per_edge: ClassVar[bool] = True
     """False when an architecture's ints are not one op column per row (NAS-Bench-1Shot1's rows choose
     parent sets); selectors and optimizers that decide or gate single columns (PT, PGNAS) refuse such spaces."""
+
+    node_inputs: tuple[tuple[int, ...], ...] | None = None
+    inputs_per_node: int | None = None
 
     def options(self, raw: Mapping[str, Any] | None) -> OptionsModel:
         """``raw`` validated against this space's ``Options``."""
@@ -68,13 +82,61 @@ class SearchSpace(ABC):
         """Extra facts a run records beside the architecture string (e.g. the NB101 hash); none by default."""
         return {}
 
+    def candidate_ops(self, edge: int) -> tuple[int, ...]:
+        """The ops the supernet offers on ``edge`` (default: all). Spaces whose edges differ
+        (RobustDARTS S1) or that leave ``none`` out of the search (S2, S4) override this;
+        optimizers then mix each edge over its candidates only (``logit_mask``)."""
+        return tuple(range(self.num_ops))
+
+    def logit_mask(self, device: torch.device | str | None = None) -> torch.Tensor | None:
+        """``(num_edges, num_ops)``: 0 for candidate ops, -inf for the others, so that
+        ``softmax(logits + mask)`` is the softmax over each edge's candidates; None when
+        every op is a candidate everywhere."""
+        allowed = [self.candidate_ops(edge) for edge in range(self.num_edges)]
+        if all(len(ops) == self.num_ops for ops in allowed):
+            return None
+        import torch  # spaces with restricted edges only: listing spaces must not import torch
+
+        mask = torch.full((self.num_edges, self.num_ops), float("-inf"), device=device)
+        for edge, ops in enumerate(allowed):
+            mask[edge, list(ops)] = 0.0
+        return mask
+
+    def edge_choices(self, edge: int) -> tuple[int, ...]:
+        """The ops an architecture may put on a kept edge: its candidates, without ``none`` when the
+        space has a topology (``none`` then marks a dropped edge)."""
+        ops = self.candidate_ops(edge)
+        if self.node_inputs is None or self.inputs_per_node is None:
+            return ops
+        return tuple(op for op in ops if self.op_names[op] != NONE_OP)
+
     def sample(self, rng: np.random.Generator) -> Architecture:
-        """A uniformly random architecture."""
-        return tuple(int(i) for i in rng.integers(0, self.num_ops, size=self.num_edges))
+        """A uniformly random architecture (with a topology: ``inputs_per_node`` random inputs per node,
+        each with a random op other than ``none``)."""
+        if self.node_inputs is None or self.inputs_per_node is None:
+            if self.logit_mask() is None:
+                return tuple(int(i) for i in rng.integers(0, self.num_ops, size=self.num_edges))
+            return tuple(int(rng.choice(self.candidate_ops(edge))) for edge in range(self.num_edges))
+        arch = [int(rng.choice(self.edge_choices(edge))) for edge in range(self.num_edges)]
+        none = self.op_names.index(NONE_OP)
+        for inputs in self.node_inputs:
+            kept = set(int(e) for e in rng.choice(inputs, size=self.inputs_per_node, replace=False))
+            for edge in inputs:
+                if edge not in kept:
+                    arch[edge] = none
+        return tuple(arch)
 
     def size(self) -> int | None:
         """Number of architectures, when the space is enumerable."""
-        return self.num_ops ** self.num_edges
+        choices = [len(self.edge_choices(edge)) for edge in range(self.num_edges)]
+        if self.node_inputs is None or self.inputs_per_node is None:
+            return math.prod(choices)
+        in_nodes = {edge for inputs in self.node_inputs for edge in inputs}
+        count = math.prod(choices[edge] for edge in range(self.num_edges) if edge not in in_nodes)
+        for inputs in self.node_inputs:
+            count *= sum(math.prod(choices[edge] for edge in kept)
+                         for kept in itertools.combinations(inputs, self.inputs_per_node))
+        return count
 
     def count_op(self, arch: Architecture, op_name: str) -> int:
         """How many edges of ``arch`` use ``op_name`` (e.g. skip connections per epoch)."""
@@ -84,5 +146,29 @@ class SearchSpace(ABC):
         return sum(1 for chosen in arch if chosen == op)
 
     def argmax(self, scores: torch.Tensor) -> Architecture:
-        """The architecture that takes the highest-scoring op on every edge."""
-        return tuple(int(i) for i in scores.detach().reshape(self.num_edges, self.num_ops).argmax(dim=-1).tolist())
+        """The architecture the scores (logits, one row per edge) point to.
+
+        Only each edge's candidate ops count. Without a topology: the highest-scoring op on
+        every edge. With one, DARTS' ``genotype()`` rule: each edge's strongest op other than
+        ``none`` (softmax over its candidates), and each node
+        keeps the ``inputs_per_node`` edges whose strongest such op has the largest softmax
+        weight (ties: the lower edge index); its other edges become ``none``.
+        """
+        scores = scores.detach().reshape(self.num_edges, self.num_ops).float()
+        mask = self.logit_mask(scores.device)
+        if mask is not None:
+            scores = scores + mask
+        if self.node_inputs is None or self.inputs_per_node is None:
+            return tuple(int(i) for i in scores.argmax(dim=-1).tolist())
+        none = self.op_names.index(NONE_OP)
+        probabilities = scores.softmax(dim=-1)
+        probabilities[:, none] = -1.0
+        if mask is not None:
+            probabilities[mask.isinf()] = -1.0
+        strength, best = probabilities.max(dim=-1)
+        arch = [int(op) for op in best.tolist()]
+        for inputs in self.node_inputs:
+            ranked = sorted(inputs, key=lambda edge: (-float(strength[edge]), edge))
+            for edge in ranked[self.inputs_per_node:]:
+                arch[edge] = none
+        return tuple(arch)

@@ -208,8 +208,8 @@ def build_benchmarks(plugins: Plugins, run: RunContext) -> list[Benchmark]:
         if benchmark.supports(run.space):
             built.append(benchmark)
         elif not optional:
-            raise UserError(f"benchmark {name} does not cover search space {run.space.name}; "
-                            "drop --benchmark or pick a space it covers")
+            raise UserError(f"benchmark {name} does not cover search space {run.space.name}; choose benchmarks "
+                            "that do with --benchmark (see `nasbench list benchmark`)")
     return built
 
 
@@ -336,6 +336,9 @@ def hessian_eigenvalue(run: Run) -> float:
     batch = next(run.trainer.valid_stream)
     step = SearchStep(run.trainer, batch, batch)
     alpha = run.optimizer.logits().detach().clone()
+    mask = run.context.space.logit_mask(alpha.device)
+    if mask is not None:
+        alpha = alpha + mask.nan_to_num(neginf=-1e4)  # ops an edge does not offer stay at weight ~0
     return dominant_hessian_eigenvalue(lambda a: step.loss(batch, torch.softmax(a, dim=-1)), alpha)
 
 

@@ -40,6 +40,12 @@ def _softmax(alpha: torch.Tensor) -> torch.Tensor:
     return torch.softmax(alpha, dim=-1)
 
 
+def _masked(alpha: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """α with the ops an edge does not offer at -inf (``mask``: the space's ``logit_mask``), so that
+    the softmax runs over each edge's candidates."""
+    return alpha if mask is None else alpha + mask
+
+
 class BalenasOptimizer(ArchOptimizer):
     """q(α) = N(μ, σ²) per edge-op; μ and the precision state s updated by VAdam."""
 
@@ -59,6 +65,7 @@ class BalenasOptimizer(ArchOptimizer):
         self.generator = torch.Generator().manual_seed(run.seed)
         mu = self.options.init_scale * torch.randn(space.num_edges, space.num_ops, generator=self.generator)
         self.mu = mu.to(run.device)
+        self.mask = space.logit_mask(run.device)
         data_size = self.options.data_size
         self.vadam = VAdam(
             [self.mu], lr=self.options.lr,
@@ -68,7 +75,7 @@ class BalenasOptimizer(ArchOptimizer):
             second_moment=self.options.second_moment, draw_gradients=self.options.draw_gradients)
 
     def mixing_weights(self, training: bool) -> torch.Tensor:
-        return _softmax(self.mu)
+        return _softmax(_masked(self.mu, self.mask))
 
     def logits(self) -> torch.Tensor:
         return self.mu
@@ -79,7 +86,8 @@ class BalenasOptimizer(ArchOptimizer):
 
     def step(self, step: SearchStep) -> None:
         draws = self.vadam.sample(self.generator)[0]
-        grads = [arch_gradient(step, alpha.clone().requires_grad_(True), _softmax, unrolled=self.order == 2)
+        grads = [arch_gradient(step, alpha.clone().requires_grad_(True), lambda a: _softmax(_masked(a, self.mask)),
+                               unrolled=self.order == 2)
                  for alpha in draws]
         self.vadam.step([torch.stack(grads)])
 

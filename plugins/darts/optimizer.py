@@ -13,6 +13,12 @@ def _softmax(alpha: torch.Tensor) -> torch.Tensor:
     return torch.softmax(alpha, dim=-1)
 
 
+def _masked(alpha: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """α with the ops an edge does not offer at -inf (``mask``: the space's ``logit_mask``), so that
+    the softmax runs over each edge's candidates."""
+    return alpha if mask is None else alpha + mask
+
+
 class DartsOptimizer(ArchOptimizer):
     """α ∈ R^{E×O}, initialized 1e-3·N(0, 1); Adam(lr 3e-4, betas (0.5, 0.999), wd 1e-3).
 
@@ -37,22 +43,23 @@ class DartsOptimizer(ArchOptimizer):
         generator = torch.Generator().manual_seed(run.seed)
         alpha = self.init_scale * torch.randn(space.num_edges, space.num_ops, generator=generator)
         self.alpha = alpha.to(run.device).requires_grad_(True)
+        self.mask = space.logit_mask(run.device)
         self.adam = torch.optim.Adam([self.alpha], lr=self.lr, betas=self.betas, weight_decay=self.weight_decay)
 
     def mixing_weights(self, training: bool) -> torch.Tensor:
-        return _softmax(self.alpha)
+        return _softmax(_masked(self.alpha, self.mask))
 
     def logits(self) -> torch.Tensor:
         return self.alpha.detach()
 
     def step(self, step: SearchStep) -> None:
-        grad = arch_gradient(step, self.alpha, _softmax, unrolled=self.order == 2)
+        grad = arch_gradient(step, self.alpha, lambda alpha: _softmax(_masked(alpha, self.mask)), unrolled=self.order == 2)
         self.adam.zero_grad(set_to_none=True)
         self.alpha.grad = grad
         self.adam.step()
 
     def summary(self) -> dict[str, float]:
-        probabilities = _softmax(self.alpha.detach())
+        probabilities = _softmax(_masked(self.alpha.detach(), self.mask))
         return {"max_prob_mean": float(probabilities.max(dim=-1).values.mean())}
 
     def state_dict(self) -> dict[str, Any]:
@@ -76,9 +83,10 @@ class FixedOptimizer(ArchOptimizer):
 
     def attach(self, space: SearchSpace, supernet: Supernet, run: RunContext) -> None:
         self.alpha = torch.zeros(space.num_edges, space.num_ops, device=run.device)
+        self.mask = space.logit_mask(run.device)
 
     def mixing_weights(self, training: bool) -> torch.Tensor:
-        return _softmax(self.alpha)
+        return _softmax(_masked(self.alpha, self.mask))
 
     def logits(self) -> torch.Tensor:
         return self.alpha

@@ -50,14 +50,15 @@ NOISE_SEED_OFFSET = 1_000_003
 
 
 def gate_layout(space: SearchSpace) -> GateLayout:
-    """One gate group per edge-op in cell spaces; the space's ``gate_groups`` (or one per edge) in binary ones."""
+    """One gate group per edge and candidate op in cell spaces; the space's ``gate_groups`` (or one per edge)
+    in binary ones."""
     if tuple(space.op_names) == BINARY_OPS:
         keep, drop = BINARY_OPS.index("keep"), BINARY_OPS.index("drop")
         groups = getattr(space, "gate_groups", None) or [
             GateGroup(name, ((edge, keep),)) for edge, name in enumerate(space.edge_names)]
         return GateLayout(groups, space.num_edges, space.num_ops, complement_op=drop)
-    groups = [GateGroup(f"{edge_name}:{op_name}", ((edge, op),))
-              for edge, edge_name in enumerate(space.edge_names) for op, op_name in enumerate(space.op_names)]
+    groups = [GateGroup(f"{edge_name}:{space.op_names[op]}", ((edge, op),))
+              for edge, edge_name in enumerate(space.edge_names) for op in space.candidate_ops(edge)]
     return GateLayout(groups, space.num_edges, space.num_ops)
 
 

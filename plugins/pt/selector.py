@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-from harness import Architecture, Selection, SelectionContext, Selector, UserError
+from harness import Architecture, SearchSpace, Selection, SelectionContext, Selector, UserError
 from plugins.pt.options import PTOptions
 from plugins.pt.topology import Topology
 
@@ -133,7 +133,7 @@ class PTSelector(Selector):
             raise UserError(f"PT decides one op column per edge, but the rows of search space {space.name} choose "
                             "parent sets; use the argmax or proxy selector there")
         topology = Topology.of(space)
-        candidates = topology.op_candidates(space.num_ops) if topology else list(range(space.num_ops))
+        candidates = choice_mask(space)
         edge_order = [int(edge) for edge in ctx.rng.permutation(space.num_edges)]
         node_order = [int(node) for node in ctx.rng.permutation(topology.nodes_to_decide())] if topology else []
         decisions = [("op", edge) for edge in edge_order] + [("topology", node) for node in node_order]
@@ -152,7 +152,7 @@ class PTSelector(Selector):
                     tuned_epochs += 1
                 before_acc, _ = self._measure(ctx, projection)
                 if phase == "op":
-                    row = self._decide_op(ctx, projection, index, candidates)
+                    row = self._decide_op(ctx, projection, index, list(space.edge_choices(index)))
                 else:
                     assert topology is not None  # topology decisions are planned only when the space has one
                     row = self._decide_inputs(ctx, projection, topology, index, kept)
@@ -216,7 +216,7 @@ class PTSelector(Selector):
         accs: dict[str, float] = {}
         losses: dict[str, float] = {}
         if self.mode == "magnitude":
-            importance = _edge_strength(ctx, projection, candidates=topology.op_candidates(ctx.space.num_ops))
+            importance = _edge_strength(ctx, projection, choice_mask(ctx.space))
         else:
             importance = {}
             for edge in inputs:
@@ -231,23 +231,33 @@ class PTSelector(Selector):
                 "masked_acc": json.dumps(accs), "masked_loss": json.dumps(losses)}
 
 
-def _current_ops(ctx: SelectionContext, projection: Projection, candidates: list[int]) -> list[int]:
-    """Decided ops, and for undecided edges the candidate with the largest logit."""
-    logits = ctx.optimizer.logits().detach()
-    index = torch.tensor(candidates, device=logits.device)
-    best = index[logits[:, index].argmax(dim=-1)].tolist()
+def choice_mask(space: SearchSpace) -> torch.Tensor:
+    """``(edges, ops)``: 0 where PT may choose the op for the edge (``space.edge_choices``), -inf elsewhere."""
+    mask = torch.full((space.num_edges, space.num_ops), float("-inf"))
+    for edge in range(space.num_edges):
+        mask[edge, list(space.edge_choices(edge))] = 0.0
+    return mask
+
+
+def _current_ops(ctx: SelectionContext, projection: Projection, candidates: torch.Tensor) -> list[int]:
+    """Decided ops, and for undecided edges the choosable op with the largest logit."""
+    logits = ctx.optimizer.logits().detach().float()
+    best = (logits + candidates.to(logits.device)).argmax(dim=-1).tolist()
     return [projection.ops.get(edge, int(best[edge])) for edge in range(ctx.space.num_edges)]
 
 
-def _edge_strength(ctx: SelectionContext, projection: Projection, candidates: list[int]) -> dict[int, float]:
-    """Softmax weight of each edge's current op: DARTS' measure for ranking a node's inputs."""
-    probabilities = torch.softmax(ctx.optimizer.logits().detach().float(), dim=-1)
+def _edge_strength(ctx: SelectionContext, projection: Projection, candidates: torch.Tensor) -> dict[int, float]:
+    """Softmax weight (over the edge's candidate ops) of each edge's current op: DARTS' measure for ranking
+    a node's inputs."""
+    logits = ctx.optimizer.logits().detach().float()
+    mask = ctx.space.logit_mask(logits.device)
+    probabilities = torch.softmax(logits if mask is None else logits + mask, dim=-1)
     ops = _current_ops(ctx, projection, candidates)
     return {edge: float(probabilities[edge, op]) for edge, op in enumerate(ops)}
 
 
 def _arch_so_far(ctx: SelectionContext, projection: Projection, topology: Topology | None,
-                 candidates: list[int], kept: dict[int, tuple[int, ...]]) -> Architecture:
+                 candidates: torch.Tensor, kept: dict[int, tuple[int, ...]]) -> Architecture:
     """Decided edges as decided; the rest (and undecided nodes' inputs) by magnitude."""
     ops = _current_ops(ctx, projection, candidates)
     if topology is None:

@@ -1,8 +1,8 @@
 """Cell topology for PT's topology phase (darts-pt Algorithm 2): which edges feed each node,
 and how many of them a final architecture keeps.
 
-A search space opts in by defining two attributes (NB201 defines neither, so PT only
-selects operations there):
+A search space opts in by setting two attributes of ``harness.SearchSpace`` (NB201 leaves
+both None, so PT only selects operations there; the ``darts`` spaces set them):
 
 - ``node_inputs: tuple[tuple[int, ...], ...]`` — for each intermediate node, the indices
   (in the space's edge order) of the edges that feed it; an edge feeds one node at most;
@@ -10,7 +10,7 @@ selects operations there):
 
 An architecture writes a pruned edge as the space's ``"none"`` op, so such a space must
 have one. ``none`` then only decides the topology: PT never picks it as an edge's
-operation (darts-pt A.1.1, "we omit none op when applying the proposed selection method
+operation (``SearchSpace.edge_choices``) (darts-pt A.1.1, "we omit none op when applying the proposed selection method
 on DARTS").
 """
 from __future__ import annotations
@@ -58,10 +58,6 @@ class Topology:
     def nodes_to_decide(self) -> list[int]:
         """Nodes with more input edges than they keep; only these need a topology decision."""
         return [node for node, inputs in enumerate(self.node_inputs) if len(inputs) > self.inputs_per_node]
-
-    def op_candidates(self, num_ops: int) -> list[int]:
-        """Operations PT may choose for an edge: all but ``none``."""
-        return [op for op in range(num_ops) if op != self.none_op]
 
     def keep(self, node: int, importance: Mapping[int, float]) -> tuple[int, ...]:
         """The node's ``inputs_per_node`` input edges of highest importance (ties: lower edge index)."""

@@ -19,4 +19,5 @@ class RetrainOptions(Options):
     lr: float | None = Field(None, gt=0, description="initial learning rate (cosine to 0); null: the protocol's")
     batch_size: int | None = Field(None, ge=1, description="training batch size; null: the protocol's")
     C: int | None = Field(None, ge=1, description="network width; null: the run's space option")
-    N: int | None = Field(None, ge=1, description="cells per stage; null: the run's space option")
+    N: int | None = Field(None, ge=0, description="cells per stage (the space checks its own range); "
+                                                   "null: the run's space option")

@@ -408,7 +408,7 @@ def test_topology_helpers_by_hand():
 
     topology = Topology.of(Space())
     assert topology.nodes_to_decide() == [1]
-    assert topology.op_candidates(3) == [1, 2]
+    assert Space().edge_choices(0) == (1, 2)  # PT never chooses none as an edge's op
     assert topology.keep(1, {2: 0.3, 3: 0.9, 4: 0.3}) == (2, 3)
     arch = topology.complete([1, 2, 1, 2, 1], kept={1: (3, 4)}, strength={})
     assert arch == (1, 2, 0, 2, 1)

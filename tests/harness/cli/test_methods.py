@@ -13,6 +13,9 @@ COMMON = ["--dataset", "synthetic", "--epochs", "2", "--device", "cpu", "--bench
           "--set", "search.max_steps_per_epoch=2", "--set", "search.batch_size=16",
           "--set", "benchmarks.options.retrain.epochs=1"]
 SMALL_NB201 = ["--set", "space.options.C=4", "--set", "benchmarks.options.retrain.C=4"]
+SMALL_DARTS = ["--set", "space.options.C=4", "--set", "space.options.N=0", "--set", "benchmarks.options.retrain.C=4",
+               "--set", "benchmarks.options.retrain.N=0", "--set", "selector.options.proj_intv=0",
+               "--set", "selector.options.eval_batches=1", "--set", "search.eval_batch_size=16"]
 FEW_CANDIDATES = ["--set", "selector.options.k=6", "--set", "selector.options.batch_size=8"]
 
 METHODS = {
@@ -29,6 +32,8 @@ METHODS = {
     "pgnas": SMALL_NB201 + ["--set", "selector.options.candidates=8"],
     "pgnas-random": SMALL_NB201 + ["--set", "selector.options.candidates=8"],
     "pgnas-resnet": ["--set", "selector.options.candidates=8"],
+    "darts-pt-darts": SMALL_DARTS,
+    "darts-pt-fixalpha-darts": SMALL_DARTS,
 }
 
 
@@ -36,7 +41,10 @@ def test_every_registered_method_is_covered():
     assert set(get_plugins()["method"].names()) == set(METHODS)
 
 
-@pytest.mark.parametrize("method", sorted(METHODS))
+SLOW = {"darts-pt-darts", "darts-pt-fixalpha-darts"}  # 36 PT decisions on a 28-edge supernet; `pytest -m slow`
+
+
+@pytest.mark.parametrize("method", [pytest.param(m, marks=pytest.mark.slow) if m in SLOW else m for m in sorted(METHODS)])
 def test_method_runs_end_to_end(method, tmp_path):
     result = CliRunner().invoke(build_cli(), ["run", "--method", method, *COMMON, *METHODS[method],
                                               "--results", str(tmp_path)])

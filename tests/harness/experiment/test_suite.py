@@ -35,7 +35,8 @@ from plugins.datasets.digits import DigitsDataset
 from plugins.nb201.space import NB201Space
 
 SHIPPED = sorted((REPO_ROOT / "benchmarks").glob("*.toml"))
-BUILTIN_PLUGINS = ["nb201", "nb201_benchmark", "retrain", "datasets", "darts", "balenas", "proxies", "pt", "pgnas"]
+BUILTIN_PLUGINS = ["nb201", "nb201_benchmark", "retrain", "datasets", "darts", "balenas", "proxies", "pt", "pgnas",
+                   "darts_space"]
 
 DEMO = """
 [suite]
