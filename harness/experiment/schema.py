@@ -34,7 +34,10 @@ class SearchSettings(Section):
     eval_batch_size: int = Field(ge=1, le=1 << 20, description="evaluation batch size")
     eval_batches: int | None = Field(ge=1, description="evaluate on this many batches (null: all)")
     max_steps_per_epoch: int | None = Field(ge=1, description="cap on steps per epoch (null: a full pass)")
-    amp: StrictBool = Field(description="bfloat16 autocast on CUDA")
+    amp: StrictBool = Field(description="bfloat16 autocast (CUDA, or CPUs with bfloat16 support)")
+    channels_last: StrictBool = Field(description="channels-last memory format for the supernet and batches")
+    compile: StrictStr | None = Field(description="torch.compile backend (e.g. inductor, aot_eager); null: eager")
+    compile_mode: StrictStr | None = Field(description="torch.compile mode (e.g. reduce-overhead); null: default")
 
 
 class Component(Section):
