@@ -32,6 +32,7 @@ from harness.api.step import SearchStep
 from harness.engine.data import SearchData
 from harness.engine.devices import peak_memory_mb, resolve_device
 from harness.engine.hessian import dominant_hessian_eigenvalue
+from harness.engine.reduced_dataset import ReducedDataset
 from harness.engine.trainer import DivergedError, Trainer
 from harness.experiment.checks import resolve_config
 from harness.experiment.config import config_hash
@@ -59,7 +60,7 @@ def run_seeds(method: str, dataset: str | None, user_config: dict[str, Any], see
     torch_device = resolve_device(device)
     if torch_device.type == "cpu" and config.get("threads"):
         torch.set_num_threads(int(config["threads"]))
-    source = plugins["dataset"].create(config["dataset"]["name"])
+    source = ReducedDataset.wrap(plugins["dataset"].create(config["dataset"]["name"]), config["dataset"])
     planned = []
     for seed in seeds:  # every seed's record is read before any work: a damaged one stops nothing half-way
         seeded = {**config, "seed": seed, "device": str(torch_device)}

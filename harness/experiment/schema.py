@@ -48,6 +48,8 @@ class Component(Section):
 class DatasetSection(Section):
     name: StrictStr
     data_dir: StrictStr | None = None
+    image_size: int | None = Field(None, ge=1, description="box-downsample images to this side (must divide it)")
+    train_size: int | None = Field(None, ge=1, description="a fixed class-balanced subset of the training images")
 
 
 class BenchmarksSection(Section):
