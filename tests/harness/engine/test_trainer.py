@@ -1,0 +1,206 @@
+"""The search protocol's wiring, checked by where the data comes from and by hand-computed steps.
+
+A change that hands the architecture step a training batch, makes the validation half
+equal to the train half, drops gradient clipping or lets evaluation disturb BatchNorm
+would not change any formula; these tests look at which examples each step saw and at
+what one weight step does to the weights.
+"""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from tiny import INFO, TinySpace, tiny_run, toy_data
+
+from harness import ArchOptimizer, SearchData, SearchStep, Trainer
+from plugins.darts.optimizer import FixedOptimizer
+
+
+def rows(images: torch.Tensor) -> set[tuple[float, ...]]:
+    """Each example as a hashable tuple (the toy data is continuous, so no two rows coincide)."""
+    return {tuple(row) for row in images.flatten(1).tolist()}
+
+
+class RecordingOptimizer(ArchOptimizer):
+    """Uniform op weights; each architecture step only records the batches it was handed."""
+
+    def __init__(self) -> None:
+        super().__init__({})
+        self.steps: list[SearchStep] = []
+
+    def attach(self, space, supernet, run):
+        self.alpha = torch.zeros(space.num_edges, space.num_ops)
+
+    def mixing_weights(self, training):
+        return torch.softmax(self.alpha, -1)
+
+    def logits(self):
+        return self.alpha
+
+    def step(self, step):
+        self.steps.append(step)
+
+    def state_dict(self):
+        return {}
+
+    def load_state_dict(self, state):
+        return None
+
+
+class RecordingSupernet(torch.nn.Module):
+    """Wraps a supernet and keeps every input it is called with while grad mode is on (weight steps)."""
+
+    def __init__(self, inner: torch.nn.Module) -> None:
+        super().__init__()
+        self.inner = inner
+        self.trained_on: list[torch.Tensor] = []
+
+    def forward(self, x, weights):
+        if torch.is_grad_enabled():
+            self.trained_on.append(x.detach().clone())
+        return self.inner(x, weights)
+
+
+def recording_trainer(tmp_path, **search):
+    run = tiny_run(tmp_path, search)
+    supernet = RecordingSupernet(run.space.build_supernet(run.dataset, {}))
+    optimizer = RecordingOptimizer()
+    optimizer.attach(run.space, supernet, run)
+    return run, supernet, optimizer, Trainer(run, supernet, optimizer)
+
+
+def test_split_halves_are_disjoint_and_cover_the_training_set():
+    train, test = toy_data(n=64)
+    data = SearchData.split(INFO, train, test, seed=3, device=torch.device("cpu"))
+    assert len(data.train) == len(data.valid) == 32
+    assert rows(data.train.images).isdisjoint(rows(data.valid.images))
+    assert rows(data.train.images) | rows(data.valid.images) == rows(train.images)
+    assert torch.equal(data.test.images, test.images)
+    other = SearchData.split(INFO, train, test, seed=4, device=torch.device("cpu"))
+    assert rows(other.train.images) != rows(data.train.images), "the split must depend on the seed"
+
+
+def test_split_keeps_each_image_with_its_label():
+    train, test = toy_data(n=64)
+    data = SearchData.split(INFO, train, test, seed=0, device=torch.device("cpu"))
+    for half in (data.train, data.valid):
+        torch.testing.assert_close(half.labels, (half.images.flatten(1).sum(1) > 0).long(), rtol=0, atol=0)
+
+
+def test_architecture_steps_see_validation_batches_and_weight_steps_training_batches(tmp_path):
+    run, supernet, optimizer, trainer = recording_trainer(tmp_path)
+    train_rows, valid_rows = rows(run.data.train.images), rows(run.data.valid.images)
+
+    trainer.train_epoch()
+
+    assert len(optimizer.steps) == trainer.steps_per_epoch() == len(supernet.trained_on) == 4
+    for step, weight_batch in zip(optimizer.steps, supernet.trained_on):
+        assert rows(step.val_batch[0]) <= valid_rows
+        assert rows(step.train_batch[0]) <= train_rows
+        assert rows(weight_batch) <= train_rows
+        assert torch.equal(weight_batch, step.train_batch[0]), "the weight step uses the step's train batch"
+    assert set().union(*(rows(s.val_batch[0]) for s in optimizer.steps)) == valid_rows
+    assert [s.step for s in optimizer.steps] == [0, 1, 2, 3]
+
+
+def test_without_architecture_updates_no_validation_batch_is_drawn(tmp_path):
+    run, supernet, optimizer, trainer = recording_trainer(tmp_path)
+    state = trainer.valid_stream.state_dict()
+    trainer.train_epoch(update_arch=False)
+    assert optimizer.steps == [] and len(supernet.trained_on) == 4
+    assert trainer.valid_stream.state_dict()["position"] == state["position"]
+
+
+def fixed_trainer(tmp_path, **search):
+    run = tiny_run(tmp_path, {"momentum": 0.0, "weight_decay": 0.0, "batch_size": 32, **search})
+    torch.manual_seed(0)
+    supernet = run.space.build_supernet(run.dataset, {})
+    optimizer = FixedOptimizer({})
+    optimizer.attach(run.space, supernet, run)
+    return run, supernet, Trainer(run, supernet, optimizer)
+
+
+def one_step_change(tmp_path, grad_clip: float) -> tuple[float, float]:
+    """(‖Δw‖ of one plain SGD weight step, ‖∇w L‖ on the batch it used)."""
+    run, supernet, trainer = fixed_trainer(tmp_path, grad_clip=grad_clip, max_steps_per_epoch=1)
+    before = [p.detach().clone() for p in supernet.parameters()]
+    batch = peek_train_batch(trainer)
+    weights = torch.full((2, 3), 1 / 3)
+    loss = torch.nn.functional.cross_entropy(supernet(batch[0], weights), batch[1])
+    grad_norm = torch.cat([g.flatten() for g in torch.autograd.grad(loss, list(supernet.parameters()))]).norm()
+    trainer.train_epoch()
+    change = torch.cat([(p.detach() - b).flatten() for p, b in zip(supernet.parameters(), before)]).norm()
+    return float(change), float(grad_norm)
+
+
+def peek_train_batch(trainer: Trainer):
+    """The next training batch the trainer will draw, without consuming it."""
+    stream = trainer.train_stream
+    state = {k: (v.clone() if isinstance(v, torch.Tensor) else v) for k, v in stream.state_dict().items()}
+    batch = next(stream)
+    stream.load_state_dict(state)
+    return batch
+
+
+def test_weight_step_clips_the_gradient_norm(tmp_path):
+    lr = 0.025
+    change, grad_norm = one_step_change(tmp_path, grad_clip=1e-3)
+    assert grad_norm > 1e-2, "the test needs a gradient well above the clip"
+    assert math.isclose(change, lr * 1e-3, rel_tol=1e-3)  # ‖Δw‖ = lr · clip
+
+    change, grad_norm = one_step_change(tmp_path, grad_clip=1e3)
+    assert math.isclose(change, lr * grad_norm, rel_tol=1e-3)  # below the clip: ‖Δw‖ = lr · ‖g‖
+
+
+def test_learning_rate_override_applies_inside_the_epoch_and_is_restored(tmp_path):
+    run, supernet, trainer = fixed_trainer(tmp_path, grad_clip=1e3, max_steps_per_epoch=1)
+    before = [p.detach().clone() for p in supernet.parameters()]
+    trainer.train_epoch(lr=0.5)
+    other_run, other_supernet, other = fixed_trainer(tmp_path, grad_clip=1e3, max_steps_per_epoch=1)
+    other.train_epoch()
+    changes = [torch.cat([(p.detach() - b).flatten() for p, b in zip(net.parameters(), before)]).norm()
+               for net in (supernet, other_supernet)]
+    assert math.isclose(float(changes[0]) / float(changes[1]), 0.5 / 0.025, rel_tol=1e-4)
+    assert trainer.current_lr() == 0.025
+
+
+def test_cosine_schedule_per_epoch(tmp_path):
+    """lr_e = lr_min + (lr − lr_min)(1 + cos(π e / T)) / 2 after e scheduler steps (CosineAnnealingLR)."""
+    run, supernet, trainer = fixed_trainer(tmp_path, epochs=4, lr=0.1, lr_min=0.01)
+    seen = []
+    for _ in range(4):
+        seen.append(trainer.current_lr())
+        trainer.train_epoch()
+        trainer.scheduler.step()
+    expected = [0.01 + 0.09 * (1 + math.cos(math.pi * e / 4)) / 2 for e in range(4)]
+    assert seen == pytest.approx(expected, rel=1e-9)
+
+
+def test_evaluation_leaves_batchnorm_statistics_alone_and_measures_the_named_split(tmp_path):
+    class BNSupernet(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.bn = torch.nn.BatchNorm1d(4)
+            self.head = torch.nn.Linear(4, 2)
+
+        def forward(self, x, weights):
+            return self.head(self.bn(x.flatten(1)))
+
+    run = tiny_run(tmp_path)
+    supernet = BNSupernet()
+    optimizer = FixedOptimizer({})
+    optimizer.attach(TinySpace(), supernet, run)
+    trainer = Trainer(run, supernet, optimizer)
+    state = {k: v.clone() for k, v in supernet.state_dict().items()}
+    for bn_train in (False, True):
+        acc, loss = trainer.evaluate("test", bn_train=bn_train)
+        for key, value in supernet.state_dict().items():
+            assert torch.equal(value, state[key]), key
+    x, y = run.data.test.images.flatten(1), run.data.test.labels
+    supernet.eval()
+    with torch.no_grad():
+        expected = torch.nn.functional.cross_entropy(supernet.head(supernet.bn(x)), y)
+    acc, loss = trainer.evaluate("test")
+    assert math.isclose(loss, float(expected), rel_tol=1e-5)
+    assert supernet.training, "evaluation puts the supernet back in training mode"
