@@ -10,7 +10,8 @@ from harness.experiment.config import parse_assignment
 from harness.experiment.seeds import parse_seeds
 from harness.experiment.suite import describe, expand, flatten, load_suite, run_suite, validate
 from harness.report.plots import plot_results
-from harness.report.regress import compare, read_baseline, report
+from harness.report.environment import read_environment, results_environment, write_environment
+from harness.report.regress import compare, exactness, read_baseline, report
 from harness.report.tables import (
     FORMATS,
     baseline_frame,
@@ -57,6 +58,10 @@ def table(results: Path, fmt: str, metrics: str | None, vs: str | None, optimal:
     if fmt == "baseline":
         _emit(baseline_frame(records, _names(metrics)).to_csv(index=False), output)
         notes = failure_notes(split_records(records)[1]) if not records.empty else []
+        if output is not None:
+            click.echo(f"wrote {write_environment(output, results_environment(results))}", err=True)
+        else:
+            notes.append("the environment is recorded only with --output (FILE.environment.json)")
     else:
         built = build_table(records, _names(metrics), vs, extra_columns=extra_columns)
         if optimal:
@@ -76,11 +81,19 @@ def table(results: Path, fmt: str, metrics: str | None, vs: str | None, optimal:
 @click.option("--tolerance", type=float, default=1.0, show_default=True,
               help="Allowed drop of a mean, in metric units (accuracy points).")
 @click.option("--alpha", type=float, default=0.05, show_default=True, help="Significance level of the one-sided Welch test.")
-def regress(results: Path, baseline: Path, tolerance: float, alpha: float) -> None:
-    """Exit 1 when a metric under RESULTS fell below the baseline beyond tolerance, with statistical support."""
+@click.option("--require-pinned", is_flag=True,
+              help="Fail unless RESULTS were made in the baseline's recorded environment (then every per-seed value "
+                   "must match exactly). CI uses it.")
+def regress(results: Path, baseline: Path, tolerance: float, alpha: float, require_pinned: bool) -> None:
+    """Exit 1 when a metric under RESULTS fell below the baseline beyond tolerance, with statistical support,
+    or, in the baseline's environment, when any per-seed value changed at all."""
     if tolerance < 0 or not 0 < alpha < 1:
         raise UserError(f"--tolerance must be ≥ 0 and --alpha in (0, 1); got {tolerance} and {alpha}")
-    comparison = compare(read_baseline(baseline), load_records(results, include_failed=True), tolerance, alpha)
+    expected = read_baseline(baseline)
+    records = load_records(results, include_failed=True)
+    exact, note = exactness(baseline, read_environment(baseline), results_environment(results), require_pinned)
+    comparison = compare(expected, records, tolerance, alpha, exact=exact)
+    comparison.notes.insert(0, note)
     click.echo(report(comparison, tolerance, alpha), nl=False)
     if comparison.failed:
         raise SystemExit(1)
