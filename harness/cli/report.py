@@ -9,8 +9,8 @@ from harness.api.errors import UserError
 from harness.experiment.config import parse_assignment
 from harness.experiment.seeds import parse_seeds
 from harness.experiment.suite import describe, expand, flatten, load_suite, run_suite, validate
-from harness.report.plots import plot_results
 from harness.report.environment import read_environment, results_environment, write_environment
+from harness.report.plots import plot_results
 from harness.report.regress import compare, exactness, read_baseline, report
 from harness.report.tables import (
     FORMATS,

@@ -2,15 +2,14 @@
 from __future__ import annotations
 
 import json
-
 from pathlib import Path
 
 import pytest
 import torch
 from click.testing import CliRunner
 
-from harness.cli.main import build_cli
 from harness import BenchmarkContext, SearchData
+from harness.cli.main import build_cli
 from harness.plugin.manager import get_plugins
 from plugins.retrain.evaluator import RetrainEvaluator
 
