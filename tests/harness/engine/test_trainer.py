@@ -102,6 +102,12 @@ def test_architecture_steps_see_validation_batches_and_weight_steps_training_bat
         assert torch.equal(weight_batch, step.train_batch[0]), "the weight step uses the step's train batch"
     assert set().union(*(rows(s.val_batch[0]) for s in optimizer.steps)) == valid_rows
     assert [s.step for s in optimizer.steps] == [0, 1, 2, 3]
+    assert trainer.images_seen == 4 * 8 + 4 * 8  # weight-step and architecture-step images
+
+    trainer.scheduler.step()
+    trainer.train_epoch()
+    assert [s.epoch for s in optimizer.steps] == [0] * 4 + [1] * 4
+    assert trainer.images_seen == 2 * 64
 
 
 def test_without_architecture_updates_no_validation_batch_is_drawn(tmp_path):
@@ -204,3 +210,42 @@ def test_evaluation_leaves_batchnorm_statistics_alone_and_measures_the_named_spl
     acc, loss = trainer.evaluate("test")
     assert math.isclose(loss, float(expected), rel_tol=1e-5)
     assert supernet.training, "evaluation puts the supernet back in training mode"
+
+
+def test_epoch_statistics_are_the_loss_and_accuracy_over_the_train_half(tmp_path):
+    # lr 0 keeps the weights fixed, and 4 batches of 8 cover the 32 training examples once
+    run, supernet, trainer = fixed_trainer(tmp_path, lr=0.0, lr_min=0.0, batch_size=8)
+    x, y = run.data.train.images, run.data.train.labels
+    with torch.no_grad():
+        logits = supernet(x, torch.full((2, 3), 1 / 3))
+    ticks = []
+    stats = trainer.train_epoch(progress=ticks.append)
+    assert ticks == [1, 1, 1, 1]
+    assert stats["train_loss"] == pytest.approx(float(torch.nn.functional.cross_entropy(logits, y)), rel=1e-5)
+    assert stats["train_acc"] == pytest.approx(100.0 * float((logits.argmax(1) == y).float().mean()))
+    assert 0 < stats["train_acc"] < 100, "the check needs an accuracy strictly between 0 and 100"
+
+
+def test_seconds_and_images_per_second_accumulate_over_epochs(tmp_path, monkeypatch):
+    import harness.engine.trainer as trainer_module
+
+    clock = iter(range(0, 1000, 5))  # every perf_counter() call advances 5 s
+    monkeypatch.setattr(trainer_module.time, "perf_counter", lambda: float(next(clock)))
+    run, supernet, trainer = fixed_trainer(tmp_path, batch_size=8)
+    assert trainer.images_per_second() == 0.0
+    trainer.train_epoch()
+    trainer.train_epoch()
+    assert trainer.seconds == 10.0 and trainer.images_seen == 64
+    assert trainer.images_per_second() == 6.4
+
+
+@pytest.mark.parametrize("bias, reason", [(float("nan"), "nan"), (-3e38, "inf")])
+def test_a_non_finite_training_loss_is_a_divergence(tmp_path, bias, reason):
+    from harness import DivergedError
+
+    run, supernet, trainer = fixed_trainer(tmp_path, batch_size=8)
+    with torch.no_grad():
+        supernet.head.weight.zero_()
+        supernet.head.bias.copy_(torch.tensor([0.0, bias]))  # class 1 gets logit −3e38: loss 3e38 per example
+    with pytest.raises(DivergedError, match=f"training loss became {reason} "):
+        trainer.train_epoch()
