@@ -2,7 +2,10 @@
 against the exact gradient through the virtual step."""
 from __future__ import annotations
 
+import copy
+
 import numpy as np
+import pytest
 import torch
 from tiny import TinySpace, tiny_run
 
@@ -137,13 +140,34 @@ def test_fixed_optimizer_mixes_uniformly_and_never_steps(tmp_path):
     torch.testing.assert_close(optimizer.mixing_weights(False), torch.full((2, 3), 1 / 3))
 
 
-def test_state_dict_round_trip(tmp_path):
+def test_state_dict_round_trip_continues_identically(tmp_path):
     run, supernet, optimizer, trainer = make(tmp_path)
     trainer.train_epoch()
-    state = optimizer.state_dict()
-    _, _, other, _ = make(tmp_path)
+    state = copy.deepcopy(optimizer.state_dict())  # as a checkpoint on disk: no tensors shared
+    _, _, other, other_trainer = make(tmp_path)
     other.load_state_dict(state)
     torch.testing.assert_close(other.alpha, optimizer.alpha)
+    batch = (next(trainer.train_stream), next(trainer.valid_stream))
+    optimizer.step(SearchStep(trainer, *batch))
+    other.step(SearchStep(trainer, *batch))  # the same supernet: only the Adam state can differ
+    torch.testing.assert_close(other.alpha, optimizer.alpha, rtol=0, atol=0)
+
+
+def test_alpha_starts_as_init_scale_times_a_normal_draw_seeded_by_the_run(tmp_path):
+    run, supernet, optimizer, trainer = make(tmp_path)
+    expected = 1e-3 * torch.randn(2, 3, generator=torch.Generator().manual_seed(run.seed))
+    torch.testing.assert_close(optimizer.alpha.detach(), expected, rtol=0, atol=0)
+    assert optimizer.alpha.requires_grad
+    torch.testing.assert_close(optimizer.logits(), expected, rtol=0, atol=0)
+    torch.testing.assert_close(optimizer.mixing_weights(training=True), torch.softmax(expected, -1))
+
+
+def test_summary_is_the_mean_largest_op_probability(tmp_path):
+    run, supernet, optimizer, trainer = make(tmp_path)
+    with torch.no_grad():
+        optimizer.alpha.copy_(torch.tensor([[0.0, 0.0, 0.0], [np.log(2.0), 0.0, 0.0]]))
+    # edge 1: 1/3; edge 2: softmax(ln 2, 0, 0) = (1/2, 1/4, 1/4)
+    assert optimizer.summary() == {"max_prob_mean": pytest.approx((1 / 3 + 1 / 2) / 2)}
 
 
 class _Ctx:
@@ -165,8 +189,6 @@ def test_random_selector_is_seeded_and_valid():
 
 
 def test_optionless_selectors_reject_stray_options():
-    import pytest
-
     from harness import UserError
 
     with pytest.raises(UserError, match="selector argmax: takes no options, got 'proj_intv'"):
