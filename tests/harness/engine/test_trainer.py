@@ -28,11 +28,13 @@ class RecordingOptimizer(ArchOptimizer):
     def __init__(self) -> None:
         super().__init__({})
         self.steps: list[SearchStep] = []
+        self.mixing_calls: list[bool] = []
 
     def attach(self, space, supernet, run):
         self.alpha = torch.zeros(space.num_edges, space.num_ops)
 
     def mixing_weights(self, training):
+        self.mixing_calls.append(training)
         return torch.softmax(self.alpha, -1)
 
     def logits(self):
@@ -116,6 +118,37 @@ def test_without_architecture_updates_no_validation_batch_is_drawn(tmp_path):
     trainer.train_epoch(update_arch=False)
     assert optimizer.steps == [] and len(supernet.trained_on) == 4
     assert trainer.valid_stream.state_dict()["position"] == state["position"]
+    assert optimizer.mixing_calls == [True] * 4  # weight steps mix with the training-time weights (PGNAS' gates)
+    trainer.evaluate("valid")
+    assert optimizer.mixing_calls[4:] == [False]
+
+
+class RegularizedOptimizer(RecordingOptimizer):
+    """Single level: θ joins the weight optimizer and R(θ) = c·θ²/2 is added to the training loss."""
+
+    bilevel = False
+
+    def attach(self, space, supernet, run):
+        super().attach(space, supernet, run)
+        self.theta = torch.tensor(2.0, requires_grad=True)
+
+    def parameters(self):
+        return [self.theta]
+
+    def regularizer(self):
+        return 3.0 * self.theta ** 2 / 2
+
+
+def test_single_level_parameters_train_on_the_loss_plus_the_regularizer(tmp_path):
+    run = tiny_run(tmp_path, {"momentum": 0.0, "weight_decay": 0.1, "grad_clip": 1e3, "max_steps_per_epoch": 1})
+    supernet = run.space.build_supernet(run.dataset, {})
+    optimizer = RegularizedOptimizer()
+    optimizer.attach(run.space, supernet, run)
+    trainer = Trainer(run, supernet, optimizer)
+    trainer.train_epoch()
+    # ∂R/∂θ = 3θ = 6; no weight decay on θ: θ ← 2 − 0.025·6
+    assert float(optimizer.theta.detach()) == pytest.approx(2 - 0.025 * 6)
+    assert optimizer.steps == []
 
 
 def fixed_trainer(tmp_path, **search):
