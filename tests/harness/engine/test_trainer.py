@@ -8,6 +8,7 @@ what one weight step does to the weights.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 import torch
@@ -204,6 +205,34 @@ def test_learning_rate_override_applies_inside_the_epoch_and_is_restored(tmp_pat
     assert trainer.current_lr() == 0.025
 
 
+def test_weight_steps_are_sgd_with_momentum_and_weight_decay(tmp_path):
+    """Two steps written out: b₁ = g₁ + λw₀, w₁ = w₀ − ηb₁; b₂ = μb₁ + g₂ + λw₁, w₂ = w₁ − ηb₂."""
+    lr, momentum, decay = 0.05, 0.9, 0.01
+    run, supernet, trainer = fixed_trainer(tmp_path, lr=lr, momentum=momentum, weight_decay=decay, grad_clip=1e3,
+                                           batch_size=16, max_steps_per_epoch=2)
+    weights = torch.full((2, 3), 1 / 3)
+    stream = trainer.train_stream
+    saved = {k: (v.clone() if isinstance(v, torch.Tensor) else v) for k, v in stream.state_dict().items()}
+    batches = [next(stream), next(stream)]
+    stream.load_state_dict(saved)
+    params = [p.detach().clone() for p in supernet.parameters()]
+    buffers = [torch.zeros_like(p) for p in params]
+    for step, (x, y) in enumerate(batches):
+        live = [p.clone().requires_grad_(True) for p in params]
+        names = [n for n, _ in supernet.named_parameters()]
+        logits = torch.func.functional_call(supernet, dict(zip(names, live)), (x, weights))
+        grads = torch.autograd.grad(torch.nn.functional.cross_entropy(logits, y), live)
+        for i, (p, g) in enumerate(zip(params, grads)):
+            direction = g + decay * p
+            buffers[i] = direction if step == 0 else momentum * buffers[i] + direction
+            params[i] = p - lr * buffers[i]
+
+    trainer.train_epoch()
+
+    for expected, actual in zip(params, supernet.parameters()):
+        torch.testing.assert_close(actual.detach(), expected, rtol=1e-5, atol=1e-7)
+
+
 def test_cosine_schedule_per_epoch(tmp_path):
     """lr_e = lr_min + (lr − lr_min)(1 + cos(π e / T)) / 2 after e scheduler steps (CosineAnnealingLR)."""
     run, supernet, trainer = fixed_trainer(tmp_path, epochs=4, lr=0.1, lr_min=0.01)
@@ -214,6 +243,44 @@ def test_cosine_schedule_per_epoch(tmp_path):
         trainer.scheduler.step()
     expected = [0.01 + 0.09 * (1 + math.cos(math.pi * e / 4)) / 2 for e in range(4)]
     assert seen == pytest.approx(expected, rel=1e-9)
+
+    run, supernet, single = fixed_trainer(tmp_path, epochs=1, lr=0.1, lr_min=0.01)
+    single.train_epoch()
+    single.scheduler.step()
+    assert single.current_lr() == pytest.approx(0.01)  # one epoch: T = 1, the minimum after it
+
+
+def test_streams_augment_as_the_dataset_says_and_amp_needs_cuda(tmp_path):
+    run, supernet, trainer = fixed_trainer(tmp_path, amp=True)
+    assert not trainer.train_stream.augment and not trainer.valid_stream.augment
+    assert trainer.amp is False  # bfloat16 autocast is a CUDA feature; on the CPU it is ignored
+    augmented = replace(run, dataset=replace(run.dataset, augment=True))
+    other = Trainer(augmented, supernet, FixedOptimizer({}))
+    assert other.train_stream.augment and other.valid_stream.augment
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_amp_runs_the_supernet_under_bfloat16_autocast_on_cuda(tmp_path):
+    class AutocastProbe(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.head = torch.nn.Linear(4, 2)
+            self.autocast: list[bool] = []
+
+        def forward(self, x, weights):
+            self.autocast.append(torch.is_autocast_enabled("cuda"))
+            return self.head(x.flatten(1))
+
+    run = replace(tiny_run(tmp_path, {"amp": True}), device=torch.device("cuda"))
+    run.data.train, run.data.valid = run.data.train.to(run.device), run.data.valid.to(run.device)
+    probe = AutocastProbe().cuda()
+    optimizer = FixedOptimizer({})
+    optimizer.attach(TinySpace(), probe, run)
+    trainer = Trainer(run, probe, optimizer)
+    assert trainer.amp
+    trainer.train_epoch()
+    assert probe.autocast and all(probe.autocast)
 
 
 def test_evaluation_leaves_batchnorm_statistics_alone_and_measures_the_named_split(tmp_path):
