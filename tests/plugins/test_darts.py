@@ -47,6 +47,8 @@ def test_several_steps_follow_a_numpy_adam_with_darts_betas(tmp_path):
     reference's betas (0.5, 0.999); one step alone would cancel the betas out."""
     run, supernet, optimizer, trainer = make(tmp_path)
     lr, (b1, b2), wd, eps = 3e-4, (0.5, 0.999), 1e-3, 1e-8
+    with torch.no_grad():  # α of order 1, so that Adam's weight decay (1e-3·α) is visible next to the gradient
+        optimizer.alpha.copy_(2 * torch.randn(2, 3, generator=torch.Generator().manual_seed(4)))
     alpha = optimizer.alpha.detach().double().numpy().copy()
     m, v = np.zeros_like(alpha), np.zeros_like(alpha)
     for t in range(1, 6):
@@ -61,6 +63,18 @@ def test_several_steps_follow_a_numpy_adam_with_darts_betas(tmp_path):
 
         optimizer.step(SearchStep(trainer, train_batch, val_batch))
         np.testing.assert_allclose(optimizer.alpha.detach().numpy(), alpha, rtol=1e-4, atol=1e-8)
+
+
+@pytest.mark.parametrize("order", [1, 2])
+def test_order_chooses_the_first_order_or_the_unrolled_gradient(tmp_path, monkeypatch, order):
+    import plugins.darts.optimizer as module
+
+    seen = []
+    monkeypatch.setattr(module, "arch_gradient",
+                        lambda step, logits, to_weights, unrolled=False: seen.append(unrolled) or torch.zeros_like(logits))
+    run, supernet, optimizer, trainer = make(tmp_path, order=order)
+    optimizer.step(SearchStep(trainer, next(trainer.train_stream), next(trainer.valid_stream)))
+    assert seen == [order == 2]
 
 
 def test_unrolled_gradient_matches_exact_gradient_through_the_virtual_step(tmp_path):

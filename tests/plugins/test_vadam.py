@@ -183,3 +183,17 @@ def test_boundary_settings_are_accepted(edge):
 def test_step_rejects_a_wrong_number_of_gradients():
     with pytest.raises(ValueError, match="VAdam.step got 2 gradients for 1 parameters"):
         VAdam([torch.zeros(2)], **SETTINGS).step([torch.zeros(2), torch.zeros(2)])
+
+
+def test_defaults_are_one_sample_unit_initial_precision_and_adams_betas():
+    opt = VAdam([torch.zeros(3)], lr=0.1, data_size=10)
+    assert opt.samples == 1 and opt.betas == (0.9, 0.999) and opt.prior_precision == 1.0
+    torch.testing.assert_close(opt.sigma()[0], torch.ones(3))  # σ₀ = 1/√(init precision 1)
+
+
+def test_noise_has_the_parameters_dtype_and_comes_from_the_generator():
+    opt = VAdam([torch.zeros(2, 3, dtype=torch.float64)], lr=0.1, data_size=10, samples=4)
+    (noise,) = opt.draw_noise(torch.Generator().manual_seed(5))
+    expected = torch.randn((4, 2, 3), generator=torch.Generator().manual_seed(5), dtype=torch.float64)
+    assert noise.dtype == torch.float64
+    torch.testing.assert_close(noise, expected, rtol=0, atol=0)
