@@ -269,7 +269,7 @@ def test_amp_runs_the_supernet_under_bfloat16_autocast_on_cuda(tmp_path):
             self.autocast: list[bool] = []
 
         def forward(self, x, weights):
-            self.autocast.append(torch.is_autocast_enabled("cuda"))
+            self.autocast.append(torch.is_autocast_enabled("cuda") and torch.get_autocast_dtype("cuda") == torch.bfloat16)
             return self.head(x.flatten(1))
 
     run = replace(tiny_run(tmp_path, {"amp": True}), device=torch.device("cuda"))
