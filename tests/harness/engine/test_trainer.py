@@ -349,3 +349,21 @@ def test_a_non_finite_training_loss_is_a_divergence(tmp_path, bias, reason):
         supernet.head.bias.copy_(torch.tensor([0.0, bias]))  # class 1 gets logit −3e38: loss 3e38 per example
     with pytest.raises(DivergedError, match=f"training loss became {reason} "):
         trainer.train_epoch()
+
+
+def test_batch_streams_follow_their_own_seed_and_cover_the_data_once_per_pass():
+    from harness import BatchStream
+
+    train, _ = toy_data(n=24)
+
+    def first_batches(global_seed: int) -> list[torch.Tensor]:
+        torch.manual_seed(global_seed)  # the stream must not draw from the global generator
+        stream = BatchStream(train, INFO, 8, seed=3)
+        return [next(stream)[0] for _ in range(6)]
+
+    a, b = first_batches(0), first_batches(1)
+    assert all(torch.equal(x, y) for x, y in zip(a, b))
+    assert rows(torch.cat(a[:3])) == rows(train.images) == rows(torch.cat(a[3:]))  # each pass: every example once
+    assert BatchStream(train, INFO, 8, seed=3).batches_per_pass() == 3
+    assert BatchStream(train, INFO, 24, seed=3).batches_per_pass() == 1
+    assert BatchStream(train, INFO, 100, seed=3).batches_per_pass() == 1  # batch capped at the data size
