@@ -79,7 +79,7 @@ def test_split_halves_are_disjoint_and_cover_the_training_set():
     assert len(data.train) == len(data.valid) == 32
     assert rows(data.train.images).isdisjoint(rows(data.valid.images))
     assert rows(data.train.images) | rows(data.valid.images) == rows(train.images)
-    assert torch.equal(data.test.images, test.images)
+    assert torch.equal(data.test.images, test.images) and data.info is INFO
     other = SearchData.split(INFO, train, test, seed=4, device=torch.device("cpu"))
     assert rows(other.train.images) != rows(data.train.images), "the split must depend on the seed"
 
@@ -367,3 +367,20 @@ def test_batch_streams_follow_their_own_seed_and_cover_the_data_once_per_pass():
     assert BatchStream(train, INFO, 8, seed=3).batches_per_pass() == 3
     assert BatchStream(train, INFO, 24, seed=3).batches_per_pass() == 1
     assert BatchStream(train, INFO, 100, seed=3).batches_per_pass() == 1  # batch capped at the data size
+
+
+def test_augmentation_shifts_by_at_most_the_datasets_crop_padding():
+    from harness import BatchStream, DatasetInfo, ImageSet
+
+    info = DatasetInfo("dot", num_classes=1, channels=1, image_size=8, mean=(0.0,), std=(1.0,), augment=True,
+                       crop_padding=1)
+    images = torch.zeros(16, 1, 8, 8)
+    images[:, 0, 4, 4] = 1.0
+    stream = BatchStream(ImageSet(images, torch.zeros(16, dtype=torch.long)), info, 16, seed=0, augment_batches=True)
+    rows_seen = set()
+    for _ in range(10):
+        x, _ = next(stream)
+        dots = x.nonzero()
+        assert len(dots) == 16  # a shift of one pixel never crops the dot away
+        rows_seen |= set(dots[:, 2].tolist())
+    assert rows_seen == {3, 4, 5}
