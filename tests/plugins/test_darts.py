@@ -22,6 +22,58 @@ def make(tmp_path, order=1, **search):
     return run, supernet, optimizer, Trainer(run, supernet, optimizer)
 
 
+class ParameterRecorder(torch.nn.Module):
+    """The tiny supernet plus one weight no op uses; records all weights at every forward call."""
+
+    def __init__(self, inner: torch.nn.Module) -> None:
+        super().__init__()
+        self.inner = inner
+        self.unused = torch.nn.Parameter(torch.full((3,), 2.0))
+        self.calls: list[torch.Tensor] = []
+
+    def forward(self, x, weights):
+        self.calls.append(torch.cat([p.detach().flatten() for p in self.parameters()]))
+        return self.inner(x, weights)
+
+
+def recorded_unrolled_gradient(tmp_path):
+    run = tiny_run(tmp_path, {"lr": 0.05, "weight_decay": 0.1})
+    supernet = ParameterRecorder(run.space.build_supernet(run.dataset, {}))
+    optimizer = DartsOptimizer({"order": 2})
+    optimizer.attach(run.space, supernet, run)
+    trainer = Trainer(run, supernet, optimizer)
+    step = SearchStep(trainer, next(trainer.train_stream), next(trainer.valid_stream))
+    alpha = torch.randn(2, 3, generator=torch.Generator().manual_seed(2)).requires_grad_(True)
+    gradient = arch_gradient(step, alpha, lambda a: torch.softmax(a, -1), unrolled=True)
+    return supernet, gradient
+
+
+def test_unrolled_gradient_tolerates_unused_weights_which_only_decay_in_the_virtual_step(tmp_path):
+    supernet, gradient = recorded_unrolled_gradient(tmp_path)
+    assert torch.isfinite(gradient).all()
+    before, virtual = supernet.calls[0], supernet.calls[1]  # L_train at w, then L_val at w'
+    unused = slice(0, 3)  # the root module's own parameter comes first
+    torch.testing.assert_close(virtual[unused], before[unused] * (1 - 0.05 * 0.1))  # w' = w − ξλw
+    assert torch.equal(torch.cat([p.detach().flatten() for p in supernet.parameters()]), before), "restored"
+
+
+def test_finite_difference_displacement_has_norm_0_01(tmp_path):
+    """ε = 0.01/‖∇w' L_val‖ moves the weights by ±ε∇w' L_val: a displacement of norm exactly 0.01."""
+    supernet, _ = recorded_unrolled_gradient(tmp_path)
+    start, plus, minus = supernet.calls[0], supernet.calls[2], supernet.calls[3]
+    assert float((plus - start).norm()) == pytest.approx(0.01, rel=1e-3)
+    assert float((minus - start).norm()) == pytest.approx(0.01, rel=1e-3)
+
+
+def test_arch_gradient_is_first_order_unless_asked(tmp_path):
+    run, supernet, optimizer, trainer = make(tmp_path)
+    step = SearchStep(trainer, next(trainer.train_stream), next(trainer.valid_stream))
+    alpha = torch.randn(2, 3, generator=torch.Generator().manual_seed(2)).requires_grad_(True)
+    loss = torch.nn.functional.cross_entropy(supernet(step.val_batch[0], torch.softmax(alpha, -1)), step.val_batch[1])
+    expected = torch.autograd.grad(loss, alpha)[0]
+    torch.testing.assert_close(arch_gradient(step, alpha, lambda a: torch.softmax(a, -1)), expected)
+
+
 def test_first_order_step_is_adam_on_the_validation_gradient(tmp_path):
     run, supernet, optimizer, trainer = make(tmp_path)
     train_batch, val_batch = next(trainer.train_stream), next(trainer.valid_stream)
@@ -111,7 +163,7 @@ def test_unrolled_gradient_matches_exact_gradient_through_the_virtual_step(tmp_p
 def test_unrolled_virtual_step_includes_the_weight_optimizers_momentum(tmp_path):
     """After a weight step SGD holds a momentum buffer b; the reference's virtual step is
     w' = w − ξ(∇w L_train + λw + μ_m b), so the unrolled gradient must match the exact one through it."""
-    run, supernet, optimizer, trainer = make(tmp_path, order=2, lr=0.05, weight_decay=3e-4, momentum=0.9)
+    run, supernet, optimizer, trainer = make(tmp_path, order=2, lr=0.05, weight_decay=0.05, momentum=0.9)
     trainer.train_epoch(update_arch=False)  # weight steps only: fills the momentum buffers
     supernet.double()  # in place: the parameters (the optimizer state's keys) stay the same objects
     for state in trainer.weight_optimizer.state.values():
@@ -132,7 +184,7 @@ def test_unrolled_virtual_step_includes_the_weight_optimizers_momentum(tmp_path)
 
         train_loss = step.loss(train_batch, torch.softmax(alpha, -1))
         grads = torch.autograd.grad(train_loss, params, create_graph=True)
-        unrolled = [p - xi * (g + 3e-4 * p + 0.9 * b) for p, g, b in zip(params, grads, buffers)]
+        unrolled = [p - xi * (g + 0.05 * p + 0.9 * b) for p, g, b in zip(params, grads, buffers)]
         from torch.func import functional_call
         names = [n for n, _ in supernet.named_parameters()]
         logits = functional_call(supernet, dict(zip(names, unrolled)), (val_batch[0], torch.softmax(alpha, -1)))
