@@ -48,6 +48,7 @@ def table(results: Path, fmt: str, metrics: str | None, vs: str | None, optimal:
           extra_columns: bool, reported_from: Path | None, output: Path | None) -> None:
     """Tabulate the runs under RESULTS: rows = labels, cells = mean±std over seeds."""
     from harness.experiment.suite import load_suite
+    from harness.report.environment import results_environment, write_environment
     from harness.report.tables import baseline_frame, benchmark_optima, build_table, failure_notes, render, split_records
     from harness.store.records import load_records
 
@@ -59,6 +60,10 @@ def table(results: Path, fmt: str, metrics: str | None, vs: str | None, optimal:
     if fmt == "baseline":
         _emit(baseline_frame(records, _names(metrics)).to_csv(index=False), output)
         notes = failure_notes(split_records(records)[1]) if not records.empty else []
+        if output is not None:
+            click.echo(f"wrote {write_environment(output, results_environment(results))}", err=True)
+        else:
+            notes.append("the environment is recorded only with --output (FILE.environment.json)")
     else:
         built = build_table(records, _names(metrics), vs, extra_columns=extra_columns, reported=reported)
         if optimal:
@@ -78,18 +83,26 @@ def table(results: Path, fmt: str, metrics: str | None, vs: str | None, optimal:
 @click.option("--tolerance", type=float, default=1.0, show_default=True,
               help="Allowed drop of a mean, in metric units (accuracy points).")
 @click.option("--alpha", type=float, default=0.05, show_default=True, help="Significance level of the one-sided Welch test.")
-def regress(results: Path, baseline: Path, tolerance: float, alpha: float) -> None:
-    """Exit 1 when a metric under RESULTS fell below the baseline beyond tolerance, with statistical support."""
+@click.option("--require-pinned", is_flag=True,
+              help="Fail unless RESULTS were made in the baseline's recorded environment (then every per-seed value "
+                   "must match exactly). CI uses it.")
+def regress(results: Path, baseline: Path, tolerance: float, alpha: float, require_pinned: bool) -> None:
+    """Exit 1 when a metric under RESULTS fell below the baseline beyond tolerance, with statistical support,
+    or, in the baseline's environment, when any per-seed value changed at all."""
     if tolerance < 0 or not 0 < alpha < 1:
         raise UserError(f"--tolerance must be ≥ 0 and --alpha in (0, 1); got {tolerance} and {alpha}")
-    from harness.report.regress import compare, read_baseline, report
+    from harness.report.environment import read_environment, results_environment
+    from harness.report.regress import compare, exactness, read_baseline, report
     from harness.store.records import load_records
 
+    expected = read_baseline(baseline)
     skipped: list[str] = []
     records = load_records(results, include_failed=True, notes=skipped)
     for note in skipped:
         click.echo(f"note: {note}", err=True)
-    comparison = compare(read_baseline(baseline), records, tolerance, alpha)
+    exact, note = exactness(baseline, read_environment(baseline), results_environment(results), require_pinned)
+    comparison = compare(expected, records, tolerance, alpha, exact=exact)
+    comparison.notes.insert(0, note)
     click.echo(report(comparison, tolerance, alpha), nl=False)
     if comparison.failed:
         raise SystemExit(1)

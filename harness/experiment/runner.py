@@ -428,4 +428,5 @@ def versions() -> dict[str, str]:
     except PackageNotFoundError:
         own = "source"
     return {"nasbench": own, "torch": torch.__version__, "python": platform.python_version(),
-            "numpy": np.__version__, "cuda": str(torch.version.cuda)}
+            "numpy": np.__version__, "cuda": str(torch.version.cuda),
+            "cpu_capability": torch.backends.cpu.get_cpu_capability(), "threads": str(torch.get_num_threads())}

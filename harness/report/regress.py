@@ -5,6 +5,11 @@ accuracy points) *and* a one-sided Welch t-test says the drop is unlikely to be 
 noise (p < alpha). With fewer than 3 seeds on a side the test has no power, so the
 tolerance alone decides, and the report says so. Every baseline metric is taken as
 higher-is-better (the baseline holds accuracies, see ``tables.baseline_frame``).
+
+When the results were made in the baseline's recorded environment (``environment.py``),
+seeded runs reproduce the baseline bit for bit, so the gate also compares per seed,
+exactly: a value that moved at all is CHANGED and fails, however small the move and
+even if every method moved alike. After an intended change in results, remake the baseline.
 """
 from __future__ import annotations
 
@@ -15,10 +20,13 @@ from pathlib import Path
 import pandas as pd
 
 from harness.api.errors import UserError
+from harness.report.environment import differences, environment_path
 from harness.report.stats import clean, welch_p
 from harness.report.tables import BASELINE_COLUMNS, KEYS, baseline_frame, failure_notes, markdown_grid, split_records
 
 MIN_SEEDS_FOR_TEST = 3
+EXACT_TOLERANCE = 1e-9
+"""How far a per-seed value may move in the exact check: round-off of the CSV round trip, nothing more."""
 
 
 @dataclass
@@ -70,15 +78,43 @@ def _key_text(key: tuple) -> str:
     return f"{label} [{method}, {space}-{dataset}] {metric}"
 
 
-def compare(baseline: pd.DataFrame, records: pd.DataFrame, tolerance: float = 1.0, alpha: float = 0.05) -> Comparison:
-    """Check every baseline key and metric against the current records."""
+def exactness(baseline_path: Path, baseline_env: dict[str, str] | None, current_env: dict[str, str],
+              require: bool = False) -> tuple[bool, str]:
+    """(compare per seed exactly?, the note saying why); with ``require``, a mismatch is an error."""
+    if baseline_env is None:
+        reason = f"the baseline records no environment ({environment_path(baseline_path)} is missing)"
+    elif found := differences(baseline_env, current_env):
+        reason = "the environment differs from the baseline's: " + "; ".join(found)
+    else:
+        shown = ", ".join(f"{key} {value}" for key, value in baseline_env.items())
+        return True, f"same environment as the baseline ({shown}): every per-seed value must reproduce it exactly"
+    if require:
+        raise UserError(f"--require-pinned: {reason}; run in the baseline's environment or remake the baseline "
+                        "there with `nasbench table RESULTS --format baseline --output FILE`")
+    return False, f"{reason}: no exact per-seed check, the statistical check alone decides"
+
+
+def _changed_seeds(old: pd.DataFrame, new: pd.DataFrame | None) -> list[str]:
+    """Baseline seeds whose current value is missing or moved, as 'seed k: old → new'."""
+    current = {} if new is None else dict(zip(new["seed"].astype(int), new["value"]))
+    changed = []
+    for seed, value in zip(old["seed"].astype(int), old["value"]):
+        now = current.get(seed)
+        if now is None or not math.isclose(now, value, rel_tol=0.0, abs_tol=EXACT_TOLERANCE):
+            changed.append(f"seed {seed}: {value:.6g} → {'missing' if now is None else f'{now:.6g}'}")
+    return changed
+
+
+def compare(baseline: pd.DataFrame, records: pd.DataFrame, tolerance: float = 1.0, alpha: float = 0.05,
+            exact: bool = False) -> Comparison:
+    """Check every baseline key and metric against the current records (per seed too, when ``exact``)."""
     current = _current_values(records, sorted(baseline["metric"].unique()))
     key_columns = [*KEYS, "metric"]
-    current_groups = {key: group["value"] for key, group in current.groupby(key_columns)}
+    current_groups = {key: group for key, group in current.groupby(key_columns)}
     lines, notes = [], []
     for key, group in baseline.groupby(key_columns, sort=True):
         old = clean(group["value"])
-        new = clean(current_groups.get(key, []))
+        new = clean(current_groups[key]["value"] if key in current_groups else [])
         line = dict(zip(key_columns, key), baseline_mean=old.mean(), baseline_std=_std(old), baseline_n=len(old),
                     current_mean=math.nan, current_std=math.nan, current_n=len(new), delta=math.nan, p=math.nan)
         if len(new) == 0:
@@ -96,6 +132,11 @@ def compare(baseline: pd.DataFrame, records: pd.DataFrame, tolerance: float = 1.
             line["p"] = welch_p(new, old, alternative="less")
             failed = beyond and line["p"] < alpha
         verdict = "REGRESSION" if failed else ("worse, not significant" if beyond else "ok")
+        changed = _changed_seeds(group, current_groups.get(key)) if exact else []
+        if changed:
+            notes.append(f"{_key_text(key)} differs from the baseline: " + ", ".join(changed))
+            verdict = verdict if failed else "CHANGED"
+            failed = True
         lines.append({**line, "verdict": verdict, "failed": bool(failed)})
     extra = sorted(set(current_groups) - set(baseline.groupby(key_columns).groups))
     notes += [f"not in the baseline (not checked): {_key_text(key)}" for key in extra]

@@ -219,6 +219,32 @@ def test_step_takes_the_gradient_at_each_of_m_draws_and_applies_vadam(tmp_path, 
     np.testing.assert_allclose(optimizer.sigma().numpy(), 1 / np.sqrt(40 * 0.001 * h + 1.0), rtol=1e-5)
 
 
+def test_default_settings_follow_a_numpy_vadam_over_several_steps(tmp_path):
+    """Five steps with the default options (betas (0.5, 0.999), δ = 1, σ₀ = 1, N = |valid|, M = 3)
+    against VAdam written out in numpy; one step alone would cancel the betas out."""
+    run, supernet, optimizer, trainer = attached(tmp_path)
+    n, delta, lr, (b1, b2) = len(run.data.valid), 1.0, 3e-4, (0.5, 0.999)
+    mu = optimizer.mu.double().numpy().copy()
+    m, s = np.zeros_like(mu), np.zeros_like(mu)  # s₀ = (init_precision − δ)/N = 0
+    for t in range(1, 6):
+        val_batch = next(trainer.valid_stream)
+        noise = torch.randn((3, 2, 3), generator=torch.Generator().set_state(optimizer.generator.get_state()))
+        sigma = 1.0 / np.sqrt(n * s + delta)
+        grads = []
+        for eps in noise:
+            alpha = (torch.from_numpy(mu + sigma * eps.double().numpy())).float().requires_grad_(True)
+            loss = nn.functional.cross_entropy(supernet(val_batch[0], torch.softmax(alpha, -1)), val_batch[1])
+            grads.append(torch.autograd.grad(loss, alpha)[0].double().numpy())
+        g = np.mean(grads, axis=0)
+        m = b1 * m + (1 - b1) * (g + delta / n * mu)
+        s = b2 * s + (1 - b2) * g * g
+        mu = mu - lr * (m / (1 - b1 ** t)) / (np.sqrt(s / (1 - b2 ** t)) + delta / n)
+
+        optimizer.step(SearchStep(trainer, next(trainer.train_stream), val_batch))
+        np.testing.assert_allclose(optimizer.mu.numpy(), mu, rtol=1e-4, atol=1e-8)
+        np.testing.assert_allclose(optimizer.sigma().numpy(), 1.0 / np.sqrt(n * s + delta), rtol=1e-5)
+
+
 def test_mean_moves_toward_the_op_that_lowers_the_validation_loss(tmp_path):
     run, supernet, optimizer, trainer = attached(tmp_path, lr=0.05)
     valid = trainer.valid_stream

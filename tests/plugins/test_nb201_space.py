@@ -11,6 +11,7 @@ from harness import DatasetInfo, UserError
 from harness.plugin.manager import load_plugins
 from plugins.nb201.cells import DiscreteCell, MixedCell
 from plugins.nb201.network import NB201Network, NB201Supernet
+from plugins.nb201.ops import build_op
 from plugins.nb201.space import NB201Space
 
 SPACE = NB201Space()
@@ -144,6 +145,39 @@ def test_cell_sums_hand_computed():
     assert torch.equal(DiscreteCell((NONE,) * 6, 3)(x), torch.zeros_like(x))
 
 
+@pytest.mark.parametrize("name, kernel", [("nor_conv_1x1", 1), ("nor_conv_3x3", 3)])
+@pytest.mark.parametrize("affine", [False, True])
+def test_conv_ops_compute_relu_then_conv_then_batchnorm(name, kernel, affine):
+    """NAS-Bench-201's ReLU → Conv → BN, checked on what the op returns (not on module order):
+    Conv → BN → ReLU would give no negative outputs, ReLU → BN → Conv no unit per-channel variance."""
+    torch.manual_seed(0)
+    op = build_op(name, 3, affine=affine, track_running_stats=True)
+    (conv,) = [m for m in op.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert conv.bias is None and conv.kernel_size == (kernel, kernel)
+    x = torch.randn(4, 3, 5, 5, generator=torch.Generator().manual_seed(3))
+    conv_out = torch.nn.functional.conv2d(x.clamp_min(0), conv.weight, padding=kernel // 2)
+    mean = conv_out.mean(dim=(0, 2, 3), keepdim=True)
+    var = conv_out.var(dim=(0, 2, 3), unbiased=False, keepdim=True)
+    expected = (conv_out - mean) / torch.sqrt(var + 1e-5)  # a fresh affine BN has γ = 1, β = 0
+    out = op.train()(x)
+    torch.testing.assert_close(out, expected, rtol=1e-4, atol=1e-5)
+    assert (out < 0).any()
+    # eval mode: the running statistics of that one batch (momentum 0.1 from mean 0, var 1)
+    running_var = 0.9 + 0.1 * conv_out.var(dim=(0, 2, 3), unbiased=True, keepdim=True)
+    expected_eval = (conv_out - 0.1 * mean) / torch.sqrt(running_var + 1e-5)
+    torch.testing.assert_close(op.eval()(x), expected_eval, rtol=1e-4, atol=1e-5)
+
+
+def test_parameter_free_ops_compute_identity_and_padded_average():
+    x = torch.arange(9.0).view(1, 1, 3, 3)
+    assert torch.equal(build_op("skip_connect", 1, affine=False, track_running_stats=True)(x), x)
+    pooled = build_op("avg_pool_3x3", 1, affine=False, track_running_stats=True)(x)
+    # corner: mean of the 2x2 block it sees (padding not counted); centre: mean of all nine
+    assert pooled[0, 0, 0, 0].item() == pytest.approx((0 + 1 + 3 + 4) / 4)
+    assert pooled[0, 0, 1, 1].item() == pytest.approx(4.0)
+    assert pooled[0, 0, 0, 1].item() == pytest.approx((0 + 1 + 2 + 3 + 4 + 5) / 6)
+
+
 def test_per_example_weights_match_shared_weights_per_example():
     supernet = tiny_supernet().eval()
     x = images(3)
@@ -178,6 +212,8 @@ def test_one_hot_supernet_trains_only_the_chosen_ops():
 
 
 def test_one_hot_supernet_equals_discrete_network_with_inherited_weights():
+    # Both sides build their ops with build_op, so this pins the wiring of cells and
+    # networks; what each op computes is pinned independently by test_conv_ops_compute_relu_then_conv_then_batchnorm.
     supernet = tiny_supernet(affine=True)
     arch = (CONV3, NONE, CONV1, POOL, SKIP, CONV3)
     one_hot = torch.nn.functional.one_hot(torch.tensor(arch), 5).float()

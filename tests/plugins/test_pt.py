@@ -55,11 +55,14 @@ class ChainSupernet(Supernet):
         self.seen: list[torch.Tensor] = []
         self.calls: list[tuple[int, bool]] = []
         self.inputs: list[torch.Tensor] = []
+        self.measured: list[torch.Tensor] = []  # inputs of evaluations (grad off)
 
     def forward(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         self.seen.append(weights.detach().clone())
         self.calls.append((int(x.shape[0]), self.training))
         self.inputs.append(x.detach().clone())
+        if not torch.is_grad_enabled():
+            self.measured.append(x.detach().clone())
         h = x.flatten(1)
         for edge in range(2):
             h = _mix(h, weights[..., edge, :], [torch.randn_like(h), 10.0 * h, torch.zeros_like(h)])
@@ -196,6 +199,22 @@ def test_pt_keeps_the_signal_op_where_argmax_picks_the_noise_op(tmp_path):
         assert min(masked, key=masked.get) == row["choice"] == "scale"
         assert masked["scale"] < 60.0 < masked["noise"]
     assert selection.trajectory[-1]["supernet_acc"] > 95.0
+
+
+def test_every_measurement_covers_the_validation_half_and_nothing_else(tmp_path):
+    ctx, selector = make_context(tmp_path, ChainSpace(), chain_data, CHAIN_LOGITS, options={"proj_intv": 0})
+    selector.select(ctx)
+
+    def rows(images):
+        return {tuple(row) for row in images.flatten(1).tolist()}
+
+    valid = ctx.data.valid
+    expected = rows((valid.images - 0.5) / 0.5)  # what the trainer feeds: normalized with mean = std = 0.5
+    assert rows(ctx.data.train.images).isdisjoint(rows(valid.images))
+    seen = ctx.supernet.measured
+    # per decision: before, each of the 3 masks, after; each measurement is one pass (eval batch 256 = the half)
+    assert len(seen) == 2 * (1 + 3 + 1) and all(len(x) == len(valid) for x in seen)
+    assert all(rows(x) == expected for x in seen)
 
 
 def test_trajectory_rows_and_details(tmp_path):

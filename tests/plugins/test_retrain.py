@@ -8,7 +8,7 @@ from torch import nn
 import plugins.retrain as retrain_plugin
 from harness import BenchmarkContext, DatasetInfo, DivergedError, ImageSet, SearchData, SearchSpace, UserError
 from harness.plugin.manager import load_plugins
-from plugins.retrain.evaluator import RetrainEvaluator
+from plugins.retrain.evaluator import RetrainEvaluator, evaluate
 
 INFO = DatasetInfo("bright", num_classes=2, channels=1, image_size=8, mean=(0.5,), std=(0.25,))
 FAST = {"epochs": 4, "batch_size": 16}
@@ -78,6 +78,37 @@ def test_trains_on_both_search_halves():
     # trained on one half alone would call every test image by one class (50 %).
     data = search_data(torch.zeros(64, dtype=torch.long), torch.ones(64, dtype=torch.long))
     assert evaluator(data).query(TinyCNNSpace(), (0,))["bright/test_acc"] > 90.0
+
+
+def test_test_accuracy_is_measured_on_the_test_set_alone():
+    # The test set's labels are the opposite of the search data's rule (bright = 0): a network
+    # that learned the search data scores ~0 % there, and ~100 % on either search half.
+    data = search_data(alternating(64), alternating(64))
+    flipped = ImageSet(data.test.images, 1 - data.test.labels)
+    metrics = evaluator(SearchData(INFO, data.train, data.valid, flipped)).query(TinyCNNSpace(), (0,))
+    assert metrics["bright/train_acc"] > 90.0
+    assert metrics["bright/test_acc"] < 10.0
+
+
+def test_evaluation_uses_the_running_batchnorm_statistics():
+    # BN with running mean 0.3 and variance 4 (fixed), then "class 1 iff the feature > 0": in
+    # eval mode a constant image of value v is class 1 iff v > 0.3, which is how it is
+    # labelled (100 %). In train mode the batch mean (0.5) would take the running mean's
+    # place, and v = 0.4 and 0.45 would become class 0 (75 %).
+    bn = nn.BatchNorm2d(1, affine=False)
+    bn.running_mean.fill_(0.3)
+    bn.running_var.fill_(4.0 - bn.eps)
+    head = nn.Linear(1, 2)
+    with torch.no_grad():
+        head.weight.copy_(torch.tensor([[-1.0], [1.0]]))
+        head.bias.zero_()
+    network = nn.Sequential(bn, nn.AdaptiveAvgPool2d(1), nn.Flatten(), head).train()
+    info = DatasetInfo("plain", num_classes=2, channels=1, image_size=2, mean=(0.0,), std=(1.0,))
+    values = torch.tensor([0.0, 0.2, 0.4, 0.6, 0.8, 1.0, 0.45, 0.55])
+    images = values.view(-1, 1, 1, 1).expand(-1, 1, 2, 2).contiguous()
+    labels = (values > 0.3).long()
+    assert evaluate(network, ImageSet(images, labels), info) == 100.0
+    assert not network.training
 
 
 def test_same_seed_same_result_with_augmentation():

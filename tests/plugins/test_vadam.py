@@ -219,10 +219,53 @@ def test_state_dict_round_trip_continues_identically():
     assert other.steps == opt.steps == 3
 
 
-@pytest.mark.parametrize("bad", [dict(init_precision=0.5), dict(samples=0), dict(prior_precision=0.0),
-                                 dict(betas=(1.0, 0.999)), dict(data_size=0), dict(lr=-1.0),
-                                 dict(second_moment="median"), dict(draw_gradients="summed")])
-def test_invalid_settings_are_user_errors(bad):
-    settings = dict(lr=0.1, data_size=10, betas=(0.9, 0.999), prior_precision=1.0, init_precision=1.0, samples=1)
+SETTINGS = dict(lr=0.1, data_size=10, betas=(0.9, 0.999), prior_precision=1.0, init_precision=1.0, samples=1)
+
+
+@pytest.mark.parametrize("bad, message", [
+    (dict(init_precision=0.5), r"VAdam init_precision \(0.5\) must be >= prior_precision \(1.0\)"),
+    (dict(samples=0), r"VAdam samples \(M\) must be >= 1, got 0"),
+    (dict(prior_precision=0.0), r"VAdam prior_precision \(δ\) must be > 0, got 0.0"),
+    (dict(betas=(1.0, 0.999)), r"VAdam betas must lie in \[0, 1\), got \(1.0, 0.999\)"),
+    (dict(betas=(0.9, 1.0)), r"VAdam betas must lie in \[0, 1\)"),
+    (dict(betas=(-0.1, 0.999)), r"VAdam betas must lie in \[0, 1\)"),
+    (dict(betas=(0.9, -0.1)), r"VAdam betas must lie in \[0, 1\)"),
+    (dict(data_size=0), r"VAdam data_size \(N\) must be >= 1, got 0"),
+    (dict(lr=-1.0), r"VAdam lr must be >= 0, got -1.0"),
+])
+def test_invalid_settings_are_user_errors(bad, message):
+    with pytest.raises(UserError, match=f"^{message}"):
+        VAdam([torch.zeros(2)], **{**SETTINGS, **bad})
+
+
+@pytest.mark.parametrize("edge", [dict(lr=0.0), dict(betas=(0.0, 0.0)), dict(data_size=1), dict(samples=1),
+                                  dict(prior_precision=2.0, init_precision=2.0)])
+def test_boundary_settings_are_accepted(edge):
+    opt = VAdam([torch.zeros(2)], **{**SETTINGS, **edge})
+    assert opt.samples == 1 and opt.data_size == edge.get("data_size", 10)
+    assert opt.betas == tuple(float(b) for b in edge.get("betas", (0.9, 0.999)))
+
+
+@pytest.mark.parametrize("bad", [dict(second_moment="median"), dict(draw_gradients="summed")])
+def test_unknown_forms_are_user_errors(bad):
     with pytest.raises(UserError):
-        VAdam([torch.zeros(2)], **{**settings, **bad})
+        VAdam([torch.zeros(2)], **{**SETTINGS, **bad})
+
+
+def test_step_rejects_a_wrong_number_of_gradients():
+    with pytest.raises(ValueError, match="VAdam.step got 2 gradients for 1 parameters"):
+        VAdam([torch.zeros(2)], **SETTINGS).step([torch.zeros(2), torch.zeros(2)])
+
+
+def test_defaults_are_one_sample_unit_initial_precision_and_adams_betas():
+    opt = VAdam([torch.zeros(3)], lr=0.1, data_size=10)
+    assert opt.samples == 1 and opt.betas == (0.9, 0.999) and opt.prior_precision == 1.0
+    torch.testing.assert_close(opt.sigma()[0], torch.ones(3))  # σ₀ = 1/√(init precision 1)
+
+
+def test_noise_has_the_parameters_dtype_and_comes_from_the_generator():
+    opt = VAdam([torch.zeros(2, 3, dtype=torch.float64)], lr=0.1, data_size=10, samples=4)
+    (noise,) = opt.draw_noise(torch.Generator().manual_seed(5))
+    expected = torch.randn((4, 2, 3), generator=torch.Generator().manual_seed(5), dtype=torch.float64)
+    assert noise.dtype == torch.float64
+    torch.testing.assert_close(noise, expected, rtol=0, atol=0)

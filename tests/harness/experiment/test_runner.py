@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
@@ -35,6 +36,8 @@ def test_darts_run_writes_config_trajectory_and_record(tmp_path):
     assert (folder / "config.json").exists() and not (folder / "checkpoint.pt").exists()
     trajectory = (folder / "trajectory.csv").read_text().splitlines()
     assert len(trajectory) == 3 and "skip_connect" in trajectory[0]
+    # the lr after epoch e of T = 2 follows the cosine from 0.025 to 0.001: (0.025 + 0.001) / 2, then 0.001
+    assert pd.read_csv(folder / "trajectory.csv")["lr"].tolist() == pytest.approx([0.013, 0.001], rel=1e-9)
     assert "darts" in result.output and "synthetic" in result.output
 
 

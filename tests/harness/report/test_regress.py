@@ -15,6 +15,7 @@ from scipy import stats
 
 from harness.api.errors import UserError
 from harness.cli.report import add_report_commands
+from harness.report.environment import differences, environment_path, read_environment, results_environment
 from harness.report.regress import compare, read_baseline
 from harness.report.tables import BASELINE_COLUMNS
 from harness.store.records import load_records
@@ -29,16 +30,16 @@ def _cli() -> click.Group:
     return group
 
 
-def _results(root: Path, values: list[float], label: str = "darts") -> Path:
+def _results(root: Path, values: list[float], label: str = "darts", **environment) -> Path:
     for seed, value in enumerate(values):
-        write_run(root, label, seed, {"digits/test_acc": value}, dataset="digits")
+        write_run(root, label, seed, {"digits/test_acc": value}, dataset="digits", **environment)
     return root
 
 
-def _baseline(tmp_path: Path, values: list[float], label: str = "darts") -> Path:
+def _baseline(tmp_path: Path, values: list[float], label: str = "darts", **environment) -> Path:
     """Write the baseline the way users do: `nasbench table --format baseline`."""
     target = tmp_path / "baseline.csv"
-    result = CliRunner().invoke(_cli(), ["table", str(_results(tmp_path / "base", values, label)),
+    result = CliRunner().invoke(_cli(), ["table", str(_results(tmp_path / "base", values, label, **environment)),
                                          "--format", "baseline", "--output", str(target)])
     assert result.exit_code == 0, result.output
     return target
@@ -113,3 +114,64 @@ def test_unusable_baselines_are_user_errors(tmp_path: Path) -> None:
     pd.DataFrame({"label": ["darts"], "metric": ["digits/test_acc"]}).to_csv(broken, index=False)
     result = _regress(broken, _results(tmp_path / "now", BASE))
     assert result.exit_code == 2 and "lacks columns" in result.output
+
+
+# --- the exact check in the baseline's environment --------------------------------------
+
+VERSIONS = {"nasbench": "0.1.0", "torch": "2.13.0+cpu", "numpy": "2.4.6", "python": "3.11.7",
+            "cpu_capability": "AVX2", "threads": "1"}
+PINNED = {"versions": VERSIONS, "device": "cpu (x86_64)"}
+
+
+def test_baseline_records_the_environment_of_its_runs(tmp_path: Path) -> None:
+    baseline = _baseline(tmp_path, BASE, **PINNED)
+    assert read_environment(baseline) == {"torch": "2.13.0+cpu", "numpy": "2.4.6", "python": "3.11",
+                                          "device": "cpu (x86_64)", "cpu_capability": "AVX2", "threads": "1"}
+    assert environment_path(baseline) == tmp_path / "baseline.environment.json"
+
+
+def test_same_environment_a_shift_within_tolerance_fails_as_changed(tmp_path: Path) -> None:
+    baseline = _baseline(tmp_path, BASE, **PINNED)
+    assert _regress(baseline, _results(tmp_path / "same", BASE, **PINNED)).exit_code == 0
+    for name, shift in (("up", 0.3), ("down", -0.5)):  # both pass the statistical gate (tolerance 1.0)
+        result = _regress(baseline, _results(tmp_path / name, [v + shift for v in BASE], **PINNED))
+        assert result.exit_code == 1, result.output
+        assert "same environment as the baseline" in result.output and "CHANGED" in result.output
+        assert f"seed 0: 90.1 → {90.1 + shift:.6g}" in result.output
+
+
+def test_a_single_seed_moving_is_enough_in_the_same_environment(tmp_path: Path) -> None:
+    baseline = _baseline(tmp_path, BASE, **PINNED)
+    moved = [*BASE[:4], BASE[4] + 1e-6]
+    result = _regress(baseline, _results(tmp_path / "now", moved, **PINNED))
+    assert result.exit_code == 1 and "seed 4: 89.9 → 89.9" in result.output
+
+
+def test_another_environment_gets_the_statistical_check_only_and_says_why(tmp_path: Path) -> None:
+    baseline = _baseline(tmp_path, BASE, **PINNED)
+    other = {"versions": {**VERSIONS, "threads": "4"}, "device": "cpu (x86_64)"}
+    shifted = _results(tmp_path / "now", [v + 0.3 for v in BASE], **other)
+    result = _regress(baseline, shifted)
+    assert result.exit_code == 0, result.output
+    assert "the environment differs from the baseline's: threads 4 (baseline 1)" in result.output
+    assert "CHANGED" not in result.output
+    refused = _regress(baseline, shifted, "--require-pinned")
+    assert refused.exit_code == 2 and "--require-pinned: the environment differs" in refused.output
+
+
+def test_baseline_without_environment_or_runs_without_versions_cannot_be_pinned(tmp_path: Path) -> None:
+    baseline = _baseline(tmp_path, BASE, **PINNED)
+    environment_path(baseline).unlink()
+    result = _regress(baseline, _results(tmp_path / "now", BASE, **PINNED), "--require-pinned")
+    assert result.exit_code == 2 and "the baseline records no environment" in result.output
+    old_runs = _results(tmp_path / "old", BASE)  # records from before versions were recorded
+    assert differences(results_environment(old_runs), results_environment(old_runs))
+
+
+def test_mixed_environments_are_not_one_environment(tmp_path: Path) -> None:
+    root = _results(tmp_path / "now", BASE[:2], **PINNED)
+    write_run(root, "darts", 2, {"digits/test_acc": 90.0}, dataset="digits",
+              versions={**VERSIONS, "torch": "2.4.0"}, device="cpu (x86_64)")
+    environment = results_environment(root)
+    assert environment["torch"] == "mixed: 2.13.0+cpu, 2.4.0"
+    assert differences(environment, environment) == ["torch mixed: 2.13.0+cpu, 2.4.0 (baseline mixed: 2.13.0+cpu, 2.4.0)"]

@@ -1,0 +1,86 @@
+"""The environment runs were made in, so a baseline can be reproduced exactly where it was made.
+
+A seeded run reproduces its numbers bit for bit when torch and numpy, the Python minor
+version, the device, the CPU kernel set torch dispatches to (``cpu_capability``) and the
+thread count are the same. Then any difference from the baseline is a change in the code,
+even one that shifts every method alike, which the statistical gate cannot see. A baseline
+written by ``nasbench table --format baseline --output F.csv`` records its environment in
+``F.environment.json``; ``nasbench regress`` compares per seed, exactly, when the current
+results were made in that environment.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from harness.api.errors import UserError
+from harness.store.records import record_paths
+from harness.store.run_folder import atomic_write_bytes
+
+ENVIRONMENT_KEYS = ("torch", "numpy", "python", "device", "cpu_capability", "threads")
+UNKNOWN = "unknown"
+
+
+def environment_path(baseline: Path) -> Path:
+    """``ci-regression.csv`` → ``ci-regression.environment.json`` next to it."""
+    return baseline.with_name(f"{baseline.stem}.environment.json")
+
+
+def run_environment(record: dict[str, Any]) -> dict[str, str]:
+    """The environment one ``record.json`` was made in (``unknown`` where it does not say)."""
+    versions = record.get("versions") or {}
+    python = str(versions.get("python", UNKNOWN))
+    return {
+        "torch": str(versions.get("torch", UNKNOWN)),
+        "numpy": str(versions.get("numpy", UNKNOWN)),
+        "python": ".".join(python.split(".")[:2]),
+        "device": str(record.get("device", UNKNOWN)),
+        "cpu_capability": str(versions.get("cpu_capability", UNKNOWN)),
+        "threads": str(versions.get("threads", UNKNOWN)),
+    }
+
+
+def results_environment(root: Path) -> dict[str, str]:
+    """The environment of the finished runs under ``root``; a key on which they disagree reads
+    ``mixed: a, b``, every key ``unknown`` when none finished."""
+    environments = [run_environment(record) for path in record_paths(root)
+                    if (record := json.loads(path.read_text())).get("status") == "finished"]
+    if not environments:
+        return dict.fromkeys(ENVIRONMENT_KEYS, UNKNOWN)
+    merged = {}
+    for key in ENVIRONMENT_KEYS:
+        values = sorted({environment[key] for environment in environments})
+        merged[key] = values[0] if len(values) == 1 else "mixed: " + ", ".join(values)
+    return merged
+
+
+def write_environment(baseline: Path, environment: dict[str, str]) -> Path:
+    path = environment_path(baseline)
+    atomic_write_bytes(path, (json.dumps(environment, indent=2) + "\n").encode())
+    return path
+
+
+def read_environment(baseline: Path) -> dict[str, str] | None:
+    """The baseline's recorded environment, or None when it has none."""
+    path = environment_path(baseline)
+    if not path.exists():
+        return None
+    try:
+        loaded = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{path} is not valid JSON ({exc.msg}); remake the baseline with "
+                        "`nasbench table RESULTS --format baseline --output FILE`") from None
+    if not isinstance(loaded, dict):
+        raise UserError(f"{path} must hold one JSON object of environment keys ({', '.join(ENVIRONMENT_KEYS)})")
+    return {str(key): str(value) for key, value in loaded.items()}
+
+
+def differences(baseline: dict[str, str], current: dict[str, str]) -> list[str]:
+    """Why the two environments cannot reproduce each other's numbers (empty when they can)."""
+    found = []
+    for key in ENVIRONMENT_KEYS:
+        old, new = baseline.get(key, UNKNOWN), current.get(key, UNKNOWN)
+        if old != new or old == UNKNOWN or old.startswith("mixed"):
+            found.append(f"{key} {new} (baseline {old})")
+    return found
