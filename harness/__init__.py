@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from harness.engine.arch_gradient import arch_gradient
     from harness.engine.data import BatchStream, SearchData, augment, iterate_once, to_float
     from harness.engine.devices import resolve_device
+    from harness.engine.evaluation import network_accuracy
     from harness.engine.trainer import DivergedError, Trainer
 
 LAZY = {
@@ -49,6 +50,7 @@ LAZY = {
     "iterate_once": "harness.engine.data",
     "to_float": "harness.engine.data",
     "resolve_device": "harness.engine.devices",
+    "network_accuracy": "harness.engine.evaluation",
     "DivergedError": "harness.engine.trainer",
     "Trainer": "harness.engine.trainer",
 }
@@ -69,7 +71,7 @@ __all__ = [
     "arch_gradient", "Architecture", "ArchOptimizer", "augment", "Batch", "BatchStream", "Benchmark",
     "BenchmarkContext", "BenchmarkUnavailable", "Components", "Dataset", "DatasetInfo", "describe_options",
     "DivergedError", "flat_items", "get_plugins", "hookimpl", "ImageSet", "iterate_once", "load_checkpoint", "Method",
-    "NoOptions", "numeric_items", "Options", "parse_options", "plugin_installed", "Proxy", "resolve_device",
+    "network_accuracy", "NoOptions", "numeric_items", "Options", "parse_options", "plugin_installed", "Proxy", "resolve_device",
     "run_name", "run_nasbench", "RunContext", "RunLogger", "save_checkpoint", "SearchData", "SearchSpace",
     "SearchStep", "Selection", "SelectionContext", "Selector", "SplitData", "Supernet", "to_float", "Trainer",
     "TrainerView", "UserError", "WeightTransform",

@@ -37,14 +37,13 @@ from harness import (
     SearchSpace,
     UserError,
     augment,
-    iterate_once,
+    network_accuracy,
     to_float,
 )
 from plugins.darts_space.network import GenotypeNetwork, parameter_count
 from plugins.darts_space.options import DartsRetrainOptions
 from plugins.darts_space.space import DartsSpace, layers_of
 
-EVAL_BATCH_SIZE = 512
 AUX_FEATURES = range(8, 11)
 """Feature sizes after the second reduction on which the auxiliary head yields 1×1 (CIFAR: 8)."""
 
@@ -127,7 +126,7 @@ class DartsRetrain(Benchmark):
             if files is not None:
                 torch.save({"network": network.state_dict(), "optimizer": optimizer.state_dict(),
                             "epoch": epoch + 1, "train_acc": train_acc}, files[0])
-        test_acc = evaluate(network, data.test, info)
+        test_acc = network_accuracy(network, data.test, info)
         result = {f"{info.name}/test_acc": test_acc, f"{info.name}/test_error": 100.0 - test_acc,
                   f"{info.name}/train_acc": train_acc, f"{info.name}/params_mb": parameter_count(network) / 1e6}
         if files is not None:
@@ -192,13 +191,3 @@ def cutout(x: torch.Tensor, length: int, generator: torch.Generator) -> torch.Te
     inside_cols = (cols >= cx - length // 2) & (cols < cx + length // 2)
     mask = (inside_rows.view(b, 1, h, 1) & inside_cols.view(b, 1, 1, w))
     return x.masked_fill(mask, 0.0)
-
-
-@torch.no_grad()
-def evaluate(network: nn.Module, images: ImageSet, info: DatasetInfo) -> float:
-    """Top-1 accuracy (%) in eval mode on every example of ``images``."""
-    network.eval()
-    correct = torch.zeros((), device=images.labels.device)
-    for x, y in iterate_once(images, info, EVAL_BATCH_SIZE):
-        correct += (network(x).argmax(dim=1) == y).sum()
-    return 100.0 * correct.item() / max(1, len(images))

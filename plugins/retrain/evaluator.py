@@ -46,13 +46,11 @@ from harness import (
     SearchSpace,
     SplitData,
     UserError,
-    iterate_once,
     load_checkpoint,
+    network_accuracy,
     save_checkpoint,
 )
 from plugins.retrain.options import RetrainOptions
-
-EVAL_BATCH_SIZE = 512
 
 
 @dataclass(frozen=True)
@@ -136,7 +134,7 @@ class RetrainEvaluator(Benchmark):
                 if self.context is not None and self.context.work_dir is not None else None
             train_acc = self._train(network, protocol, _full_search_data(data), info, seed, space.format(arch),
                                     checkpoint)
-        test_acc = evaluate(network, data.test, info)
+        test_acc = network_accuracy(network, data.test, info)
         return {f"{info.name}/test_acc": test_acc, f"{info.name}/train_acc": train_acc}
 
     def _train(self, network: nn.Module, protocol: Protocol, train_set: ImageSet, info: DatasetInfo, seed: int,
@@ -187,16 +185,6 @@ class RetrainEvaluator(Benchmark):
                                              "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict(),
                                              "stream": stream.state_dict(), "torch_rng": torch.get_rng_state()})
         return accuracy
-
-
-@torch.no_grad()
-def evaluate(network: nn.Module, images: ImageSet, info: DatasetInfo) -> float:
-    """Top-1 accuracy (%) of ``network`` in eval mode on every example of ``images``."""
-    network.eval()
-    correct = torch.zeros((), device=images.labels.device)
-    for x, y in iterate_once(images, info, EVAL_BATCH_SIZE):
-        correct += (network(x).argmax(dim=1) == y).sum()
-    return 100.0 * correct.item() / max(1, len(images))
 
 
 def _arch_key(arch: Architecture) -> str:

@@ -6,9 +6,9 @@ import torch
 from torch import nn
 
 import plugins.retrain as retrain_plugin
-from harness import BenchmarkContext, DatasetInfo, DivergedError, ImageSet, SearchData, SearchSpace, UserError
+from harness import BenchmarkContext, DatasetInfo, DivergedError, ImageSet, SearchData, SearchSpace, UserError, network_accuracy
 from harness.plugin.manager import load_plugins
-from plugins.retrain.evaluator import RetrainEvaluator, evaluate
+from plugins.retrain.evaluator import RetrainEvaluator
 
 INFO = DatasetInfo("bright", num_classes=2, channels=1, image_size=8, mean=(0.5,), std=(0.25,))
 FAST = {"epochs": 4, "batch_size": 16}
@@ -107,7 +107,7 @@ def test_evaluation_uses_the_running_batchnorm_statistics():
     values = torch.tensor([0.0, 0.2, 0.4, 0.6, 0.8, 1.0, 0.45, 0.55])
     images = values.view(-1, 1, 1, 1).expand(-1, 1, 2, 2).contiguous()
     labels = (values > 0.3).long()
-    assert evaluate(network, ImageSet(images, labels), info) == 100.0
+    assert network_accuracy(network, ImageSet(images, labels), info) == 100.0
     assert not network.training
 
 
