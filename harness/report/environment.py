@@ -11,6 +11,7 @@ results were made in that environment.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -44,8 +45,7 @@ def run_environment(record: dict[str, Any]) -> dict[str, str]:
 def results_environment(root: Path) -> dict[str, str]:
     """The environment of the finished runs under ``root``; a key on which they disagree reads
     ``mixed: a, b``, every key ``unknown`` when none finished."""
-    environments = [run_environment(record) for path in record_paths(root)
-                    if (record := json.loads(path.read_text())).get("status") == "finished"]
+    environments = [run_environment(record) for record in _finished_records(root)]
     if not environments:
         return dict.fromkeys(ENVIRONMENT_KEYS, UNKNOWN)
     merged = {}
@@ -53,6 +53,17 @@ def results_environment(root: Path) -> dict[str, str]:
         values = sorted({environment[key] for environment in environments})
         merged[key] = values[0] if len(values) == 1 else "mixed: " + ", ".join(values)
     return merged
+
+
+def _finished_records(root: Path) -> Iterator[dict[str, Any]]:
+    """Finished records under ``root``; damaged ones are skipped here (the reports name them)."""
+    for path in record_paths(root):
+        try:
+            record = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(record, dict) and record.get("status") == "finished":
+            yield record
 
 
 def write_environment(baseline: Path, environment: dict[str, str]) -> Path:

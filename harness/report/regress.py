@@ -94,15 +94,21 @@ def exactness(baseline_path: Path, baseline_env: dict[str, str] | None, current_
     return False, f"{reason}: no exact per-seed check, the statistical check alone decides"
 
 
-def _changed_seeds(old: pd.DataFrame, new: pd.DataFrame | None) -> list[str]:
-    """Baseline seeds whose current value is missing or moved, as 'seed k: old → new'."""
+def _changed_seeds(old: pd.DataFrame, new: pd.DataFrame | None) -> tuple[list[str], list[int]]:
+    """(baseline seeds whose current value moved, as 'seed k: old → new'; seeds with no current value).
+
+    A missing seed is not a change of the code's results: its record failed or was left out
+    as damaged, which the failure and skip notes already say, and the mean check still sees it.
+    """
     current = {} if new is None else dict(zip(new["seed"].astype(int), new["value"]))
-    changed = []
+    changed, missing = [], []
     for seed, value in zip(old["seed"].astype(int), old["value"]):
         now = current.get(seed)
-        if now is None or not math.isclose(now, value, rel_tol=0.0, abs_tol=EXACT_TOLERANCE):
-            changed.append(f"seed {seed}: {value:.6g} → {'missing' if now is None else f'{now:.6g}'}")
-    return changed
+        if now is None:
+            missing.append(int(seed))
+        elif not math.isclose(now, value, rel_tol=0.0, abs_tol=EXACT_TOLERANCE):
+            changed.append(f"seed {seed}: {value:.6g} → {now:.6g}")
+    return changed, missing
 
 
 def compare(baseline: pd.DataFrame, records: pd.DataFrame, tolerance: float = 1.0, alpha: float = 0.05,
@@ -132,7 +138,10 @@ def compare(baseline: pd.DataFrame, records: pd.DataFrame, tolerance: float = 1.
             line["p"] = welch_p(new, old, alternative="less")
             failed = beyond and line["p"] < alpha
         verdict = "REGRESSION" if failed else ("worse, not significant" if beyond else "ok")
-        changed = _changed_seeds(group, current_groups.get(key)) if exact else []
+        changed, missing = _changed_seeds(group, current_groups.get(key)) if exact else ([], [])
+        if missing:
+            notes.append(f"{_key_text(key)}: baseline seed(s) {', '.join(map(str, missing))} have no current value "
+                         "(not compared exactly)")
         if changed:
             notes.append(f"{_key_text(key)} differs from the baseline: " + ", ".join(changed))
             verdict = verdict if failed else "CHANGED"

@@ -220,10 +220,11 @@ def test_step_takes_the_gradient_at_each_of_m_draws_and_applies_vadam(tmp_path, 
 
 
 def test_default_settings_follow_a_numpy_vadam_over_several_steps(tmp_path):
-    """Five steps with the default options (betas (0.5, 0.999), δ = 1, σ₀ = 1, N = |valid|, M = 3)
-    against VAdam written out in numpy; one step alone would cancel the betas out."""
+    """Five steps with the default options (betas (0.5, 0.999), δ = 1, σ₀ = 1, N = 25,000 as the
+    reference, M = 3, second moment = mean of the per-draw squared gradients) against VAdam
+    written out in numpy; one step alone would cancel the betas out."""
     run, supernet, optimizer, trainer = attached(tmp_path)
-    n, delta, lr, (b1, b2) = len(run.data.valid), 1.0, 3e-4, (0.5, 0.999)
+    n, delta, lr, (b1, b2) = 25_000, 1.0, 3e-4, (0.5, 0.999)
     mu = optimizer.mu.double().numpy().copy()
     m, s = np.zeros_like(mu), np.zeros_like(mu)  # s₀ = (init_precision − δ)/N = 0
     for t in range(1, 6):
@@ -237,7 +238,7 @@ def test_default_settings_follow_a_numpy_vadam_over_several_steps(tmp_path):
             grads.append(torch.autograd.grad(loss, alpha)[0].double().numpy())
         g = np.mean(grads, axis=0)
         m = b1 * m + (1 - b1) * (g + delta / n * mu)
-        s = b2 * s + (1 - b2) * g * g
+        s = b2 * s + (1 - b2) * np.mean(np.square(grads), axis=0)
         mu = mu - lr * (m / (1 - b1 ** t)) / (np.sqrt(s / (1 - b2 ** t)) + delta / n)
 
         optimizer.step(SearchStep(trainer, next(trainer.train_stream), val_batch))

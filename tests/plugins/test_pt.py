@@ -202,7 +202,9 @@ def test_pt_keeps_the_signal_op_where_argmax_picks_the_noise_op(tmp_path):
 
 
 def test_every_measurement_covers_the_validation_half_and_nothing_else(tmp_path):
-    ctx, selector = make_context(tmp_path, ChainSpace(), chain_data, CHAIN_LOGITS, options={"proj_intv": 0})
+    """With plain measurements; the augmented stream's provenance is tested above."""
+    ctx, selector = make_context(tmp_path, ChainSpace(), chain_data, CHAIN_LOGITS,
+                                 options={"proj_intv": 0, "measure_on": "plain"})
     selector.select(ctx)
 
     def rows(images):

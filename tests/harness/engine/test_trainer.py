@@ -250,10 +250,11 @@ def test_cosine_schedule_per_epoch(tmp_path):
     assert single.current_lr() == pytest.approx(0.01)  # one epoch: T = 1, the minimum after it
 
 
-def test_streams_augment_as_the_dataset_says_and_amp_needs_cuda(tmp_path):
+def test_streams_augment_as_the_dataset_says_and_amp_follows_the_setting(tmp_path):
     run, supernet, trainer = fixed_trainer(tmp_path, amp=True)
     assert not trainer.train_stream.augment and not trainer.valid_stream.augment
-    assert trainer.amp is False  # bfloat16 autocast is a CUDA feature; on the CPU it is ignored
+    assert trainer.amp is True  # bfloat16 autocast on the CPU too (CPUs with bfloat16 support)
+    assert fixed_trainer(tmp_path, amp=False)[2].amp is False
     augmented = replace(run, dataset=replace(run.dataset, augment=True))
     other = Trainer(augmented, supernet, FixedOptimizer({}))
     assert other.train_stream.augment and other.valid_stream.augment
