@@ -24,9 +24,32 @@ def resolve_config(plugins: Plugins, method: str, dataset: str | None, user: dic
     """The checked config of ``method`` on ``dataset`` with the user's overrides."""
     check_sections(user)
     name = dataset or user.get("dataset", {}).get("name") or default_dataset()
-    config = resolve(plugins["method"].create(method), name, user, dataset_profile(plugins, name))
+    preset = plugins["method"].create(method)
+    profile = dataset_profile(plugins, name)
+    config = resolve(preset, name, user, profile)
+    _drop_undeclared_profile_options(plugins, config, profile, preset.defaults, user)
     validate_components(plugins, config)
     return config
+
+
+def _space_options(partial: Any) -> set[str]:
+    options = partial.get("space", {}).get("options", {}) if isinstance(partial, dict) else {}
+    return set(options) if isinstance(options, dict) else set()
+
+
+def _drop_undeclared_profile_options(plugins: Plugins, config: dict[str, Any], profile: DatasetProfile,
+                                     method_defaults: dict[str, Any], user: dict[str, Any]) -> None:
+    """A dataset's profile sizes every space it can (e.g. ``C``, ``N`` for tiny datasets); a space
+    that declares no such option (``nb101``) simply does not get it. A key the method or the
+    user set stays, so their mistakes are still reported."""
+    entry = plugins["search space"].get(config["space"]["name"])
+    if entry.options is None:
+        return
+    asked = _space_options(method_defaults) | _space_options(user)
+    options = config["space"].get("options")
+    for key in _space_options(dict(profile.settings)) - set(entry.options.model_fields) - asked:
+        if isinstance(options, dict):
+            options.pop(key, None)
 
 
 def _checked(model: type[Options] | None, raw: Any, where: str) -> Any:

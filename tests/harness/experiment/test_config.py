@@ -79,3 +79,11 @@ def test_overriding_the_selector_drops_the_methods_selector_options():
     method = Method("m", "darts", "pt", defaults={"selector": {"options": {"mode": "magnitude"}}})
     assert resolve(method, "digits", {"selector": {"name": "argmax"}})["selector"]["options"] == {}
     assert resolve(method, "digits", {})["selector"]["options"] == {"mode": "magnitude"}
+
+
+def test_a_profile_option_the_space_does_not_declare_is_not_forced_on_it():
+    plugins = get_plugins()
+    nb101 = resolve_config(plugins, "random", "digits", {"space": {"name": "nb101"}})
+    assert "C" not in nb101["space"]["options"] and "N" not in nb101["space"]["options"]
+    with pytest.raises(UserError, match="search space nb101: unknown option 'C'"):
+        resolve_config(plugins, "random", "digits", {"space": {"name": "nb101", "options": {"C": 8}}})
