@@ -31,6 +31,7 @@ from harness.api.step import Batch, SearchStep, TrainerView, WeightTransform
 from harness.cli.testing import plugin_installed, run_nasbench
 from harness.plugin.hookspecs import hookimpl
 from harness.plugin.manager import get_plugins
+from harness.store.benchmark_files import locate_benchmark_file, nasbench_home
 from harness.store.run_folder import load_checkpoint, save_checkpoint
 
 if TYPE_CHECKING:
@@ -67,12 +68,12 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "Done", "Executor", "Task", "Work",
     "arch_gradient", "Architecture", "ArchOptimizer", "augment", "Batch", "BatchStream", "Benchmark",
     "BenchmarkContext", "BenchmarkUnavailable", "Components", "Dataset", "DatasetInfo", "describe_options",
-    "DivergedError", "flat_items", "get_plugins", "hookimpl", "ImageSet", "iterate_once", "load_checkpoint", "Method",
-    "network_accuracy", "NoOptions", "numeric_items", "Options", "parse_options", "plugin_installed", "Proxy", "resolve_device",
-    "run_name", "run_nasbench", "RunContext", "RunLogger", "save_checkpoint", "SearchData", "SearchSpace",
-    "SearchStep", "Selection", "SelectionContext", "Selector", "SplitData", "Supernet", "to_float", "Trainer",
-    "TrainerView", "UserError", "WeightTransform",
+    "DivergedError", "Done", "Executor", "flat_items", "get_plugins", "hookimpl", "ImageSet", "iterate_once",
+    "load_checkpoint", "locate_benchmark_file", "Method", "nasbench_home", "network_accuracy", "NoOptions",
+    "numeric_items", "Options", "parse_options", "plugin_installed", "Proxy", "resolve_device", "run_name",
+    "run_nasbench", "RunContext", "RunLogger", "save_checkpoint", "SearchData", "SearchSpace", "SearchStep",
+    "Selection", "SelectionContext", "Selector", "SplitData", "Supernet", "Task", "to_float", "Trainer",
+    "TrainerView", "UserError", "WeightTransform", "Work",
 ]

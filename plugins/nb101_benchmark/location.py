@@ -12,18 +12,16 @@ table is read once (lazy: on the first query).
 from __future__ import annotations
 
 import hashlib
-import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from harness import BenchmarkUnavailable, UserError
+from harness import UserError, locate_benchmark_file, nasbench_home
 from plugins.nb101_benchmark.naslib import read_naslib
 from plugins.nb101_benchmark.official import read_official
 from plugins.nb101_benchmark.table import NB101Table
 
 FILE_ENV = "NASBENCH_NB101_FILE"
-HOME_ENV = "NASBENCH_HOME"
 OFFICIAL_SUFFIXES = (".tfrecord",)
 PICKLE_SUFFIXES = (".pkl", ".pickle")
 COMPACT_SUFFIXES = (".npz",)
@@ -34,38 +32,14 @@ DOWNLOAD_HINT = (
 )
 
 
-def nasbench_home() -> Path:
-    """The user data folder (same rule as the NB201 benchmark's): ``$NASBENCH_HOME``, else XDG data home."""
-    explicit = os.environ.get(HOME_ENV, "").strip()
-    if explicit:
-        return Path(explicit).expanduser()
-    xdg = os.environ.get("XDG_DATA_HOME", "").strip()
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".local" / "share"
-    return base / "nasbench"
-
-
 def imported_table_path() -> Path:
     return nasbench_home() / "benchmarks" / "nb101.npz"
 
 
 def configured_path(options: dict[str, Any]) -> tuple[Path, str]:
     """The NB101 file to use and where that choice came from."""
-    explicit = options.get("file")
-    if explicit:
-        return _existing(Path(str(explicit)).expanduser(), "--benchmark-file")
-    from_env = os.environ.get(FILE_ENV, "").strip()
-    if from_env:
-        return _existing(Path(from_env).expanduser(), FILE_ENV)
-    imported = imported_table_path()
-    if imported.is_file():
-        return imported, "the imported table"
-    raise BenchmarkUnavailable(f"no NAS-Bench-101 file is configured: {DOWNLOAD_HINT}")
-
-
-def _existing(path: Path, origin: str) -> tuple[Path, str]:
-    if not path.is_file():
-        raise UserError(f"NAS-Bench-101 file {path} (from {origin}) does not exist or is not a file; {DOWNLOAD_HINT}")
-    return path, origin
+    return locate_benchmark_file(options.get("file"), FILE_ENV, imported_table_path(), None,
+                                 "NAS-Bench-101 file", DOWNLOAD_HINT)
 
 
 def open_table(path: Path, trust: Any = False) -> NB101Table:

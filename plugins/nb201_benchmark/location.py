@@ -7,19 +7,17 @@ so look-ups work right after install and a user's own file always wins.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any, Protocol
 
 import pandas as pd
 
-from harness import BenchmarkUnavailable, UserError
+from harness import locate_benchmark_file, nasbench_home
 from plugins.nb201_benchmark.official import OfficialNB201
 from plugins.nb201_benchmark.packed import PACKED_SUFFIX, load_packed
 from plugins.nb201_benchmark.table import MetricTable
 
 FILE_ENV = "NASBENCH_NB201_FILE"
-HOME_ENV = "NASBENCH_HOME"
 OFFICIAL_SUFFIXES = (".pth",)
 SHIPPED_TABLE = Path(__file__).with_name("data") / "nb201-mean-accuracies.npz"
 """Packed by benchmarks/make_nb201_packed_table.py; sources and licences in data/NOTICE.md."""
@@ -51,16 +49,6 @@ class MetricSource(Protocol):
     def to_frame(self) -> pd.DataFrame: ...
 
 
-def nasbench_home() -> Path:
-    """The user data folder: ``$NASBENCH_HOME``, else ``$XDG_DATA_HOME/nasbench``, else ``~/.local/share/nasbench``."""
-    explicit = os.environ.get(HOME_ENV, "").strip()
-    if explicit:
-        return Path(explicit).expanduser()
-    xdg = os.environ.get("XDG_DATA_HOME", "").strip()
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".local" / "share"
-    return base / "nasbench"
-
-
 def imported_table_path(name: str = "nb201") -> Path:
     """Where ``nasbench benchmark import`` stores the compact table of benchmark ``name``."""
     return nasbench_home() / "benchmarks" / f"{name}.csv"
@@ -68,26 +56,8 @@ def imported_table_path(name: str = "nb201") -> Path:
 
 def configured_path(options: dict[str, Any]) -> tuple[Path, str]:
     """The benchmark file to use and where that choice came from (for messages)."""
-    explicit = options.get("file")
-    if explicit:
-        return _existing(Path(str(explicit)).expanduser(), "--benchmark-file")
-    from_env = os.environ.get(FILE_ENV, "").strip()
-    if from_env:
-        return _existing(Path(from_env).expanduser(), FILE_ENV)
-    imported = imported_table_path()
-    if imported.is_file():
-        return imported, "the imported table"
-    if SHIPPED_TABLE.is_file():
-        return SHIPPED_TABLE, "the table shipped with nasbench"
-    raise BenchmarkUnavailable(f"no NAS-Bench-201 benchmark file is configured: {DOWNLOAD_HINT}")
-
-
-def _existing(path: Path, origin: str) -> tuple[Path, str]:
-    if not path.exists():
-        raise UserError(f"NAS-Bench-201 benchmark file {path} (from {origin}) does not exist; {DOWNLOAD_HINT}")
-    if not path.is_file():
-        raise UserError(f"NAS-Bench-201 benchmark file {path} (from {origin}) is a folder, not a file; {DOWNLOAD_HINT}")
-    return path, origin
+    return locate_benchmark_file(options.get("file"), FILE_ENV, imported_table_path(), SHIPPED_TABLE,
+                                 "NAS-Bench-201 benchmark file", DOWNLOAD_HINT)
 
 
 def open_source(path: Path, options: dict[str, Any]) -> MetricSource:
