@@ -113,15 +113,33 @@ def regress(results: Path, baseline: Path, tolerance: float, alpha: float, requi
 @click.option("--output-dir", type=click.Path(path_type=Path), default=None, help="[default: RESULTS/plots]")
 @click.option("--format", "formats", default="png,pdf", show_default=True, help="Comma-separated: png, pdf, svg.")
 @click.option("--metric", default=None, help="Accuracy column [default: cifar10/test_acc, else the first */test_acc].")
-def plot(results: Path, output_dir: Path | None, formats: str, metric: str | None) -> None:
-    """Plot test accuracy, skip connections and (if tracked) the Hessian eigenvalue per epoch."""
+@click.option("--column", "columns", multiple=True, metavar="NAME",
+              help="Also plot this trajectory column, e.g. opt/max_prob_mean (repeatable).")
+def plot(results: Path, output_dir: Path | None, formats: str, metric: str | None, columns: tuple[str, ...]) -> None:
+    """Plot test accuracy, skip connections, BaLeNAS' σ and (if tracked) the Hessian eigenvalue per epoch."""
     from harness.report.plots import plot_results  # matplotlib costs a second and a half at every start
 
-    written = plot_results(results, output_dir or results / "plots", _names(formats), metric)
+    written = plot_results(results, output_dir or results / "plots", _names(formats), metric, list(columns))
     for note in written.notes:
         click.echo(f"note: {note}", err=True)
     for path in written.files:
         click.echo(f"wrote {path}")
+
+
+@click.command()
+@click.argument("results", type=click.Path(path_type=Path))
+@click.option("--metric", default=None, help="Accuracy column [default: cifar10/test_acc, else the first */test_acc].")
+@click.option("--format", "fmt", type=click.Choice(["markdown", "csv"]), default="markdown", show_default=True)
+@click.option("--output", "-o", type=click.Path(path_type=Path), default=None, help="Write to FILE instead of stdout.")
+def epochs(results: Path, metric: str | None, fmt: str, output: Path | None) -> None:
+    """Per seed: the best epoch's architecture, the final epoch's and the chosen one (the collapse check)."""
+    from harness.report.epochs import epoch_table, render_epochs
+
+    notes: list[str] = []
+    frame, column = epoch_table(results, metric, notes)
+    for note in notes:
+        click.echo(f"note: {note}", err=True)
+    _emit(frame.to_csv(index=False) if fmt == "csv" else render_epochs(frame, column), output)
 
 
 @click.command()
@@ -159,5 +177,5 @@ def suite(suite_file: Path, results_dir: Path | None, dry_run: bool, seeds: str 
 
 def add_report_commands(cli: click.Group) -> None:
     """Attach the reporting commands to the ``nasbench`` group (called by harness/cli.py)."""
-    for command in (table, regress, plot, suite):
+    for command in (table, epochs, regress, plot, suite):
         cli.add_command(command)

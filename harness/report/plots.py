@@ -70,7 +70,12 @@ def _save(figure: Figure, stem: Path, formats: list[str]) -> list[Path]:
     return paths
 
 
-def _figures(trajectories: pd.DataFrame, where: str, metric: str | None) -> tuple[dict[str, Figure], list[str]]:
+SIGMA_COLUMN = "opt/sigma_mean"
+"""BaLeNAS' mean posterior std of α: whether the distribution contracts is its first health check."""
+
+
+def _figures(trajectories: pd.DataFrame, where: str, metric: str | None,
+             columns: list[str]) -> tuple[dict[str, Figure], list[str]]:
     figures, notes = {}, []
     accuracy = accuracy_metric(trajectories, metric)
     if accuracy is None:
@@ -86,11 +91,21 @@ def _figures(trajectories: pd.DataFrame, where: str, metric: str | None) -> tupl
         figures["hessian_eigenvalue"] = band_figure(trajectories, "hessian_eigenvalue",
                                                     rf"Dominant Hessian eigenvalue of $\mathcal{{L}}_{{val}}$ w.r.t. $\alpha$ ({where})",
                                                     r"dominant eigenvalue of $\nabla^2_\alpha \mathcal{L}_{val}$")
+    wanted = columns + ([SIGMA_COLUMN] if SIGMA_COLUMN not in columns else [])
+    for column in wanted:
+        if column in trajectories and trajectories[column].notna().any():
+            figures[column.replace("/", "-")] = band_figure(trajectories, column, f"{column} per epoch ({where})", column)
+        elif column in columns:
+            notes.append(f"{where}: no values of '{column}' in the trajectories; its plot skipped")
     return figures, notes
 
 
-def plot_results(root: Path, output_dir: Path, formats: list[str] | None = None, metric: str | None = None) -> PlotReport:
-    """Write the trajectory figures of every finished run under ``root``; one set per space and dataset."""
+def plot_results(root: Path, output_dir: Path, formats: list[str] | None = None, metric: str | None = None,
+                 columns: list[str] | None = None) -> PlotReport:
+    """Write the trajectory figures of every finished run under ``root``; one set per space and dataset.
+
+    ``columns`` are further trajectory columns to plot (e.g. ``opt/max_prob_mean``);
+    BaLeNAS' ``opt/sigma_mean`` is plotted whenever present."""
     formats = formats or ["png", "pdf"]
     unknown = [f for f in formats if f not in PLOT_FORMATS]
     if unknown:
@@ -109,7 +124,7 @@ def plot_results(root: Path, output_dir: Path, formats: list[str] | None = None,
     combinations = finished.groupby(["space", "dataset"], sort=True)
     for (space, dataset), runs in combinations:
         where = f"{space}-{dataset}"
-        figures, notes = _figures(runs, where, metric)
+        figures, notes = _figures(runs, where, metric, columns or [])
         report.notes += notes
         suffix = f"-{where}" if combinations.ngroups > 1 else ""
         for name, figure in figures.items():

@@ -91,5 +91,6 @@ def load_trajectories(root: Path, notes: list[str] | None = None) -> pd.DataFram
         for key in ("method", "space", "dataset", "seed", "status"):
             frame[key] = record.get(key)
         frame["label"] = record.get("label") or record.get("method")
+        frame["path"] = str(path.parent)
         frames.append(frame)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

@@ -101,3 +101,15 @@ def test_plot_command(results: Path, tmp_path: Path) -> None:
     _assert_images(sorted((tmp_path / "p").glob("*.png")))
     bad = CliRunner().invoke(group, ["plot", str(results), "--format", "gif"])
     assert bad.exit_code == 2 and "known: png, pdf, svg" in bad.output
+
+
+def test_sigma_is_plotted_when_present_and_extra_columns_on_request(tmp_path: Path) -> None:
+    root = tmp_path / "runs"
+    rows = [{**row, "opt/sigma_mean": 1.0 / row["epoch"]} for row in _trajectory(0, 1.0, hessian=False)]
+    write_run(root, "balenas", 0, {}, trajectory=rows)
+    report = plot_results(root, tmp_path / "out", ["png"], columns=["opt/max_prob_mean", "opt/absent"])
+    assert sorted(p.name for p in report.files) == ["opt-max_prob_mean.png", "opt-sigma_mean.png",
+                                                    "skip_connect.png", "test_accuracy.png"]
+    assert report.notes == ["nb201-cifar10: no values of 'opt/absent' in the trajectories; its plot skipped"]
+    sigma = band_figure(load_trajectories(root), "opt/sigma_mean", "σ", "σ").axes[0].lines[0]
+    np.testing.assert_allclose(sigma.get_ydata(), [1.0, 0.5, 1 / 3, 0.25])
