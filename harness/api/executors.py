@@ -34,6 +34,8 @@ class Task:
     label: str = field(default="", compare=False)
     loggers: tuple[str, ...] = ()
     """``--logger`` names, attached where the task runs (a worker's lifecycle hooks fire in the worker)."""
+    reuse_supernets: bool = True
+    """Start a seed from a supernet another method already trained with the same settings (``harness.store.supernets``)."""
 
     def per_seed(self) -> list[Task]:
         """The task split into one task per seed (what remote executors schedule)."""

@@ -96,6 +96,9 @@ def user_config_from_options(dataset_dir: str | None, space: str | None, selecto
 @click.option("--track-hessian", is_flag=True, help="Record the dominant Hessian eigenvalue of L_val w.r.t. α per epoch.")
 @click.option("--amp", is_flag=True, help="bfloat16 autocast (CUDA, or CPUs with bfloat16 support).")
 @click.option("--retry-failed", is_flag=True, help="Run again the seeds whose record says failed.")
+@click.option("--reuse-supernets/--no-reuse-supernets", default=True, show_default=True,
+              help="Start a seed from the supernet another method trained with the same settings under --results "
+                   "(e.g. darts-pt from darts'), instead of training it again.")
 @click.option("--threads", type=int, default=None, help="CPU threads for torch [default: 1 on small datasets].")
 @click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE",
               help="Any config leaf, e.g. --set optimizer.options.samples=3 (repeatable).")
@@ -108,7 +111,7 @@ def user_config_from_options(dataset_dir: str | None, space: str | None, selecto
 def run(method: str, dataset: str | None, data_dir: str | None, space: str | None, selector: str | None,
         benchmarks: tuple[str, ...], benchmark_file: str | None, seeds: str, device: str, epochs: int | None,
         results_root: str, label: str | None, track_hessian: bool, amp: bool, retry_failed: bool,
-        threads: int | None, assignments: tuple[str, ...], loggers: tuple[str, ...], executor: str,
+        reuse_supernets: bool, threads: int | None, assignments: tuple[str, ...], loggers: tuple[str, ...], executor: str,
         executor_options: tuple[str, ...]) -> None:
     """Search with METHOD over seeds, look the found architectures up, print a table."""
     from harness.api.executors import Task
@@ -121,7 +124,7 @@ def run(method: str, dataset: str | None, data_dir: str | None, space: str | Non
     if threads is not None:
         user["threads"] = threads
     task = Task(method, dataset, user, tuple(parse_seeds(seeds)), device, str(Path(results_root).resolve()),
-                retry_failed, loggers=loggers)
+                retry_failed, loggers=loggers, reuse_supernets=reuse_supernets)
     folders = execute([task], executor, parse_executor_options(executor_options))
     experiment = folders[0].parent
     skipped: list[str] = []

@@ -147,6 +147,8 @@ def epochs(results: Path, metric: str | None, fmt: str, output: Path | None) -> 
 @click.option("--results", "results_dir", type=click.Path(path_type=Path), default=None,
               help="Where the runs and table.md/table.csv go [default: results/suites/<suite name>].")
 @click.option("--dry-run", is_flag=True, help="Print the planned runs and stop.")
+@click.option("--reuse-supernets/--no-reuse-supernets", default=True, show_default=True,
+              help="Start a seed from the supernet another method of the suite trained with the same settings.")
 @click.option("--seeds", default=None, help="Override the suite's seeds: 0-3, 0,2,5, or both.")
 @click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE", help="Override any config leaf for every run.")
 @click.option("--device", default=None, help="auto, cpu, cuda or cuda:N [default: the suite's device, else auto].")
@@ -156,7 +158,7 @@ def epochs(results: Path, metric: str | None, fmt: str, output: Path | None) -> 
               help="Where seeds run: local, local-gpus (one worker per GPU), ray (see `nasbench list executor`).")
 @click.option("--executor-option", "executor_options", multiple=True, metavar="KEY=VALUE",
               help="An executor option, e.g. --executor-option max_retries=5 (repeatable).")
-def suite(suite_file: Path, results_dir: Path | None, dry_run: bool, seeds: str | None,
+def suite(suite_file: Path, results_dir: Path | None, dry_run: bool, reuse_supernets: bool, seeds: str | None,
           assignments: tuple[str, ...], device: str | None, loggers: tuple[str, ...], executor: str,
           executor_options: tuple[str, ...]) -> None:
     """Run every method × dataset of a suite file over its seeds, then write its table."""
@@ -171,7 +173,8 @@ def suite(suite_file: Path, results_dir: Path | None, dry_run: bool, seeds: str 
         return
     root = results_dir or Path("results") / "suites" / loaded.name
     options = {k: v for a in executor_options for k, v in flatten(parse_assignment(a)).items()}
-    click.echo(run_suite(loaded, plan, root, device or loaded.device or "auto", executor, options, loggers), nl=False)
+    click.echo(run_suite(loaded, plan, root, device or loaded.device or "auto", executor, options, loggers,
+                         reuse_supernets), nl=False)
     click.echo(f"wrote {root / 'table.md'} and {root / 'table.csv'}", err=True)
 
 

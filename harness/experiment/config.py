@@ -126,5 +126,17 @@ def resolve(method: Method, dataset: str | None, user: dict[str, Any],
 
 def config_hash(config: dict[str, Any]) -> str:
     """A short hash of everything but the seed and device: runs that share it are seeds of one experiment."""
-    keyed = {k: v for k, v in config.items() if k not in ("seed", "device")}
+    return _short_hash({k: v for k, v in config.items() if k not in ("seed", "device")})
+
+
+SELECTION_ONLY = ("seed", "device", "method", "label", "selector")
+"""Config sections that do not change the trained supernet (a method is only a preset of the others)."""
+
+
+def search_key(config: dict[str, Any]) -> str:
+    """A short hash of what decides the trained supernet: runs that share it and a seed train the same one."""
+    return _short_hash({k: v for k, v in config.items() if k not in SELECTION_ONLY})
+
+
+def _short_hash(keyed: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(keyed, sort_keys=True, default=str).encode()).hexdigest()[:8]

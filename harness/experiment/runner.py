@@ -35,24 +35,28 @@ from harness.engine.hessian import dominant_hessian_eigenvalue
 from harness.engine.reduced_dataset import ReducedDataset
 from harness.engine.trainer import DivergedError, Trainer
 from harness.experiment.checks import resolve_config
-from harness.experiment.config import config_hash
+from harness.experiment.config import config_hash, search_key
 from harness.experiment.loggers import attached_loggers
 from harness.experiment.seeds import seed_everything
 from harness.plugin.manager import Plugins, get_plugins
 from harness.store import run_folder as results
 from harness.store.seed_lock import SeedLock
+from harness.store.supernets import keep_supernet, supernet_path
 
 SKIP_OP = "skip_connect"
 
 
 def run_seeds(method: str, dataset: str | None, user_config: dict[str, Any], seeds: list[int],
               device: str = "auto", results_root: Path = Path("results/runs"),
-              retry_failed: bool = False, on_seed_done: Callable[[Path], None] | None = None) -> list[Path]:
+              retry_failed: bool = False, on_seed_done: Callable[[Path], None] | None = None,
+              reuse_supernets: bool = True) -> list[Path]:
     """Run ``method`` once per seed; returns the run folders (finished ones are skipped).
 
     Each seed runs under its folder's lock, so a second command on the same results
     folder never computes a seed twice: it takes the seeds nobody runs, then waits for
-    the others (and resumes one whose runner died).
+    the others (and resumes one whose runner died). With ``reuse_supernets`` a seed whose
+    supernet another method already trained under ``results_root`` starts from it
+    (``harness.store.supernets``).
     """
     plugins = get_plugins()
     config = resolve_config(plugins, method, dataset, user_config)
@@ -79,7 +83,7 @@ def run_seeds(method: str, dataset: str | None, user_config: dict[str, Any], see
             return
         if not loaded:
             loaded.append(load_dataset(source, config["dataset"].get("data_dir")))
-        run_one(plugins, seeded, source, loaded[0], torch_device, folder)
+        run_one(plugins, seeded, source, loaded[0], torch_device, folder, results_root if reuse_supernets else None)
 
     busy = []
     for seed, seeded, folder in planned:
@@ -119,7 +123,7 @@ def run_task(task: Task, done: Callable[[Path], None] | None = None) -> list[Pat
     """One executor task in this process (an executor's ``work``; a module-level function, so it pickles)."""
     with attached_loggers(get_plugins(), task.loggers, Path(task.results_root)):
         return run_seeds(task.method, task.dataset, task.user_config, list(task.seeds), task.device,
-                         Path(task.results_root), task.retry_failed, done)
+                         Path(task.results_root), task.retry_failed, done, task.reuse_supernets)
 
 
 def load_dataset(source: Dataset, data_dir: str | None) -> tuple[ImageSet, ImageSet]:
@@ -137,11 +141,13 @@ class Run:
     trainer: Trainer
     benchmarks: list[Benchmark]
     trajectory: list[dict[str, Any]]
+    supernet_from: str | None = None
+    """The run (``run_name``, inside the same results folder) whose trained supernet this run started from."""
 
 
 def run_one(plugins: Plugins, config: dict[str, Any], source: Dataset, loaded: tuple[ImageSet, ImageSet],
-            device: torch.device, folder: Path) -> dict[str, Any]:
-    """One seed, start to record (or resumed from its checkpoint)."""
+            device: torch.device, folder: Path, supernets: Path | None = None) -> dict[str, Any]:
+    """One seed, start to record (or resumed from its checkpoint, or from a supernet kept under ``supernets``)."""
     seed = config["seed"]
     results.write_json(folder / results.CONFIG, config)
     seed_everything(seed)
@@ -156,6 +162,8 @@ def run_one(plugins: Plugins, config: dict[str, Any], source: Dataset, loaded: t
         results.remove_checkpoints(folder)
         print(f"{config['label']} seed {seed}: failed: {record['failure']}", file=sys.stderr)
         return record
+    if supernets is not None:
+        adopt_supernet(config, folder, supernets)
     start_epoch = resume(run, folder)
     run.context.resumed = start_epoch
     try:
@@ -169,6 +177,8 @@ def run_one(plugins: Plugins, config: dict[str, Any], source: Dataset, loaded: t
     except Exception as exc:  # a plugin's (or our) bug: record it, and leave no checkpoint to resume into it
         record = failure_record(run, describe_exception(exc))
     results.write_json(folder / results.RECORD, record)
+    if supernets is not None and record["status"] == "finished":
+        keep_supernet(folder / results.CHECKPOINT, supernets, search_key(config), seed)
     results.remove_checkpoints(folder)
     plugins.hook.nasbench_run_end(run=run.context, record=record)
     status = f"failed: {record['failure']}" if record["status"] == "failed" else f"{record['arch']}"
@@ -222,6 +232,13 @@ def describe_exception(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {message}{where}"
 
 
+def adopt_supernet(config: dict[str, Any], folder: Path, supernets: Path) -> None:
+    """Start this seed from the kept supernet of its search key, if one exists (over a partial checkpoint of its own)."""
+    kept = supernet_path(supernets, search_key(config), config["seed"])
+    if kept.exists():
+        results.atomic_write_bytes(folder / results.CHECKPOINT, kept.read_bytes())
+
+
 def component_versions(plugins: Plugins, config: dict[str, Any]) -> dict[str, str]:
     """The distribution and version of every plugin that provides a component of this run.
 
@@ -233,6 +250,16 @@ def component_versions(plugins: Plugins, config: dict[str, Any]) -> dict[str, st
              "selector": config["selector"]["name"]}
     wanted = [*names.items(), *(("benchmark", n.rstrip("?")) for n in config["benchmarks"]["names"])]
     return {f"{kind} {name}": plugins.version_of(kind, name) for kind, name in wanted}
+
+
+def search_versions(plugins: Plugins, config: dict[str, Any]) -> dict[str, str]:
+    """The versions that decide the trained supernet: a checkpoint is resumed (or reused) only under these.
+
+    The method is a preset whose changes show in the config, and selection state is not
+    checkpointed, so neither is compared.
+    """
+    return {key: value for key, value in component_versions(plugins, config).items()
+            if not key.startswith(("method ", "selector "))}
 
 
 CHECKPOINT_KEYS = ("epoch", "trainer", "optimizer", "trajectory", "torch_rng", "numpy_rng", "versions")
@@ -260,8 +287,8 @@ def resume(run: Run, folder: Path) -> int:
     missing = [key for key in CHECKPOINT_KEYS if key not in state]
     if missing:
         raise results.CorruptFile(f"{path} lacks {', '.join(missing)}; delete it to start this seed over")
-    now = component_versions(run.context.plugins, run.context.config)  # type: ignore[arg-type]
-    if state["versions"] != now:
+    now = search_versions(run.context.plugins, run.context.config)  # type: ignore[arg-type]
+    if any(state["versions"].get(key) != value for key, value in now.items()):
         changed = sorted(k for k in now if state["versions"].get(k) != now[k])
         print(f"{label}: the checkpoint was written by other plugin versions ({', '.join(changed)}); "
               "starting over", file=sys.stderr)
@@ -276,9 +303,19 @@ def resume(run: Run, folder: Path) -> int:
         raise results.CorruptFile(f"{path} does not fit this run ({type(exc).__name__}: {str(exc)[:120]}); "
                                   "delete it to start this seed over") from None
     run.trajectory.extend(state["trajectory"])
-    print(f"{run.context.config['label']} seed {run.context.seed}: resuming after epoch {state['epoch']}",
-          file=sys.stderr)
+    results.write_csv(folder / results.TRAJECTORY, run.trajectory)
+    origin = state.get("origin")
+    if origin is not None and origin != run_name(folder):
+        run.supernet_from = origin
+        print(f"{label}: starting from the supernet trained in {origin} ({state['epoch']} epochs)", file=sys.stderr)
+    else:
+        print(f"{label}: resuming after epoch {state['epoch']}", file=sys.stderr)
     return int(state["epoch"])
+
+
+def run_name(folder: Path) -> str:
+    """``method/space-dataset/hash/seed-k``: a run folder's name inside its results folder, wherever that is copied."""
+    return "/".join(folder.parts[-4:])
 
 
 def search(run: Run, start_epoch: int) -> None:
@@ -296,7 +333,8 @@ def search(run: Run, start_epoch: int) -> None:
             results.save_checkpoint(run.context.out_dir / results.CHECKPOINT, {
                 "epoch": epoch + 1, "trainer": run.trainer.state_dict(), "optimizer": run.optimizer.state_dict(),
                 "trajectory": run.trajectory, "torch_rng": torch.get_rng_state(), "numpy_rng": numpy_rng_state(),
-                "versions": component_versions(run.context.plugins, config),  # type: ignore[arg-type]
+                "versions": search_versions(run.context.plugins, config),  # type: ignore[arg-type]
+                "origin": run_name(run.context.out_dir),
             })
             run.context.plugins.hook.nasbench_epoch_end(run=run.context, row=row)
 
@@ -413,6 +451,7 @@ def base_record(run: Run) -> dict[str, Any]:
         "epochs": len(run.trajectory), "search_seconds": run.trainer.seconds,
         "images_per_second": run.trainer.images_per_second(), "device": device_name(context.device),
         "peak_memory_mb": peak_memory_mb(context.device), "optimizer": run.optimizer.summary(),
+        "supernet_from": run.supernet_from,
     }
 
 

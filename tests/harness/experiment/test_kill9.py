@@ -19,6 +19,7 @@ from click.testing import CliRunner
 from paths import REPO_ROOT
 
 from harness.cli.main import build_cli
+from harness.store.supernets import SUPERNETS
 
 ARGS = ["run", "--method", "darts", "--dataset", "synthetic", "--epochs", "2", "--device", "cpu", "--threads", "1",
         "--set", "space.options.C=4", "--set", "search.max_steps_per_epoch=3", "--set", "search.batch_size=16",
@@ -66,7 +67,8 @@ def test_kill_9_then_the_same_command_finishes_as_if_never_killed(uninterrupted,
     assert f"darts seed 0: resuming after epoch {1 if where == 'search' else 2}" in resumed.output
     if where == "retrain":
         assert ": resuming after epoch 1" in resumed.output.split("darts seed 0: resuming")[1]
-    assert not list(tmp_path.rglob("*.pt")) and not list(tmp_path.rglob(".*.tmp"))
+    assert not [p for p in tmp_path.rglob("*.pt") if SUPERNETS not in p.parts] and not list(tmp_path.rglob(".*.tmp"))
+    assert list((tmp_path / SUPERNETS).rglob("seed-0.pt")), "the finished run's supernet is kept for other selectors"
     record, trajectory = outcome(tmp_path)
     assert record["status"] == "finished"
     assert (record, trajectory) == uninterrupted

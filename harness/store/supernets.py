@@ -1,0 +1,30 @@
+"""Trained supernets kept for the next method that would train the same one.
+
+Methods that differ only in how they pick the final architecture (DARTS and DARTS-PT,
+BaLeNAS and BaLeNAS-TF) train the same supernet: same space, data, optimizer, search
+settings and seed. The runner keeps the end-of-search checkpoint of a finished run
+here, under a key of everything but the method, label and selector, and a later run
+with that key resumes from it instead of training; resuming is exact (the checkpoint
+holds weights, optimizer states, data-stream positions and RNG states), so the reusing
+run's record is the one it would have written after training itself.
+"""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+SUPERNETS = ".supernets"
+
+
+def supernet_path(results_root: Path, search_key: str, seed: int) -> Path:
+    return results_root / SUPERNETS / search_key / f"seed-{seed}.pt"
+
+
+def keep_supernet(checkpoint: Path, results_root: Path, search_key: str, seed: int) -> None:
+    """Store a finished run's end-of-search checkpoint (the first one kept for a key stays)."""
+    target = supernet_path(results_root, search_key, seed)
+    if checkpoint.exists() and not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_suffix(".partial")
+        shutil.copyfile(checkpoint, partial)
+        partial.replace(target)

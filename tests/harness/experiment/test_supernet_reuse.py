@@ -1,0 +1,66 @@
+"""Methods that differ only in their selector share one trained supernet per seed."""
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from harness.cli.main import build_cli
+from harness.experiment.config import search_key
+from harness.store.records import load_records
+from harness.store.supernets import SUPERNETS
+
+TINY = ["--dataset", "synthetic", "--epochs", "2", "--device", "cpu", "--set", "space.options.C=4",
+        "--set", "search.max_steps_per_epoch=3", "--set", "search.batch_size=16", "--benchmark", "retrain",
+        "--set", "benchmarks.options.retrain.epochs=1", "--set", "benchmarks.options.retrain.C=4"]
+PROXY = ["--set", "selector.options.k=4"]
+
+
+def invoke(*args):
+    result = CliRunner().invoke(build_cli(), ["run", *args], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def test_a_second_method_starts_from_the_first_ones_supernet_and_records_what_training_gives(tmp_path):
+    shared, alone = tmp_path / "shared", tmp_path / "alone"
+    invoke("--method", "balenas", *TINY, "--seeds", "0-1", "--results", str(shared))
+    kept = sorted(p.name for p in (shared / SUPERNETS).rglob("*.pt"))
+    assert kept == ["seed-0.pt", "seed-1.pt"]
+    reused = invoke("--method", "balenas-tf", *TINY, *PROXY, "--seeds", "0-1", "--results", str(shared))
+    assert reused.output.count("starting from the supernet trained in") == 2
+    invoke("--method", "balenas-tf", *TINY, *PROXY, "--seeds", "0-1", "--results", str(alone))
+
+    a, b = load_records(shared / "balenas-tf"), load_records(alone / "balenas-tf")
+    assert a["arch"].tolist() == b["arch"].tolist()
+    assert a["synthetic/test_acc"].tolist() == b["synthetic/test_acc"].tolist()
+    assert a["synthetic/supernet_valid_acc"].tolist() == b["synthetic/supernet_valid_acc"].tolist()
+    for seed in (0, 1):
+        (mine,) = [json.loads(p.read_text()) for p in (shared / "balenas-tf").rglob(f"seed-{seed}/record.json")]
+        (origin,) = list((shared / "balenas").rglob(f"seed-{seed}"))
+        assert mine["supernet_from"] == origin.relative_to(shared).as_posix()
+        assert mine["search_seconds"] == json.loads((origin / "record.json").read_text())["search_seconds"]
+    ours = next((shared / "balenas-tf").rglob("seed-0/trajectory.csv")).read_text()
+    theirs = next((shared / "balenas").rglob("seed-0/trajectory.csv")).read_text()
+    assert ours == theirs
+    assert not list((shared / "balenas-tf").rglob("checkpoint.pt"))
+
+
+def test_other_search_settings_or_opting_out_train_anew(tmp_path):
+    invoke("--method", "balenas", *TINY, "--results", str(tmp_path))
+    other = invoke("--method", "balenas-tf", *TINY, *PROXY, "--set", "search.lr=0.05", "--results", str(tmp_path))
+    assert "starting from the supernet" not in other.output
+    fresh = invoke("--method", "balenas-tf", *TINY, *PROXY, "--label", "fresh", "--no-reuse-supernets",
+                   "--results", str(tmp_path))
+    assert "starting from the supernet" not in fresh.output
+    assert all(r["supernet_from"] is None for r in
+               (json.loads(p.read_text()) for p in (tmp_path / "balenas-tf").rglob("record.json")))
+
+
+def test_the_search_key_ignores_exactly_method_label_selector_seed_and_device():
+    config = {"method": "darts", "label": "x", "selector": {"name": "argmax"}, "seed": 0, "device": "cpu",
+              "optimizer": {"name": "darts"}, "search": {"epochs": 5}, "space": {"name": "nb201"}}
+    same = {**config, "method": "darts-pt", "label": "y", "selector": {"name": "pt"}, "seed": 3, "device": "cuda"}
+    assert search_key(config) == search_key(same)
+    for section, value in (("optimizer", {"name": "balenas"}), ("search", {"epochs": 6}), ("space", {"name": "b"})):
+        assert search_key({**config, section: value}) != search_key(config)
