@@ -72,8 +72,8 @@ __all__ = [
     "BenchmarkContext", "BenchmarkUnavailable", "Components", "Dataset", "DatasetInfo", "describe_options",
     "DivergedError", "Done", "Executor", "flat_items", "get_plugins", "hookimpl", "ImageSet", "iterate_once",
     "load_checkpoint", "locate_benchmark_file", "Method", "nasbench_home", "network_accuracy", "NoOptions",
-    "numeric_items", "Options", "parse_options", "plugin_installed", "Proxy", "resolve_device", "run_name",
-    "RowChoice", "run_nasbench", "RunContext", "RunLogger", "save_checkpoint", "SearchData", "SearchSpace", "SearchStep",
-    "Selection", "SelectionContext", "Selector", "SplitData", "Supernet", "Task", "to_float", "Trainer",
-    "TrainerView", "UserError", "WeightTransform", "Work",
+    "numeric_items", "Options", "parse_options", "plugin_installed", "Proxy", "resolve_device", "RowChoice",
+    "run_name", "run_nasbench", "RunContext", "RunLogger", "save_checkpoint", "SearchData", "SearchSpace",
+    "SearchStep", "Selection", "SelectionContext", "Selector", "SplitData", "Supernet", "Task", "to_float",
+    "Trainer", "TrainerView", "UserError", "WeightTransform", "Work",
 ]
