@@ -5,7 +5,8 @@ import itertools
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 
@@ -24,6 +25,22 @@ NONE_OP = "none"
 
 Architecture = tuple[int, ...]
 """One chosen operation index per edge, in the space's edge order."""
+
+
+@dataclass(frozen=True)
+class RowChoice:
+    """What one row of architecture weights decides, in a space whose rows are not all one op per edge.
+
+    The row offers ``columns`` and an architecture keeps ``keep`` of them: one op of a node
+    (``decides="op"``), or the ``keep`` inputs (parents) of a node (``decides="inputs"``),
+    column j being the j-th candidate input. The space's ``argmax`` keeps, on every row
+    independently, the ``keep`` columns of highest score, so a selector writes its
+    decisions as scores and lets ``argmax`` build the architecture.
+    """
+
+    columns: tuple[int, ...]
+    keep: int
+    decides: Literal["op", "inputs"]
 
 
 class SearchSpace(ABC):
@@ -45,7 +62,8 @@ class SearchSpace(ABC):
     Options: ClassVar[type[Options]] = NoOptions
     one_op_per_edge: ClassVar[bool] = True
     """False when an architecture's ints are not one op column per row (NAS-Bench-1Shot1's rows choose
-    parent sets); selectors and optimizers that decide or gate single columns (PT, PGNAS) refuse such spaces."""
+    parent sets); optimizers that gate single columns (PGNAS) refuse such spaces, and PT needs
+    ``row_choices``."""
 
     node_inputs: tuple[tuple[int, ...], ...] | None = None
     inputs_per_node: int | None = None
@@ -101,6 +119,11 @@ class SearchSpace(ABC):
         for edge, ops in enumerate(allowed):
             mask[edge, list(ops)] = 0.0
         return mask
+
+    def row_choices(self) -> tuple[RowChoice, ...] | None:
+        """For a space with ``one_op_per_edge`` False: what each row decides (PT selects row by row,
+        ops first, then inputs); None (the default) for spaces of one op per edge."""
+        return None
 
     def edge_choices(self, edge: int) -> tuple[int, ...]:
         """The ops an architecture may put on a kept edge: its candidates, without ``none`` when the

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from harness import Architecture, DatasetInfo, SearchSpace, UserError
+from harness import Architecture, DatasetInfo, RowChoice, SearchSpace, UserError
 from plugins.nb1shot1.layout import LAYOUTS, PRIMITIVES, Layout, Row
 from plugins.nb1shot1.mapping import argmax_arch, to_nb101
 from plugins.nb1shot1.options import NB1Shot1Options
@@ -60,6 +60,16 @@ class NB1Shot1Space(SearchSpace):
         opts = self.options(options)
         network_options = NB101NetworkOptions(**{k: getattr(opts, k) for k in NB101NetworkOptions.model_fields})
         return build_nb101_network(self.nb101_spec(arch), dataset, network_options)
+
+    def candidate_ops(self, edge: int) -> tuple[int, ...]:
+        """A row's valid entries; the rest of the ``(rows, width)`` tensor is padding, which optimizers
+        leave at weight 0 (``logit_mask``), so each row's softmax is the reference's."""
+        return tuple(range(self.layout.rows[edge].candidates))
+
+    def row_choices(self) -> tuple[RowChoice, ...]:
+        """Choice blocks pick one op; the output and the nodes with a parents row keep their number of parents."""
+        return tuple(RowChoice(tuple(range(row.candidates)), row.keep, "op" if row.is_op else "inputs")
+                     for row in self.layout.rows)
 
     def argmax(self, scores: torch.Tensor) -> Architecture:
         return argmax_arch(self.layout, scores)

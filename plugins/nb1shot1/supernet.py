@@ -10,8 +10,11 @@ concat(w_out[i]·block_i)``. BatchNorm momentum 0.997 and eps 1e-5 as in the ref
 (its ``operations.py`` copies NB101's TF decay into PyTorch's ``momentum`` literally).
 
 The shared weights arrive as the optimizer's ``(rows, width)`` (or per-example
-``(batch, rows, width)``) tensor; each row is restricted to its valid entries and
-renormalized, which for softmax weights is exactly the reference's softmax over that row.
+``(batch, rows, width)``) tensor, each row a softmax over its valid entries (the space's
+``logit_mask``), i.e. the reference's softmax over that row. They are used as given, padding
+zeroed: like the reference, the supernet does not renormalize a row, so a discretized row
+(one-hot op, 0/1 parents) is the reference's ``discrete=True`` forward and an entry set to 0
+(PT's perturbation) is removed without the others making up for it.
 """
 from __future__ import annotations
 
@@ -117,8 +120,7 @@ class NB1Shot1Supernet(Supernet):
         shape = tuple(self.mask.shape)
         if tuple(weights.shape[-2:]) != shape or weights.dim() not in (2, 3):
             raise ValueError(f"NB1Shot1 supernet weights must be {shape} or (batch, *{shape}); got {tuple(weights.shape)}")
-        masked = weights * self.mask
-        weights = masked / masked.sum(dim=-1, keepdim=True).clamp_min(torch.finfo(masked.dtype).tiny)
+        weights = weights * self.mask
         active = (weights != 0).tolist() if weights.dim() == 2 else None
         s0 = self.stem(x)
         for i, cell in enumerate(self.cells):

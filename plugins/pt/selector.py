@@ -1,7 +1,8 @@
 """Perturbation-based architecture selection (PT, Wang et al. 2021, darts-pt Algorithms 1–2).
 
 Followed: ruocwang/darts-pt ``nasbench201/projection.py`` (``pt_project``) and
-``nasbench201/train_search.py`` (the queues and ``infer``).
+``nasbench201/train_search.py`` (the queues and ``infer``); on spaces of ``row_choices``
+(NAS-Bench-1Shot1) ``sota/cnn/projection.py``, as ``plugins.pt.rows`` says.
 """
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ import json
 import time
 from typing import Any
 
+import numpy as np
 import torch
 
-from harness import Architecture, SearchSpace, Selection, SelectionContext, Selector, UserError
+from harness import Architecture, RowChoice, SearchSpace, Selection, SelectionContext, Selector, UserError
 from plugins.pt.options import PTOptions
+from plugins.pt.rows import arch_of, column_names, keep_most_important, row_decisions
 from plugins.pt.topology import Topology
 
 
@@ -35,19 +38,25 @@ class Projection:
 
     Installed with ``trainer.projected``, so weight steps, architecture steps and
     evaluations all see the discretized supernet: a decided edge's row becomes one-hot
-    on its op, a pruned edge's row zero; undecided rows pass through (with their
-    gradient). Works for ``(E, O)`` and per-example ``(B, E, O)`` weights.
+    on its op (a decided row of ``row_choices`` 1 on each kept column), a pruned edge's
+    row zero; undecided rows pass through (with their gradient). Works for ``(E, O)`` and
+    per-example ``(B, E, O)`` weights.
     """
 
     def __init__(self, num_edges: int, num_ops: int) -> None:
         self.num_edges = num_edges
         self.num_ops = num_ops
         self.ops: dict[int, int] = {}
+        self.kept: dict[int, tuple[int, ...]] = {}
         self.pruned: set[int] = set()
         self._rows: dict[tuple[torch.device, torch.dtype], tuple[torch.Tensor, torch.Tensor]] = {}
 
     def decide(self, edge: int, op: int) -> None:
         self.ops[edge] = op
+        self._rows.clear()
+
+    def keep(self, edge: int, columns: tuple[int, ...]) -> None:
+        self.kept[edge] = columns
         self._rows.clear()
 
     def prune(self, edge: int) -> None:
@@ -58,7 +67,7 @@ class Projection:
         """A copy with ``edge`` pruned as well: a decided edge's removal must go through the
         projection, which would otherwise restore its one-hot row."""
         trial = Projection(self.num_edges, self.num_ops)
-        trial.ops, trial.pruned = dict(self.ops), self.pruned | {edge}
+        trial.ops, trial.kept, trial.pruned = dict(self.ops), dict(self.kept), self.pruned | {edge}
         return trial
 
     def _fixed_rows(self, device: torch.device, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
@@ -69,6 +78,9 @@ class Projection:
             for edge, op in self.ops.items():
                 fixed[edge] = True
                 rows[edge, op] = 1.0
+            for edge, columns in self.kept.items():
+                fixed[edge] = True
+                rows[edge, list(columns)] = 1.0
             for edge in self.pruned:
                 fixed[edge] = True
                 rows[edge] = 0.0
@@ -76,7 +88,7 @@ class Projection:
         return self._rows[key]
 
     def __call__(self, weights: torch.Tensor) -> torch.Tensor:
-        if not self.ops and not self.pruned:
+        if not self.ops and not self.kept and not self.pruned:
             return weights
         fixed, rows = self._fixed_rows(weights.device, weights.dtype)
         return torch.where(fixed, rows, weights)
@@ -104,6 +116,10 @@ class PTSelector(Selector):
     ``plugins.pt.topology``); then, after all ops, each such node (random order) keeps
     the inputs whose removal hurts most and the others are pruned (Algorithm 2).
 
+    Spaces whose rows choose sets of columns (``one_op_per_edge`` False, NAS-Bench-1Shot1)
+    declare ``row_choices()``; PT then decides every op row, then every inputs row, each
+    keeping the columns whose removal hurts most (``plugins.pt.rows``).
+
     Options: ``proj_intv`` (tuning epochs between decisions, 5), ``criterion``
     (``"acc"`` | ``"loss"``), ``mode`` (``"perturbation"``, or ``"magnitude"``: pick by
     the largest logit — and keep the inputs of largest softmax weight — with the same
@@ -129,14 +145,13 @@ class PTSelector(Selector):
     def select(self, ctx: SelectionContext) -> Selection:
         started = time.perf_counter()
         space, trainer = ctx.space, ctx.trainer
-        if not space.one_op_per_edge:
-            raise UserError(f"PT decides one op column per edge, but the rows of search space {space.name} choose "
-                            "parent sets; use the argmax or proxy selector there")
-        topology = Topology.of(space)
+        rows = space.row_choices()
+        if rows is None and not space.one_op_per_edge:
+            raise UserError(f"PT decides one op per edge or the rows a space declares with row_choices(); the rows "
+                            f"of search space {space.name} are neither; use the argmax or proxy selector there")
+        topology = None if rows is not None else Topology.of(space)
         candidates = choice_mask(space)
-        edge_order = [int(edge) for edge in ctx.rng.permutation(space.num_edges)]
-        node_order = [int(node) for node in ctx.rng.permutation(topology.nodes_to_decide())] if topology else []
-        decisions = [("op", edge) for edge in edge_order] + [("topology", node) for node in node_order]
+        decisions, edge_order, node_order = plan_decisions(space, rows, topology, ctx.rng)
         projection = Projection(space.num_edges, space.num_ops)
         kept: dict[int, tuple[int, ...]] = {}
         tune_lr = self.tune_lr_scale * float(trainer.search["lr"])
@@ -151,25 +166,27 @@ class PTSelector(Selector):
                     trainer.train_epoch(update_arch=True, lr=tune_lr)
                     tuned_epochs += 1
                 before_acc, _ = self._measure(ctx, projection)
-                if phase == "op":
+                if rows is not None:
+                    row = self._decide_row(ctx, projection, index, rows[index])
+                elif phase == "op":
                     row = self._decide_op(ctx, projection, index, list(space.edge_choices(index)))
                 else:
                     assert topology is not None  # topology decisions are planned only when the space has one
                     row = self._decide_inputs(ctx, projection, topology, index, kept)
                 after_acc, after_loss = self._measure(ctx, projection)
-                arch = _arch_so_far(ctx, projection, topology, candidates, kept)
+                arch = self._arch(ctx, projection, rows, topology, candidates, kept)
                 trajectory.append({
                     "decision": number, "tune_epoch": tuned_epochs, "phase": phase, **row,
                     "supernet_acc_before": before_acc, "supernet_acc": after_acc, "supernet_loss": after_loss,
                     "arch": space.format(arch), "seconds": time.perf_counter() - started, **ctx.query(arch),
                 })
 
-        final = _arch_so_far(ctx, projection, topology, candidates, kept)
+        final = self._arch(ctx, projection, rows, topology, candidates, kept)
         details = {
             "mode": self.mode, "criterion": self.criterion, "proj_intv": self.proj_intv, "tune_lr": tune_lr,
             "tune_epochs": tuned_epochs, "decisions": len(decisions), "eval_batches": self.eval_batches,
             "schedule": self.options.schedule, "decision_epochs": schedule, "measure_on": self.options.measure_on,
-            "edge_order": [space.edge_names[edge] for edge in edge_order], "node_order": node_order,
+            "edge_order": edge_order, "node_order": node_order,
             "final_supernet_acc": trajectory[-1]["supernet_acc"] if trajectory else None,
             "selection_seconds": time.perf_counter() - started,
         }
@@ -187,27 +204,49 @@ class PTSelector(Selector):
         """How much a removal hurts: the lower the accuracy (or the higher the loss), the more."""
         return -acc if self.criterion == "acc" else loss
 
-    def _decide_op(self, ctx: SelectionContext, projection: Projection, edge: int,
-                   candidates: list[int]) -> dict[str, Any]:
-        op_names = ctx.space.op_names
+    def _rank_columns(self, ctx: SelectionContext, projection: Projection, edge: int,
+                      names: dict[int, str]) -> tuple[dict[int, float], dict[str, float], dict[str, float]]:
+        """Each column's importance on the undecided row ``edge`` (the harm its removal does, or its logit
+        in magnitude mode), and the masked supernets' accuracies and losses by column name."""
         accs: dict[str, float] = {}
         losses: dict[str, float] = {}
         if self.mode == "magnitude":
             logits = ctx.optimizer.logits().detach()
-            importance = {op: float(logits[edge, op]) for op in candidates}
-        else:
-            base = projection(ctx.optimizer.mixing_weights(training=False).detach())
-            importance = {}
-            for op in candidates:
-                masked = base.clone()
-                masked[..., edge, op] = 0.0
-                acc, loss = self._measure(ctx, projection, masked)
-                accs[op_names[op]], losses[op_names[op]] = acc, loss
-                importance[op] = self._importance(acc, loss)
+            return {column: float(logits[edge, column]) for column in names}, accs, losses
+        base = projection(ctx.optimizer.mixing_weights(training=False).detach())
+        importance = {}
+        for column, name in names.items():
+            masked = base.clone()
+            masked[..., edge, column] = 0.0
+            acc, loss = self._measure(ctx, projection, masked)
+            accs[name], losses[name] = acc, loss
+            importance[column] = self._importance(acc, loss)
+        return importance, accs, losses
+
+    def _decide_op(self, ctx: SelectionContext, projection: Projection, edge: int,
+                   candidates: list[int]) -> dict[str, Any]:
+        op_names = ctx.space.op_names
+        importance, accs, losses = self._rank_columns(ctx, projection, edge, {op: op_names[op] for op in candidates})
         choice = max(candidates, key=lambda op: importance[op])
         projection.decide(edge, choice)
         return {"edge": ctx.space.edge_names[edge], "choice": op_names[choice],
                 "masked_acc": json.dumps(accs), "masked_loss": json.dumps(losses)}
+
+    def _decide_row(self, ctx: SelectionContext, projection: Projection, row: int,
+                    choice: RowChoice) -> dict[str, Any]:
+        names = column_names(ctx.space, choice)
+        importance, accs, losses = self._rank_columns(ctx, projection, row, names)
+        kept = keep_most_important(choice, importance)
+        projection.keep(row, kept)
+        return {"edge": ctx.space.edge_names[row], "choice": ",".join(names[column] for column in kept),
+                "masked_acc": json.dumps(accs), "masked_loss": json.dumps(losses)}
+
+    @staticmethod
+    def _arch(ctx: SelectionContext, projection: Projection, rows: tuple[RowChoice, ...] | None,
+              topology: Topology | None, candidates: torch.Tensor, kept: dict[int, tuple[int, ...]]) -> Architecture:
+        if rows is not None:
+            return arch_of(ctx.space, ctx.optimizer.logits(), rows, projection.kept)
+        return _arch_so_far(ctx, projection, topology, candidates, kept)
 
     def _decide_inputs(self, ctx: SelectionContext, projection: Projection, topology: Topology, node: int,
                        kept: dict[int, tuple[int, ...]]) -> dict[str, Any]:
@@ -229,6 +268,20 @@ class PTSelector(Selector):
                 projection.prune(edge)
         return {"edge": f"node {node}", "choice": ",".join(edge_names[edge] for edge in kept[node]),
                 "masked_acc": json.dumps(accs), "masked_loss": json.dumps(losses)}
+
+
+def plan_decisions(space: SearchSpace, rows: tuple[RowChoice, ...] | None, topology: Topology | None,
+                   rng: np.random.Generator) -> tuple[list[tuple[str, int]], list[str], list[Any]]:
+    """The decisions in order — ``("op", edge or row)``, then ``("topology", node or row)`` —, the op
+    edges' names in order, and the nodes in order (their rows' names in a space of ``row_choices``)."""
+    if rows is not None:
+        decisions = row_decisions(rows, rng)
+        return (decisions, [space.edge_names[row] for phase, row in decisions if phase == "op"],
+                [space.edge_names[row] for phase, row in decisions if phase == "topology"])
+    edges = [int(edge) for edge in rng.permutation(space.num_edges)]
+    nodes = [int(node) for node in rng.permutation(topology.nodes_to_decide())] if topology else []
+    return ([("op", edge) for edge in edges] + [("topology", node) for node in nodes],
+            [space.edge_names[edge] for edge in edges], nodes)
 
 
 def choice_mask(space: SearchSpace) -> torch.Tensor:
