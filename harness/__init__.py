@@ -26,7 +26,7 @@ from harness.api.options import NoOptions, Options, describe_options, parse_opti
 from harness.api.proxies import Proxy
 from harness.api.run import Components, RunContext, SplitData
 from harness.api.selectors import Selection, SelectionContext, Selector
-from harness.api.spaces import Architecture, RowChoice, SearchSpace
+from harness.api.spaces import NONE_OP, Architecture, RowChoice, SearchSpace
 from harness.api.step import Batch, SearchStep, TrainerView, WeightTransform
 from harness.cli.testing import plugin_installed, run_nasbench
 from harness.plugin.hookspecs import hookimpl
@@ -71,7 +71,7 @@ __all__ = [
     "arch_gradient", "Architecture", "ArchOptimizer", "augment", "Batch", "BatchStream", "Benchmark",
     "BenchmarkContext", "BenchmarkUnavailable", "Components", "Dataset", "DatasetInfo", "describe_options",
     "DivergedError", "Done", "Executor", "flat_items", "get_plugins", "hookimpl", "ImageSet", "iterate_once",
-    "load_checkpoint", "locate_benchmark_file", "Method", "nasbench_home", "network_accuracy", "NoOptions",
+    "load_checkpoint", "locate_benchmark_file", "Method", "nasbench_home", "NONE_OP", "network_accuracy", "NoOptions",
     "numeric_items", "Options", "parse_options", "plugin_installed", "Proxy", "resolve_device", "RowChoice",
     "run_name", "run_nasbench", "RunContext", "RunLogger", "save_checkpoint", "SearchData", "SearchSpace",
     "SearchStep", "Selection", "SelectionContext", "Selector", "SplitData", "Supernet", "Task", "to_float",

@@ -63,6 +63,11 @@ class ArchOptimizer(ABC):
         """Tensors trained with the weights (single-level optimizers only)."""
         return []
 
+    def lr_scale(self) -> float:
+        """Factor on the weight optimizer's learning rate for ``parameters()`` (their own param group,
+        same cosine schedule): architecture parameters may need a faster clock than the weights."""
+        return 1.0
+
     def regularizer(self) -> torch.Tensor | None:
         """A term added to the weight-step loss (single-level optimizers only)."""
         return None

@@ -57,7 +57,8 @@ class Trainer:
         groups = [{"params": [p for p in supernet.parameters() if p.requires_grad],
                    "weight_decay": self.search["weight_decay"]}]
         if optimizer.parameters():
-            groups.append({"params": optimizer.parameters(), "weight_decay": 0.0})
+            groups.append({"params": optimizer.parameters(), "weight_decay": 0.0,
+                           "lr": self.search["lr"] * optimizer.lr_scale()})
         self.weight_optimizer = torch.optim.SGD(groups, lr=self.search["lr"], momentum=self.search["momentum"])
         self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
             self.weight_optimizer, T_max=max(1, self.search["epochs"]), eta_min=self.search["lr_min"])

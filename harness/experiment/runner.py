@@ -24,6 +24,7 @@ from harness.api.benchmarks import Benchmark, BenchmarkContext, BenchmarkUnavail
 from harness.api.datasets import Dataset, ImageSet
 from harness.api.errors import UserError
 from harness.api.executors import Task
+from harness.api.loggers import run_name
 from harness.api.optimizers import ArchOptimizer
 from harness.api.run import RunContext
 from harness.api.selectors import SelectionContext
@@ -305,17 +306,12 @@ def resume(run: Run, folder: Path) -> int:
     run.trajectory.extend(state["trajectory"])
     results.write_csv(folder / results.TRAJECTORY, run.trajectory)
     origin = state.get("origin")
-    if origin is not None and origin != run_name(folder):
+    if origin is not None and origin != run_name(run.context):
         run.supernet_from = origin
         print(f"{label}: starting from the supernet trained in {origin} ({state['epoch']} epochs)", file=sys.stderr)
     else:
         print(f"{label}: resuming after epoch {state['epoch']}", file=sys.stderr)
     return int(state["epoch"])
-
-
-def run_name(folder: Path) -> str:
-    """``method/space-dataset/hash/seed-k``: a run folder's name inside its results folder, wherever that is copied."""
-    return "/".join(folder.parts[-4:])
 
 
 def search(run: Run, start_epoch: int) -> None:
@@ -334,7 +330,7 @@ def search(run: Run, start_epoch: int) -> None:
                 "epoch": epoch + 1, "trainer": run.trainer.state_dict(), "optimizer": run.optimizer.state_dict(),
                 "trajectory": run.trajectory, "torch_rng": torch.get_rng_state(), "numpy_rng": numpy_rng_state(),
                 "versions": search_versions(run.context.plugins, config),  # type: ignore[arg-type]
-                "origin": run_name(run.context.out_dir),
+                "origin": run_name(run.context),
             })
             run.context.plugins.hook.nasbench_epoch_end(run=run.context, row=row)
 

@@ -13,7 +13,8 @@ NO_WEIGHT_DECAY = {"search": {"weight_decay": 0.0}}
 def pgnas() -> Method:
     return Method("pgnas", "pgnas", "posterior",
                   "PGNAS on a cell space: learned concrete-dropout gates per edge-op, best of C sampled "
-                  "architecture-weight pairs on held-out data (one op per edge, ∝ keep probability)",
+                  "gate patterns (independent Bernoulli keeps) on held-out data, cell = the most-kept op "
+                  "among each edge's kept ones",
                   NO_WEIGHT_DECAY)
 
 
@@ -27,9 +28,10 @@ def pgnas_random() -> Method:
 def pgnas_resnet() -> Method:
     return Method("pgnas-resnet", "pgnas", "posterior",
                   "PGNAS in its own setting: channel-level gates in a multi-branch ResNet supernet "
-                  "(pgnas-resnet space), no tabular benchmark (retrain)",
+                  "(pgnas-resnet space), p from 0.1 at the search lr, no tabular benchmark (retrain)",
                   {**NO_WEIGHT_DECAY,
                    "space": {"name": "pgnas-resnet", "options": {"C": 16, "N": 1}},
+                   "optimizer": {"options": {"lr_scale": 1.0, "p_init": 0.1}},
                    "benchmarks": {"names": ["retrain"]},
                    "selector": {"options": {"bn_train": False}}})
 

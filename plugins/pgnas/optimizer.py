@@ -8,9 +8,9 @@ the KL's weight term *is* the weight prior.
 
 Gate layouts (see ``concrete.GateLayout``):
 
-- cell spaces (NB201): one gate group per edge-op, shared by every cell (the supernet's
-  mixing weights are shared), K = 1 gate; its kernels are that op's conv weights in all
-  cells.
+- cell spaces (NB201): one gate group per edge-op other than ``none``, shared by every
+  cell (the supernet's mixing weights are shared), K = 1 gate; its kernels are that
+  op's conv weights in all cells.
 - binary spaces (ops ``drop``/``keep``): one gate per edge on the ``keep`` op, grouped
   by the space's ``gate_groups`` (e.g. ``pgnas-resnet``: the input channels of one
   branch conv share one p, K = their number), rows ``[1 − z, z]``.
@@ -31,7 +31,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from harness import ArchOptimizer, RunContext, SearchSpace, Supernet, UserError, to_float
+from harness import NONE_OP, ArchOptimizer, RunContext, SearchSpace, Supernet, UserError, to_float
 from plugins.pgnas.concrete import (
     GateGroup,
     GateLayout,
@@ -41,7 +41,7 @@ from plugins.pgnas.concrete import (
     relaxed_keep_mask,
 )
 from plugins.pgnas.options import PgnasOptions
-from plugins.pgnas.posterior import sample_blocks, sample_one_op_per_edge
+from plugins.pgnas.posterior import cell_scores, sample_blocks, sample_keeps
 
 BINARY_OPS = ("drop", "keep")
 PROBE_EXAMPLES = 2
@@ -50,15 +50,17 @@ NOISE_SEED_OFFSET = 1_000_003
 
 
 def gate_layout(space: SearchSpace) -> GateLayout:
-    """One gate group per edge and candidate op in cell spaces; the space's ``gate_groups`` (or one per edge)
-    in binary ones."""
+    """One gate group per edge and candidate op other than ``none`` in cell spaces (``none`` outputs zero
+    whether kept or not, so a gate there would only learn the prior); the space's ``gate_groups`` (or one
+    per edge) in binary ones."""
     if tuple(space.op_names) == BINARY_OPS:
         keep, drop = BINARY_OPS.index("keep"), BINARY_OPS.index("drop")
         groups = getattr(space, "gate_groups", None) or [
             GateGroup(name, ((edge, keep),)) for edge, name in enumerate(space.edge_names)]
         return GateLayout(groups, space.num_edges, space.num_ops, complement_op=drop)
     groups = [GateGroup(f"{edge_name}:{space.op_names[op]}", ((edge, op),))
-              for edge, edge_name in enumerate(space.edge_names) for op in space.candidate_ops(edge)]
+              for edge, edge_name in enumerate(space.edge_names) for op in space.candidate_ops(edge)
+              if space.op_names[op] != NONE_OP]
     return GateLayout(groups, space.num_edges, space.num_ops)
 
 
@@ -106,8 +108,10 @@ def find_gated_kernels(supernet: nn.Module, layout: GateLayout,
 class PgnasOptimizer(ArchOptimizer):
     """Concrete-dropout gates with learned drop probabilities p = σ(θ) (PGNAS Eq. 13–16).
 
-    Options: ``temperature`` τ (0.2, Table 5's best), ``p_init`` (0.1), ``learn`` (False
-    freezes p at ``p_init``: Table 3's "Random" predefined dropout), ``length_scale`` l
+    Options: ``temperature`` τ (0.2, Table 5's best), ``p_init`` (0.5, the reference
+    code's initialization in ``Tensorflow-backbone-cifar/.../src/common_ops.py``; the
+    ``pgnas-resnet`` method keeps 0.1), ``lr_scale`` (10, see below; ``pgnas-resnet``: 1),
+    ``learn`` (False freezes p at ``p_init``: Table 3's "Random" predefined dropout), ``length_scale`` l
     of the weight prior (None: l² = prior_weight_decay · N / (1 − p_init), so that the
     weight term acts like weight decay ``prior_weight_decay`` (3e-4) at initialization —
     the paper picks l² by grid search into "a commonly used weight decay range",
@@ -115,10 +119,30 @@ class PgnasOptimizer(ArchOptimizer):
     (True), ``channel_gates`` (per-input-channel gates inside a cell space's convs: not
     implemented).
 
+    Why ``lr_scale`` = 10: θ trains in its own param group at ``lr_scale`` × search.lr
+    (same cosine schedule). The paper trains p for 1,800 epochs at lr 0.01, an integrated
+    learning rate Σ_steps lr of order 10⁴; our protocols run 10–50 epochs: digits 10 × 12
+    steps at a mean cosine lr of 0.013 (≈ 1.6), the CIFAR-10 CPU protocol 50 × 200 steps
+    (≈ 130). At the search lr (scale 1) p barely moves (digits, 10 epochs: p_init 0.1 →
+    0.079–0.100; p_init 0.5 → 0.47–0.51). Large scales move p fast but kill gates: early
+    on, while the head is still random, dropping everything lowers the loss, and a gate
+    pushed to p ≈ 1 gets no gradient back (z ≈ 0 for every noise draw). On the signal toy
+    (tests/signal_space.py, lr 0.025, 40 epochs × 8 steps, seeds 0–2) scale 10 keeps the
+    signal op and drops the noise op on both edges in 3/3 seeds, 30 in 2/3, 100 in 1/3 (the
+    others drop the signal op too and never revive it). So 10: the largest scale that was
+    safe there, an integrated θ learning rate of ≈ 1.3·10³ on the CIFAR-10 protocol, at a
+    per-step θ lr (0.25) already 25× the paper's. Digits' 10-epoch budget is short for it
+    (p 0.19–0.58 after the default run; scale 100 gives 0.0015–0.998 there, at the risk
+    above). The prior's weight is left as the paper defines it: ``data_size`` N scales the
+    whole KL (the paper uses N = 5·10⁵; ours is the search-train size, a stronger prior,
+    still small against the likelihood), ``prior_weight_decay``/``length_scale`` its weight
+    term.
+
     ``mixing_weights(True)`` samples relaxed keep masks; ``mixing_weights(False)`` is the
     expected keep probability 1 − p; ``logits()`` the log keep-probability (the
-    complement op of binary spaces gets log p), so the argmax keeps the most-kept op;
-    ``sample_logits`` draws one-hot candidates (see ``posterior``).
+    complement op of binary spaces gets log p, ungated ``none`` −inf), so the argmax
+    keeps the most-kept op; ``sample_candidates`` draws independent Bernoulli gate
+    patterns and their cells (see ``posterior``).
     """
 
     bilevel = False
@@ -175,16 +199,29 @@ class PgnasOptimizer(ArchOptimizer):
         return self.layout.scores(torch.nn.functional.logsigmoid(-unit_theta),
                                   torch.nn.functional.logsigmoid(unit_theta))
 
-    def sample_logits(self, count: int, generator: torch.Generator) -> torch.Tensor:
-        """``count`` one-hot candidates ``(count, edges, ops)`` drawn from the learned gates."""
+    def sample_candidates(self, count: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """``count`` candidates drawn from the learned gates: (gate patterns as mixing weights, scores whose
+        ``space.argmax`` is each candidate's architecture), both ``(count, edges, ops)``.
+
+        Every gate is an independent Bernoulli(1 − p) keep (Algorithm 1 line 7); binary spaces
+        condition each block on keeping one edge, cell spaces map a pattern to a cell with
+        ``posterior.cell_scores``.
+        """
         keep = 1.0 - self.drop_probabilities().detach()[self.layout.unit_group]
         if self.binary:
-            bits = sample_blocks(keep, self.blocks, count, generator).to(keep.device)
-            return self.layout.weights(bits)
-        return sample_one_op_per_edge(self.layout.weights(keep), count, generator).to(keep.device)
+            patterns = self.layout.weights(sample_blocks(keep, self.blocks, count, generator).to(keep.device))
+            return patterns, patterns
+        patterns = self.layout.weights(sample_keeps(keep, count, generator).to(keep.device))
+        return patterns, cell_scores(patterns, self.layout.weights(keep), self.op_names)
+
+    def sample_logits(self, count: int, generator: torch.Generator) -> torch.Tensor:
+        return self.sample_candidates(count, generator)[1]
 
     def parameters(self) -> list[torch.Tensor]:
         return [self.theta] if self.learn else []
+
+    def lr_scale(self) -> float:
+        return self.options.lr_scale
 
     def regularizer(self) -> torch.Tensor:
         kl = kl_regularizer(self.drop_probabilities(), self.kernels, self.layout.units,
@@ -195,12 +232,14 @@ class PgnasOptimizer(ArchOptimizer):
     def summary(self) -> dict[str, float]:
         p = self.drop_probabilities().detach().cpu()
         stats = {"p_mean": float(p.mean()), "p_min": float(p.min()), "p_max": float(p.max()),
+                 "p_std": float(p.std()) if p.numel() > 1 else 0.0,
                  "dropped_groups": float((p > 0.5).float().mean())}
         if self.binary:
             stats.update({f"p/{group.name}": float(value) for group, value in zip(self.layout.groups, p)})
         else:
-            per_op = p.view(-1, len(self.op_names)).mean(dim=0)
-            stats.update({f"p/{name}": float(value) for name, value in zip(self.op_names, per_op)})
+            group_op = self.layout.unit_op.cpu()  # one unit per group in cell spaces
+            stats.update({f"p/{name}": float(p[group_op == op].mean()) for op, name in enumerate(self.op_names)
+                          if bool((group_op == op).any())})
         return stats
 
     def state_dict(self) -> dict[str, Any]:

@@ -13,10 +13,16 @@ WIDTHS = (16, 32, 64)
 """Channels of the multi-branch ResNet's three stages."""
 
 
+LR_SCALE = 10.0
+"""Default factor on search.lr for the drop logits (rationale in ``plugins.pgnas.optimizer``)."""
+
+
 class PgnasOptions(Options):
     temperature: float = Field(0.2, gt=0, description="concrete relaxation temperature τ (Table 5's best)")
-    p_init: float = Field(0.1, gt=0, lt=1, description="initial drop probability")
+    p_init: float = Field(0.5, gt=0, lt=1, description="initial drop probability (0.5: the reference code's)")
     learn: bool = Field(True, description="false freezes p at p_init (Table 3's predefined dropout)")
+    lr_scale: float = Field(LR_SCALE, gt=0, description="learning rate of the drop logits θ as a multiple of "
+                            "search.lr (same cosine schedule); see the optimizer's docstring for the default")
     length_scale: float | None = Field(None, gt=0, description="l of the weight prior; null: from prior_weight_decay")
     prior_weight_decay: float = Field(3e-4, gt=0, description="weight decay the prior acts like at initialization")
     data_size: int | None = Field(None, ge=1, description="N of the KL; null: the search-train half's size")
@@ -27,7 +33,8 @@ class PgnasOptions(Options):
 class PosteriorOptions(Options):
     candidates: int = Field(1500, ge=1, description="architecture-weight pairs drawn (the paper's CIFAR setting)")
     eval_batches: int | None = Field(None, ge=1, description="validation batches per candidate; null: all")
-    bn_train: bool = Field(True, description="BatchNorm on batch statistics while scoring candidates")
+    bn_train: bool = Field(False, description="BatchNorm on batch statistics (true) or on the running "
+                           "statistics of supernet training (false, the paper's) while scoring candidates")
 
 
 class ResNetSpaceOptions(Options):

@@ -1,5 +1,6 @@
-"""PGNAS: the KL of Eq. 15 against its analytic gradients, the gates of Eq. 16, a known-answer
-search (a pure-noise op gets dropped), posterior sampling, and the multi-branch ResNet space."""
+"""PGNAS: the KL of Eq. 15 against its analytic gradients, the gates of Eq. 16, known-answer
+searches (a pure-noise op gets dropped; on the signal space p moves apart), posterior sampling
+(independent Bernoulli keeps, the cell rule), and the multi-branch ResNet space."""
 from __future__ import annotations
 
 import math
@@ -7,6 +8,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from signal_space import NOISE, SIGNAL, ZERO, selection_context, signal_run
 from torch import nn
 
 from harness import (
@@ -21,10 +23,11 @@ from harness import (
     UserError,
 )
 from harness.experiment.config import DEFAULTS, merge
+from plugins.nb201.space import NB201Space
 from plugins.pgnas.concrete import GateGroup, GateLayout, kl_regularizer, relaxed_keep_mask
 from plugins.pgnas.methods import METHODS
 from plugins.pgnas.optimizer import PgnasOptimizer, find_gated_kernels, gate_layout
-from plugins.pgnas.posterior import PosteriorSelector, curve_points, sample_blocks, sample_one_op_per_edge
+from plugins.pgnas.posterior import PosteriorSelector, cell_scores, curve_points, sample_blocks, sample_keeps
 from plugins.pgnas.resnet_space import MultiBranchResNetSpace
 
 TOY = DatasetInfo("toy", num_classes=2, channels=1, image_size=2, mean=(0.0,), std=(1.0,))
@@ -126,6 +129,8 @@ def test_probe_finds_the_kernels_each_gate_governs(tmp_path):
 def test_learned_p_drops_the_noise_op_and_keeps_the_useful_one(tmp_path):
     run, _, optimizer, trainer = noisy_problem(tmp_path, epochs=20)
     assert optimizer.parameters() == [optimizer.theta] and not optimizer.bilevel
+    theta_group = trainer.weight_optimizer.param_groups[1]
+    assert theta_group["params"] == [optimizer.theta] and theta_group["lr"] == pytest.approx(0.1 * 10)
     for _ in range(20):
         trainer.train_epoch()
     p_useful, p_noise = optimizer.drop_probabilities().tolist()
@@ -180,13 +185,91 @@ def test_bad_options_are_user_errors():
         PosteriorSelector({"candidates": 0})
 
 
-def test_one_op_per_edge_draws_follow_the_keep_probabilities():
-    keep = torch.tensor([[0.0, 0.9, 0.3], [0.5, 0.5, 0.5]])
-    draws = sample_one_op_per_edge(keep, 30000, torch.Generator().manual_seed(0))
-    assert draws.shape == (30000, 2, 3)
-    torch.testing.assert_close(draws.sum(-1), torch.ones(30000, 2))
-    frequencies = draws.mean(0)
-    torch.testing.assert_close(frequencies, keep / keep.sum(-1, keepdim=True), atol=0.01, rtol=0)
+def test_gate_patterns_are_independent_bernoulli_keeps_with_the_learned_marginals(tmp_path):
+    run = signal_run(tmp_path)
+    optimizer = PgnasOptimizer({})
+    optimizer.attach(run.space, run.space.build_supernet(run.dataset, {}), run)
+    p = torch.tensor([0.1, 0.6, 0.5, 0.9, 0.3, 0.75])
+    with torch.no_grad():
+        optimizer.theta.copy_(torch.logit(p))
+    patterns, scores = optimizer.sample_candidates(40000, torch.Generator().manual_seed(0))
+    assert patterns.shape == scores.shape == (40000, 2, 3)
+    assert set(patterns.unique().tolist()) == {0.0, 1.0}
+    keeps = patterns.reshape(40000, 6)
+    torch.testing.assert_close(keeps.mean(0), 1 - p, atol=0.01, rtol=0)
+    joint = keeps.T @ keeps / 40000  # P(both kept) for every pair of gates
+    torch.testing.assert_close(joint, torch.outer(1 - p, 1 - p).fill_diagonal_(0) + torch.diag(1 - p),
+                               atol=0.01, rtol=0)
+    kept_per_edge = patterns.sum(-1)
+    assert {0.0, 1.0, 2.0, 3.0} <= set(kept_per_edge.unique().tolist()), "not one op per edge"
+    for pattern, score in zip(patterns[:200], scores[:200]):
+        for edge in range(2):
+            kept = pattern[edge].nonzero().flatten().tolist()
+            expected = max(kept, key=lambda op: 1 - p[edge * 3 + op]) if kept else int((1 - p[edge * 3:edge * 3 + 3]).argmax())
+            assert run.space.argmax(score)[edge] == expected
+
+
+def test_sample_keeps_draws_bernoulli_bits():
+    bits = sample_keeps(torch.tensor([0.0, 0.25, 1.0]), 20000, torch.Generator().manual_seed(3))
+    assert bits.shape == (20000, 3)
+    assert bits[:, 0].sum() < 5 and bits[:, 2].min() == 1
+    assert bits[:, 1].mean().item() == pytest.approx(0.25, abs=0.01)
+
+
+def nb201_keep(rows: dict[int, dict[str, float]]) -> torch.Tensor:
+    """Keep probabilities (6 edges, NB201 ops) with a gate on every op but ``none`` (default 0.5)."""
+    space = NB201Space()
+    keep = torch.full((6, 5), 0.5)
+    keep[:, space.op_names.index("none")] = 0.0
+    for edge, values in rows.items():
+        for name, value in values.items():
+            keep[edge, space.op_names.index(name)] = value
+    return keep
+
+
+def test_cell_rule_takes_the_most_kept_of_the_kept_ops_and_none_only_for_empty_edges():
+    space = NB201Space()
+    op = space.op_names.index
+    keep = nb201_keep({0: {"nor_conv_3x3": 0.9, "skip_connect": 0.95, "avg_pool_3x3": 0.99},
+                       1: {"nor_conv_1x1": 0.2, "nor_conv_3x3": 0.99},
+                       2: {"skip_connect": 0.99}})
+    kept = torch.zeros(6, 5)
+    kept[0, [op("nor_conv_3x3"), op("skip_connect")]] = 1  # avg_pool is more likely kept, but not in this pattern
+    kept[1, op("nor_conv_1x1")] = 1  # the only kept op wins over a dropped op with a higher keep probability
+    kept[3, [op("skip_connect"), op("nor_conv_1x1"), op("nor_conv_3x3"), op("avg_pool_3x3")]] = 1  # all 0.5: first
+    kept[4, op("avg_pool_3x3")] = 1
+    arch = space.argmax(cell_scores(kept, keep, space.op_names))
+    assert arch == (op("skip_connect"), op("nor_conv_1x1"), op("none"), op("skip_connect"), op("avg_pool_3x3"),
+                    op("none"))
+    without_none = ("a", "b")
+    scores = cell_scores(torch.zeros(1, 2), torch.tensor([[0.3, 0.6]]), without_none)
+    assert int(scores.argmax(-1)) == 1, "an empty edge in a space without none takes its most-kept op"
+
+
+def test_p_moves_apart_on_the_signal_space_and_the_search_keeps_the_signal(tmp_path, monkeypatch):
+    """Signal op kept, noise dropped on both edges (``zero`` has no gradient and stays at p_init); at
+    the search lr alone (lr_scale 1) p barely leaves 0.5 in the same budget."""
+    def searched(options: dict) -> tuple[torch.Tensor, PgnasOptimizer, Trainer, RunContext, Supernet]:
+        torch.manual_seed(0)
+        run = signal_run(tmp_path, {"epochs": 40, "lr": 0.025, "weight_decay": 0.0})
+        supernet = run.space.build_supernet(run.dataset, {})
+        optimizer = PgnasOptimizer(options)
+        optimizer.attach(run.space, supernet, run)
+        trainer = Trainer(run, supernet, optimizer)
+        for _ in range(40):
+            trainer.train_epoch()
+            trainer.scheduler.step()
+        return optimizer.drop_probabilities().detach().view(2, 3), optimizer, trainer, run, supernet
+
+    p, optimizer, trainer, run, supernet = searched({})
+    assert bool((p[:, SIGNAL] < 0.05).all()) and bool((p[:, NOISE] > 0.9).all())
+    torch.testing.assert_close(p[:, ZERO], torch.full((2,), 0.5), atol=0.02, rtol=0)
+    monkeypatch.setattr(PosteriorSelector, "_parameter_count", staticmethod(lambda ctx, arch: 0))
+    selection = PosteriorSelector({"candidates": 30}).select(selection_context(run, supernet, optimizer, trainer))
+    assert selection.arch == (SIGNAL, SIGNAL)
+    assert selection.details["best_valid_acc"] > 90
+    slow, *_ = searched({"lr_scale": 1.0})
+    assert float((slow - 0.5).abs().max()) < 0.25
 
 
 def test_block_draws_are_exactly_conditioned_on_keeping_one():
@@ -208,20 +291,21 @@ def test_curve_points_follow_table6():
     assert curve_points(1) == [1]
 
 
-def test_nb201_gates_are_per_edge_op_with_conv_kernels_from_every_cell():
-    nb201 = pytest.importorskip("plugins.nb201.space")
-    space = nb201.NB201Space()
+def test_nb201_gates_are_per_edge_op_but_none_with_conv_kernels_from_every_cell():
+    space = NB201Space()
     info = DatasetInfo("toy8", 3, 1, 8, (0.0,), (1.0,))
     supernet = space.build_supernet(info, {"C": 2, "N": 1})
     layout = gate_layout(space)
-    assert len(layout.groups) == 30 and layout.complement_op is None
+    assert len(layout.groups) == 24 and layout.complement_op is None
+    assert [group.name.split(":")[1] for group in layout.groups[:4]] == list(space.op_names[1:])
     kernels, ungated = find_gated_kernels(supernet, layout, torch.randn(2, 1, 8, 8))
-    per_op = [[len(kernels[e * 5 + o]) for o in range(5)] for e in range(6)]
-    assert per_op == [[0, 0, 3, 3, 0]] * 6, "each nor_conv gate governs its conv in the 3 cells"
+    per_op = [[len(kernels[e * 4 + o]) for o in range(4)] for e in range(6)]
+    assert per_op == [[0, 3, 3, 0]] * 6, "each nor_conv gate governs its conv in the 3 cells"
     assert len(ungated) == sum(1 for _ in supernet.parameters()) - 36
-    draws = sample_one_op_per_edge(layout.weights(torch.rand(30)), 20, torch.Generator().manual_seed(0))
-    for draw in draws:
-        arch = space.argmax(draw)
+    keep = torch.rand(24)
+    patterns = layout.weights(sample_keeps(keep, 20, torch.Generator().manual_seed(0)))
+    for pattern in patterns:
+        arch = space.argmax(cell_scores(pattern, layout.weights(keep), space.op_names))
         assert space.parse(space.format(arch)) == arch
 
 
@@ -288,6 +372,34 @@ def test_resnet_space_strings_validity_and_argmax():
     assert space.kept_channels(chosen)[1] == [[], list(range(16)), []]
     assert space.architecture_stats(chosen)["dropped_branches"] == pytest.approx(6 / 9)
     assert space.size() == (2 ** 48 - 1) ** 2 * (2 ** 96 - 1)
+
+
+def test_pgnas_resnet_selection_is_unchanged_by_the_cell_space_rework(tmp_path):
+    """The pgnas-resnet preset's optimizer options on a fixed toy problem give exactly what the
+    implementation before the rework (commit fe83c12) gave."""
+    generator = torch.Generator().manual_seed(0)
+    patterns = torch.rand(3, 1, 8, 8, generator=generator)
+    labels = torch.arange(192) % 3
+    images = (patterns[labels] + 0.2 * torch.randn(192, 1, 8, 8, generator=generator)).clamp(0, 1)
+    info = DatasetInfo("toy8", 3, 1, 8, (0.5,), (0.3,))
+    space = MultiBranchResNetSpace()
+    run = toy_run(tmp_path, space, info, images, labels, epochs=1, batch_size=32)
+    run.config["space"]["options"] = {"C": 16, "N": 1}
+    torch.manual_seed(0)
+    supernet = space.build_supernet(info, {"C": 16, "N": 1})
+    optimizer = PgnasOptimizer(METHODS["pgnas-resnet"]().defaults["optimizer"]["options"])
+    optimizer.attach(space, supernet, run)
+    trainer = Trainer(run, supernet, optimizer)
+    trainer.train_epoch()
+    ctx = SelectionContext(run, space, info, supernet, optimizer, run.data, trainer, lambda arch: {},
+                           np.random.default_rng(0))
+    selection = PosteriorSelector({"candidates": 12, "bn_train": False}).select(ctx)
+    assert space.format(selection.arch) == "|fb7f|ffff|edbd|+|f7ef|ffeb|bfff|+|fffffffe|feffff7e|fffdffff|"
+    assert selection.details["best_valid_acc"] == pytest.approx(77.08333333333333, abs=1e-9)
+    assert selection.details["best_candidate"] == 8 and "best_cell_valid_acc" not in selection.details
+    torch.testing.assert_close(optimizer.drop_probabilities().detach(),
+                               torch.tensor([0.100472, 0.100376, 0.100368, 0.100298, 0.100414, 0.10039, 0.100776,
+                                             0.100865, 0.100851]), atol=2e-6, rtol=0)
 
 
 def test_posterior_selection_on_the_resnet_space(tmp_path):
