@@ -115,11 +115,15 @@ def regress(results: Path, baseline: Path, tolerance: float, alpha: float, requi
 @click.option("--metric", default=None, help="Accuracy column [default: cifar10/test_acc, else the first */test_acc].")
 @click.option("--column", "columns", multiple=True, metavar="NAME",
               help="Also plot this trajectory column, e.g. opt/max_prob_mean (repeatable).")
-def plot(results: Path, output_dir: Path | None, formats: str, metric: str | None, columns: tuple[str, ...]) -> None:
+@click.option("--error", is_flag=True, help="Plot 100 − the accuracy on a log axis (BaLeNAS Figure 1: validation and "
+                                            "test error per epoch; --metric cifar10-nb101/valid_acc for the former).")
+def plot(results: Path, output_dir: Path | None, formats: str, metric: str | None, columns: tuple[str, ...],
+         error: bool) -> None:
     """Plot test accuracy, skip connections, BaLeNAS' σ and (if tracked) the Hessian eigenvalue per epoch."""
     from harness.report.plots import plot_results  # matplotlib costs a second and a half at every start
 
-    written = plot_results(results, output_dir or results / "plots", _names(formats), metric, list(columns))
+    written = plot_results(results, output_dir or results / "plots", _names(formats), metric, list(columns),
+                           error)
     for note in written.notes:
         click.echo(f"note: {note}", err=True)
     for path in written.files:

@@ -41,7 +41,7 @@ def accuracy_metric(trajectories: pd.DataFrame, metric: str | None = None) -> st
     return next((c for c in candidates if c in trajectories and trajectories[c].notna().any()), None)
 
 
-def band_figure(trajectories: pd.DataFrame, column: str, title: str, ylabel: str) -> Figure:
+def band_figure(trajectories: pd.DataFrame, column: str, title: str, ylabel: str, log_y: bool = False) -> Figure:
     """Mean over seeds per label and epoch, with a ±1 std band (sample std, ddof=1)."""
     figure = Figure(figsize=(6.4, 4.2), layout="constrained")
     axes = figure.add_subplot()
@@ -57,6 +57,8 @@ def band_figure(trajectories: pd.DataFrame, column: str, title: str, ylabel: str
     axes.set_xlabel("epoch")
     axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_ylabel(ylabel)
+    if log_y:
+        axes.set_yscale("log")
     axes.grid(True, alpha=0.3)
     axes.legend(title="mean ± std over seeds", fontsize="small")
     return figure
@@ -74,13 +76,17 @@ SIGMA_COLUMN = "opt/sigma_mean"
 """BaLeNAS' mean posterior std of α: whether the distribution contracts is its first health check."""
 
 
-def _figures(trajectories: pd.DataFrame, where: str, metric: str | None,
-             columns: list[str]) -> tuple[dict[str, Figure], list[str]]:
+def _figures(trajectories: pd.DataFrame, where: str, metric: str | None, columns: list[str],
+             error: bool) -> tuple[dict[str, Figure], list[str]]:
     figures, notes = {}, []
     accuracy = accuracy_metric(trajectories, metric)
     if accuracy is None:
         notes.append(f"{where}: no per-epoch test accuracy in the trajectories (no cheap benchmark was queried); "
                      "test-accuracy plot skipped")
+    elif error:
+        name = f"{metric_title(accuracy, metric_titles())} error (%)"
+        errors = trajectories.assign(**{name: 100.0 - trajectories[accuracy]})
+        figures["error"] = band_figure(errors, name, f"Error of the current architecture ({where})", name, log_y=True)
     else:
         figures["test_accuracy"] = band_figure(trajectories, accuracy, f"Test accuracy of the current architecture ({where})",
                                                f"{metric_title(accuracy, metric_titles())} accuracy (%)")
@@ -101,11 +107,13 @@ def _figures(trajectories: pd.DataFrame, where: str, metric: str | None,
 
 
 def plot_results(root: Path, output_dir: Path, formats: list[str] | None = None, metric: str | None = None,
-                 columns: list[str] | None = None) -> PlotReport:
+                 columns: list[str] | None = None, error: bool = False) -> PlotReport:
     """Write the trajectory figures of every finished run under ``root``; one set per space and dataset.
 
     ``columns`` are further trajectory columns to plot (e.g. ``opt/max_prob_mean``);
-    BaLeNAS' ``opt/sigma_mean`` is plotted whenever present."""
+    BaLeNAS' ``opt/sigma_mean`` is plotted whenever present. ``error`` plots 100 − the
+    accuracy on a log axis instead of the accuracy (BaLeNAS Figure 1, NAS-Bench-1Shot1's
+    figures)."""
     formats = formats or ["png", "pdf"]
     unknown = [f for f in formats if f not in PLOT_FORMATS]
     if unknown:
@@ -124,7 +132,7 @@ def plot_results(root: Path, output_dir: Path, formats: list[str] | None = None,
     combinations = finished.groupby(["space", "dataset"], sort=True)
     for (space, dataset), runs in combinations:
         where = f"{space}-{dataset}"
-        figures, notes = _figures(runs, where, metric, columns or [])
+        figures, notes = _figures(runs, where, metric, columns or [], error)
         report.notes += notes
         suffix = f"-{where}" if combinations.ngroups > 1 else ""
         for name, figure in figures.items():

@@ -12,7 +12,7 @@ from PIL import Image
 from run_records import write_run
 
 from harness.cli.report import add_report_commands
-from harness.report.plots import accuracy_metric, band_figure, plot_results
+from harness.report.plots import _figures, accuracy_metric, band_figure, plot_results
 from harness.store.records import load_trajectories
 
 EPOCHS = 4
@@ -113,3 +113,15 @@ def test_sigma_is_plotted_when_present_and_extra_columns_on_request(tmp_path: Pa
     assert report.notes == ["nb201-cifar10: no values of 'opt/absent' in the trajectories; its plot skipped"]
     sigma = band_figure(load_trajectories(root), "opt/sigma_mean", "σ", "σ").axes[0].lines[0]
     np.testing.assert_allclose(sigma.get_ydata(), [1.0, 0.5, 1 / 3, 0.25])
+
+
+def test_error_plots_100_minus_the_accuracy_on_a_log_axis(results: Path, tmp_path: Path) -> None:
+    report = plot_results(results, tmp_path / "out", ["png"], metric="cifar10/test_acc", error=True)
+    assert "error.png" in [p.name for p in report.files] and "test_accuracy.png" not in [p.name for p in report.files]
+    trajectories = load_trajectories(results)
+    figures, _ = _figures(trajectories[trajectories["status"].eq("finished")], "w", "cifar10/test_acc", [], True)
+    axes = figures["error"].axes[0]
+    assert axes.get_yscale() == "log"
+    darts = [line for line in axes.lines if line.get_label().startswith("darts")][0]
+    # accuracy = 50 - 2·epoch + seed, mean over seeds 0-2: 51 - 2·epoch; error = 49 + 2·epoch
+    np.testing.assert_allclose(darts.get_ydata(), [51.0, 53.0, 55.0, 57.0])
