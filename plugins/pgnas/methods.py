@@ -1,6 +1,6 @@
 """The PGNAS methods as named presets.
 
-All three train single-level with the KL of Eq. 15 as the only weight regularizer, so
+All of them train single-level with the KL of Eq. 15 as the only weight regularizer, so
 the harness's weight decay is switched off (``search.weight_decay: 0``).
 """
 from __future__ import annotations
@@ -16,6 +16,13 @@ def pgnas() -> Method:
                   "gate patterns (independent Bernoulli keeps) on held-out data, cell = the most-kept op "
                   "among each edge's kept ones",
                   NO_WEIGHT_DECAY)
+
+
+def pgnas_heldout() -> Method:
+    return Method("pgnas-heldout", "pgnas", "posterior",
+                  "pgnas whose best gate pattern becomes a cell by held-out accuracy: edge by edge, the kept op "
+                  "whose reduced pattern scores best on the validation half",
+                  {**NO_WEIGHT_DECAY, "selector": {"options": {"cell_rule": "held_out"}}})
 
 
 def pgnas_random() -> Method:
@@ -36,4 +43,5 @@ def pgnas_resnet() -> Method:
                    "selector": {"options": {"bn_train": False}}})
 
 
-METHODS = {"pgnas": pgnas, "pgnas-random": pgnas_random, "pgnas-resnet": pgnas_resnet}
+METHODS = {"pgnas": pgnas, "pgnas-heldout": pgnas_heldout, "pgnas-random": pgnas_random,
+           "pgnas-resnet": pgnas_resnet}

@@ -5,6 +5,8 @@ without importing torch.
 """
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from harness import Options
@@ -33,6 +35,10 @@ class PgnasOptions(Options):
 class PosteriorOptions(Options):
     candidates: int = Field(1500, ge=1, description="architecture-weight pairs drawn (the paper's CIFAR setting)")
     eval_batches: int | None = Field(None, ge=1, description="validation batches per candidate; null: all")
+    cell_rule: Literal["keep_probability", "held_out"] = Field(
+        "keep_probability", description="cell from the best gate pattern (cell spaces): per edge the kept op with "
+        "the largest keep probability, or the kept op whose pattern with only it on that edge scores best on "
+        "held-out data (greedy, edge by edge)")
     bn_train: bool = Field(False, description="BatchNorm on batch statistics (true) or on the running "
                            "statistics of supernet training (false, the paper's) while scoring candidates")
 

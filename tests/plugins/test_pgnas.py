@@ -4,6 +4,7 @@ searches (a pure-noise op gets dropped; on the signal space p moves apart), post
 from __future__ import annotations
 
 import math
+import types
 
 import numpy as np
 import pytest
@@ -246,6 +247,15 @@ def test_cell_rule_takes_the_most_kept_of_the_kept_ops_and_none_only_for_empty_e
     assert int(scores.argmax(-1)) == 1, "an empty edge in a space without none takes its most-kept op"
 
 
+def test_held_out_cell_rule_refuses_spaces_with_a_topology():
+    from plugins.darts_space.space import DartsSpace
+
+    space = DartsSpace()
+    with pytest.raises(UserError, match="held_out"):
+        PosteriorSelector({"cell_rule": "held_out"})._held_out_cell(types.SimpleNamespace(space=space),
+                                                                     torch.ones(space.num_edges, space.num_ops))
+
+
 def test_p_moves_apart_on_the_signal_space_and_the_search_keeps_the_signal(tmp_path, monkeypatch):
     """Signal op kept, noise dropped on both edges (``zero`` has no gradient and stays at p_init); at
     the search lr alone (lr_scale 1) p barely leaves 0.5 in the same budget."""
@@ -268,6 +278,12 @@ def test_p_moves_apart_on_the_signal_space_and_the_search_keeps_the_signal(tmp_p
     selection = PosteriorSelector({"candidates": 30}).select(selection_context(run, supernet, optimizer, trainer))
     assert selection.arch == (SIGNAL, SIGNAL)
     assert selection.details["best_valid_acc"] > 90
+    held_out = PosteriorSelector({"cell_rule": "held_out"})
+    ctx = selection_context(run, supernet, optimizer, trainer)
+    assert held_out._held_out_cell(ctx, torch.ones(2, 3)) == ((SIGNAL, SIGNAL), 6)
+    empty_first_edge = torch.tensor([[0.0, 0.0, 0.0], [1.0, 0.0, 1.0]])
+    assert held_out._held_out_cell(ctx, empty_first_edge) == ((SIGNAL, ZERO), 2), \
+        "no none here: the empty edge takes its most-kept op; noise loses to zero on the second edge"
     slow, *_ = searched({"lr_scale": 1.0})
     assert float((slow - 0.5).abs().max()) < 0.25
 

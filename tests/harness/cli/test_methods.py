@@ -34,6 +34,7 @@ METHODS = {
     "darts-pt-fixalpha": SMALL_NB201 + ["--set", "selector.options.proj_intv=1"],
     "darts-pt-mag": SMALL_NB201 + ["--set", "selector.options.proj_intv=1"],
     "pgnas": SMALL_NB201 + ["--set", "selector.options.candidates=8"],
+    "pgnas-heldout": SMALL_NB201 + ["--set", "selector.options.candidates=8"],
     "pgnas-random": SMALL_NB201 + ["--set", "selector.options.candidates=8"],
     "pgnas-resnet": ["--set", "selector.options.candidates=8"],
     "darts-pt-darts": SMALL_DARTS,
