@@ -6,7 +6,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from harness import DatasetInfo, ImageSet, RunContext, SearchData, SearchSpace, Supernet
+from harness import ArchOptimizer, DatasetInfo, ImageSet, RunContext, SearchData, SearchSpace, Supernet
 from harness.experiment.config import DEFAULTS, merge
 
 INFO = DatasetInfo("toy", num_classes=2, channels=1, image_size=2, mean=(0.0,), std=(1.0,))
@@ -59,3 +59,29 @@ def tiny_run(tmp_path: Path, search: dict | None = None, seed: int = 0) -> RunCo
     train, test = toy_data(seed=seed)
     data = SearchData.split(INFO, train, test, seed, torch.device("cpu"))
     return RunContext(config, None, TinySpace(), INFO, data, torch.device("cpu"), seed, tmp_path, None)
+
+
+class FixedLogits(ArchOptimizer):
+    """Architecture logits that never change: a selector's decisions on a supernet with known α."""
+
+    def __init__(self, logits) -> None:
+        super().__init__({})
+        self.alpha = torch.as_tensor(logits, dtype=torch.float32)
+
+    def attach(self, space, supernet, run):
+        pass
+
+    def mixing_weights(self, training):
+        return torch.softmax(self.alpha, dim=-1)
+
+    def logits(self):
+        return self.alpha
+
+    def step(self, step):
+        pass
+
+    def state_dict(self):
+        return {}
+
+    def load_state_dict(self, state):
+        return None

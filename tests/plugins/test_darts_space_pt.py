@@ -14,10 +14,10 @@ import json
 
 import numpy as np
 import torch
+from tiny import FixedLogits
 from torch import nn
 
 from harness import (
-    ArchOptimizer,
     DatasetInfo,
     ImageSet,
     Method,
@@ -67,30 +67,6 @@ class SignalSpace(DartsSpace):
 
     def build_supernet(self, dataset, options):
         return SignalSupernet()
-
-
-class FixedLogits(ArchOptimizer):
-    def __init__(self, logits: torch.Tensor) -> None:
-        super().__init__({})
-        self.alpha = logits
-
-    def attach(self, space, supernet, run):
-        pass
-
-    def mixing_weights(self, training):
-        return torch.softmax(self.alpha, dim=-1)
-
-    def logits(self):
-        return self.alpha
-
-    def step(self, step):
-        pass
-
-    def state_dict(self):
-        return {}
-
-    def load_state_dict(self, state):
-        return None
 
 
 def signal_data(n: int, seed: int) -> ImageSet:

@@ -390,9 +390,8 @@ def test_resnet_space_strings_validity_and_argmax():
     assert space.size() == (2 ** 48 - 1) ** 2 * (2 ** 96 - 1)
 
 
-def test_pgnas_resnet_selection_is_unchanged_by_the_cell_space_rework(tmp_path):
-    """The pgnas-resnet preset's optimizer options on a fixed toy problem give exactly what the
-    implementation before the rework (commit fe83c12) gave."""
+def _resnet_toy(tmp_path):
+    """Three noisy 8×8 patterns, the pgnas-resnet space at C = 16, N = 1, one epoch of batch 32."""
     generator = torch.Generator().manual_seed(0)
     patterns = torch.rand(3, 1, 8, 8, generator=generator)
     labels = torch.arange(192) % 3
@@ -403,6 +402,13 @@ def test_pgnas_resnet_selection_is_unchanged_by_the_cell_space_rework(tmp_path):
     run.config["space"]["options"] = {"C": 16, "N": 1}
     torch.manual_seed(0)
     supernet = space.build_supernet(info, {"C": 16, "N": 1})
+    return space, info, run, supernet
+
+
+def test_pgnas_resnet_selection_is_unchanged_by_the_cell_space_rework(tmp_path):
+    """The pgnas-resnet preset's optimizer options on a fixed toy problem give exactly what the
+    implementation before the rework (commit fe83c12) gave."""
+    space, info, run, supernet = _resnet_toy(tmp_path)
     optimizer = PgnasOptimizer(METHODS["pgnas-resnet"]().defaults["optimizer"]["options"])
     optimizer.attach(space, supernet, run)
     trainer = Trainer(run, supernet, optimizer)
@@ -419,16 +425,7 @@ def test_pgnas_resnet_selection_is_unchanged_by_the_cell_space_rework(tmp_path):
 
 
 def test_posterior_selection_on_the_resnet_space(tmp_path):
-    generator = torch.Generator().manual_seed(0)
-    patterns = torch.rand(3, 1, 8, 8, generator=generator)
-    labels = torch.arange(192) % 3
-    images = (patterns[labels] + 0.2 * torch.randn(192, 1, 8, 8, generator=generator)).clamp(0, 1)
-    info = DatasetInfo("toy8", 3, 1, 8, (0.5,), (0.3,))
-    space = MultiBranchResNetSpace()
-    run = toy_run(tmp_path, space, info, images, labels, epochs=1, batch_size=32)
-    run.config["space"]["options"] = {"C": 16, "N": 1}
-    torch.manual_seed(0)
-    supernet = space.build_supernet(info, {"C": 16, "N": 1})
+    space, info, run, supernet = _resnet_toy(tmp_path)
     optimizer = PgnasOptimizer({})
     optimizer.attach(space, supernet, run)
     assert [len(k) for k in optimizer.kernels] == [1] * 9

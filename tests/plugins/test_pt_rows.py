@@ -19,6 +19,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 from nb101_fixture import dummy_path
+from tiny import FixedLogits
 from torch import nn
 
 from harness import (
@@ -99,30 +100,6 @@ class ParentsSpace(SearchSpace):
 
     def format(self, arch):
         return f"{self.op_names[arch[0]]};{','.join(str(p) for p in PARENT_SETS[arch[1]])}"
-
-
-class FixedLogits(ArchOptimizer):
-    def __init__(self, logits: list[list[float]]) -> None:
-        super().__init__({})
-        self.alpha = torch.tensor(logits)
-
-    def attach(self, space, supernet, run):
-        pass
-
-    def mixing_weights(self, training):
-        return torch.softmax(self.alpha, dim=-1)
-
-    def logits(self):
-        return self.alpha
-
-    def step(self, step):
-        pass
-
-    def state_dict(self):
-        return {}
-
-    def load_state_dict(self, state):
-        return None
 
 
 def parents_data(n: int, seed: int) -> ImageSet:
