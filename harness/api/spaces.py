@@ -62,8 +62,8 @@ class SearchSpace(ABC):
     Options: ClassVar[type[Options]] = NoOptions
     one_op_per_edge: ClassVar[bool] = True
     """False when an architecture's ints are not one op column per row (NAS-Bench-1Shot1's rows choose
-    parent sets); optimizers that gate single columns (PGNAS) refuse such spaces, and PT needs
-    ``row_choices``."""
+    parent sets); optimizers and selectors that work column by column (PT, PGNAS) then need
+    ``row_choices`` and refuse a space without it."""
 
     node_inputs: tuple[tuple[int, ...], ...] | None = None
     inputs_per_node: int | None = None

@@ -47,7 +47,9 @@ class MixedOp(nn.ModuleList):
         super().__init__(build_op(name, channels) for name in PRIMITIVES)
 
     def forward(self, x: torch.Tensor, weights: torch.Tensor, active: list[bool] | None) -> torch.Tensor:
-        total = torch.zeros((), device=x.device, dtype=x.dtype)
+        """The weighted sum of the active ops; zeros of ``x``'s shape when a row keeps none (a PGNAS gate
+        pattern may drop every op of a block), since every op keeps its input's shape."""
+        total = torch.zeros_like(x)
         for index, op in enumerate(self):
             if active is not None and not active[index]:
                 continue

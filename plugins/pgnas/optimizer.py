@@ -11,13 +11,22 @@ Gate layouts (see ``concrete.GateLayout``):
 - cell spaces (NB201): one gate group per edge-op other than ``none``, shared by every
   cell (the supernet's mixing weights are shared), K = 1 gate; its kernels are that
   op's conv weights in all cells.
+- spaces with ``row_choices`` (NAS-Bench-1Shot1; an adaptation, see ``plugins.pgnas.rows``):
+  one gate group per real column of every row, shared by every cell, K = 1: on an op
+  row one per op, on an inputs row one per parent edge. An op gate governs that op's
+  conv-BN in every cell; the edge from the cell input governs the node's (or the
+  output's) 1×1 input projection; edges from earlier nodes govern no kernel of their
+  own (what they carry is the parent's, governed by the parent's gates), so, as for
+  parameter-free ops on NB201, only the likelihood and the entropy term move their p.
 - binary spaces (ops ``drop``/``keep``): one gate per edge on the ``keep`` op, grouped
   by the space's ``gate_groups`` (e.g. ``pgnas-resnet``: the input channels of one
   branch conv share one p, K = their number), rows ``[1 − z, z]``.
 
 The kernels a group governs are found from the supernet itself: a parameter belongs
 to a group when its gradient vanishes exactly once that group's gates are closed (and
-not otherwise). Weights no gate governs get Eq. 15's prior with p = 0.
+not otherwise); where gates nest (closing the output's edge from the last node silences
+that node's op kernels too), the innermost gate owns them. Weights no gate governs get
+Eq. 15's prior with p = 0.
 
 Gates are sampled per example (a ``(batch, edges, ops)`` weight tensor, as dropout
 does), for the trainer's batch size min(search.batch_size, search-train size); with
@@ -42,6 +51,7 @@ from plugins.pgnas.concrete import (
 )
 from plugins.pgnas.options import PgnasOptions
 from plugins.pgnas.posterior import cell_scores, sample_blocks, sample_keeps
+from plugins.pgnas.rows import row_scores
 
 BINARY_OPS = ("drop", "keep")
 PROBE_EXAMPLES = 2
@@ -51,13 +61,20 @@ NOISE_SEED_OFFSET = 1_000_003
 
 def gate_layout(space: SearchSpace) -> GateLayout:
     """One gate group per edge and candidate op other than ``none`` in cell spaces (``none`` outputs zero
-    whether kept or not, so a gate there would only learn the prior); the space's ``gate_groups`` (or one
-    per edge) in binary ones."""
+    whether kept or not, so a gate there would only learn the prior); one per real column of every row in
+    spaces with ``row_choices`` (``plugins.pgnas.rows``: named ``row:op`` on op rows, ``row:parent`` on
+    inputs rows); the space's ``gate_groups`` (or one per edge) in binary ones."""
     if tuple(space.op_names) == BINARY_OPS:
         keep, drop = BINARY_OPS.index("keep"), BINARY_OPS.index("drop")
         groups = getattr(space, "gate_groups", None) or [
             GateGroup(name, ((edge, keep),)) for edge, name in enumerate(space.edge_names)]
         return GateLayout(groups, space.num_edges, space.num_ops, complement_op=drop)
+    rows = space.row_choices()
+    if rows is not None:
+        return GateLayout([GateGroup(f"{space.edge_names[edge]}:"
+                                     f"{space.op_names[column] if row.decides == 'op' else column}", ((edge, column),))
+                           for edge, row in enumerate(rows) for column in row.columns],
+                          space.num_edges, space.num_ops)
     groups = [GateGroup(f"{edge_name}:{space.op_names[op]}", ((edge, op),))
               for edge, edge_name in enumerate(space.edge_names) for op in space.candidate_ops(edge)
               if space.op_names[op] != NONE_OP]
@@ -77,30 +94,41 @@ def find_gated_kernels(supernet: nn.Module, layout: GateLayout,
     """(kernels of each gate group, parameters no gate governs), probed on ``example`` inputs.
 
     Closing a group (its gates 0) zeroes the output of what it governs, so exactly those
-    parameters lose their gradient; BatchNorm runs on running statistics meanwhile, so
-    the probe leaves the supernet unchanged.
+    parameters lose their gradient. BatchNorm runs on batch statistics, so that no channel's
+    ReLU is dead for the whole probe by chance (with running statistics at their initial
+    0/1 a small supernet's activations can be all negative, and closing one gate then
+    silences unrelated kernels); its running statistics are restored afterwards, so the
+    probe leaves the supernet unchanged. Where gates are nested (NB1Shot1: closing the
+    output's edge from the last node also silences that node's op kernels, which its op
+    gates silence alone), a parameter belongs to the innermost group, the one whose
+    silenced set lies inside every other that contains it; without one, a UserError.
     """
     params: list[torch.Tensor] = [p for p in supernet.parameters() if p.requires_grad]
     device = example.device
     open_all = torch.ones(layout.num_units, device=device)
-    owners: list[int | None] = [None] * len(params)
     was_training = supernet.training
-    supernet.eval()
+    saved = {k: v.clone() for k, v in supernet.state_dict().items() if "running" in k or "num_batches" in k}
+    supernet.train()
     try:
         reached = _reached(supernet, example, layout.weights(open_all), params)
-        for g, group in enumerate(layout.groups):
+        silenced: list[frozenset[int]] = []
+        for g in range(len(layout.groups)):
             closed = _reached(supernet, example, layout.weights(open_all.masked_fill(layout.unit_group == g, 0.0)),
                               params)
-            for i, (before, after) in enumerate(zip(reached, closed)):
-                if before and not after:
-                    owner = owners[i]
-                    if owner is not None:
-                        raise UserError(f"a supernet parameter of shape {tuple(params[i].shape)} is silenced by both "
-                                        f"gate groups {layout.groups[owner].name} and {group.name}; PGNAS needs "
-                                        "every kernel under one gate group")
-                    owners[i] = g
+            silenced.append(frozenset(i for i, (before, after) in enumerate(zip(reached, closed))
+                                      if before and not after))
     finally:
+        supernet.load_state_dict(saved, strict=False)
         supernet.train(was_training)
+    owners: list[int | None] = []
+    for i, param in enumerate(params):
+        holders = [g for g, members in enumerate(silenced) if i in members]
+        inner = [g for g in holders if all(silenced[g] <= silenced[h] for h in holders)]
+        if holders and not inner:
+            names = ", ".join(layout.groups[g].name for g in holders)
+            raise UserError(f"a supernet parameter of shape {tuple(param.shape)} is silenced by gate groups {names}, "
+                            "none inside the others; PGNAS needs every kernel under one innermost gate group")
+        owners.append(inner[0] if inner else None)
     kernels = [[p for p, owner in zip(params, owners) if owner == g] for g in range(len(layout.groups))]
     return kernels, [p for p, owner in zip(params, owners) if owner is None]
 
@@ -161,9 +189,10 @@ class PgnasOptimizer(ArchOptimizer):
         self.per_example = self.options.per_example
 
     def attach(self, space: SearchSpace, supernet: Supernet, run: RunContext) -> None:
-        if not space.one_op_per_edge:
-            raise UserError(f"PGNAS gates one op column per edge, but the rows of search space {space.name} choose "
-                            "parent sets and share kernels across rows; search there with darts or balenas")
+        self.rows = space.row_choices()
+        if not space.one_op_per_edge and self.rows is None:
+            raise UserError(f"PGNAS gates single columns, but search space {space.name} has neither one op per edge "
+                            "nor row_choices() saying what its rows decide")
         self.layout = gate_layout(space).to(run.device)
         self.binary = self.layout.complement_op is not None
         self.blocks: list[list[int]] = []
@@ -212,6 +241,8 @@ class PgnasOptimizer(ArchOptimizer):
             patterns = self.layout.weights(sample_blocks(keep, self.blocks, count, generator).to(keep.device))
             return patterns, patterns
         patterns = self.layout.weights(sample_keeps(keep, count, generator).to(keep.device))
+        if self.rows is not None:
+            return patterns, row_scores(patterns, self.layout.weights(keep), self.rows)
         return patterns, cell_scores(patterns, self.layout.weights(keep), self.op_names)
 
     def sample_logits(self, count: int, generator: torch.Generator) -> torch.Tensor:
@@ -238,8 +269,13 @@ class PgnasOptimizer(ArchOptimizer):
             stats.update({f"p/{group.name}": float(value) for group, value in zip(self.layout.groups, p)})
         else:
             group_op = self.layout.unit_op.cpu()  # one unit per group in cell spaces
-            stats.update({f"p/{name}": float(p[group_op == op].mean()) for op, name in enumerate(self.op_names)
-                          if bool((group_op == op).any())})
+            on_op_row = torch.ones_like(group_op, dtype=torch.bool)
+            if self.rows is not None:
+                on_op_row = torch.tensor([self.rows[edge].decides == "op" for edge in self.layout.unit_edge.tolist()])
+                if bool((~on_op_row).any()):
+                    stats["p/inputs"] = float(p[~on_op_row].mean())
+            stats.update({f"p/{name}": float(p[on_op_row & (group_op == op)].mean())
+                          for op, name in enumerate(self.op_names) if bool((on_op_row & (group_op == op)).any())})
         return stats
 
     def state_dict(self) -> dict[str, Any]:

@@ -25,6 +25,14 @@ edges without one. The record also holds that cell's own held-out accuracy as a
 one-op supernet (``best_cell_valid_acc``, BatchNorm on batch statistics as PT does, since
 one-op cells are outside the training distribution).
 
+Spaces with ``row_choices`` (NAS-Bench-1Shot1) need, per row, one op or a fixed number
+of parents; ``plugins.pgnas.rows.row_scores`` turns the best pattern into scores whose
+``space.argmax`` keeps each row's ``keep`` columns of largest keep probability, kept
+columns first (op row: the most-kept kept op, else the most-kept op; inputs row: the
+most-kept kept parents, filled up from the non-kept), so the cell is always valid and
+maps to NB101 as any argmax does. ``best_cell_valid_acc`` scores that cell with 1 on its
+kept columns; ``cell_rule: held_out`` is for one op per edge only.
+
 An earlier adaptation drew one op per edge ∝ 1 − p and scored the one-hot cell; with
 p ≈ 0.1 everywhere those draws were nearly uniform and scored far below the supernet
 (digits, 10 epochs: best of 1,500 candidates 73.0 % against the supernet's 92.7 %), so
@@ -43,6 +51,7 @@ import torch.nn.functional as F
 
 from harness import NONE_OP, Architecture, Selection, SelectionContext, Selector, UserError
 from plugins.pgnas.options import PosteriorOptions
+from plugins.pgnas.rows import decided_weights
 
 MIN_KEEP = 1e-12
 """Keep probabilities are floored here, so a saturated gate still has a (tiny) chance."""
@@ -149,7 +158,7 @@ class PosteriorSelector(Selector):
         scored: dict[bytes, float] = {}
         trajectory: list[dict[str, Any]] = []
         best: Architecture | None = None
-        best_pattern = patterns[0]
+        best_pattern, best_draw = patterns[0], draws[0]
         best_acc, best_number = float("-inf"), 0
         curve: dict[int, float] = {}
         points = set(curve_points(self.candidates))
@@ -160,7 +169,7 @@ class PosteriorSelector(Selector):
                 scored[key] = self._score(ctx, pattern, self.bn_train)
             row: dict[str, Any] = {"candidate": number, "arch": ctx.space.format(arch), "valid_acc": scored[key]}
             if scored[key] > best_acc:
-                best, best_pattern, best_acc, best_number = arch, pattern, scored[key], number
+                best, best_pattern, best_draw, best_acc, best_number = arch, pattern, draw, scored[key], number
                 row.update(ctx.query(arch))
             row["best_valid_acc"] = best_acc
             trajectory.append(row)
@@ -175,7 +184,7 @@ class PosteriorSelector(Selector):
             "eval_batches": self.eval_batches, "bn_train": self.bn_train,
             "params": self._parameter_count(ctx, best),
         }
-        cell = self._one_hot(ctx, best)
+        cell = self._cell_weights(ctx, best, best_draw)
         if not torch.equal(best_pattern.float().cpu(), cell):
             if self.cell_rule == "held_out":
                 best, details["cell_rule_evaluations"] = self._held_out_cell(ctx, best_pattern)
@@ -195,6 +204,9 @@ class PosteriorSelector(Selector):
         reduced) scores best on held-out data; an edge with no kept op takes ``none`` (the space's most-kept op
         where it has no ``none``). Ties go to the lower op index. Returns the cell and the evaluations spent."""
         space = ctx.space
+        if space.row_choices() is not None:
+            raise UserError(f"posterior cell_rule held_out needs one op per edge; the rows of {space.name} choose "
+                            "ops and parent sets: use cell_rule keep_probability")
         if space.node_inputs is not None:
             raise UserError(f"posterior cell_rule held_out needs a space without a topology; {space.name} keeps "
                             "inputs_per_node edges per node: use cell_rule keep_probability")
@@ -226,7 +238,7 @@ class PosteriorSelector(Selector):
         if sample_candidates is not None:
             return sample_candidates(self.candidates, generator)
         draws = ctx.optimizer.sample_logits(self.candidates, generator)
-        return torch.stack([self._one_hot(ctx, ctx.space.argmax(draw)) for draw in draws]), draws
+        return torch.stack([self._cell_weights(ctx, ctx.space.argmax(draw), draw) for draw in draws]), draws
 
     def _score(self, ctx: SelectionContext, weights: torch.Tensor, bn_train: bool) -> float:
         """Held-out accuracy of the supernet with deterministic gates ``weights`` ``(edges, ops)``."""
@@ -237,6 +249,15 @@ class PosteriorSelector(Selector):
     @staticmethod
     def _one_hot(ctx: SelectionContext, arch: Architecture) -> torch.Tensor:
         return F.one_hot(torch.as_tensor(arch, dtype=torch.long), ctx.space.num_ops).float()
+
+    @classmethod
+    def _cell_weights(cls, ctx: SelectionContext, arch: Architecture, scores: torch.Tensor) -> torch.Tensor:
+        """Supernet weights of ``arch`` = ``space.argmax(scores)``: its one-hot ops, or, in a space with
+        ``row_choices`` (whose architecture holds choice indices, not columns), 1 on each row's kept columns."""
+        rows = ctx.space.row_choices()
+        if rows is None:
+            return cls._one_hot(ctx, arch)
+        return decided_weights(scores, rows)
 
     @staticmethod
     def _parameter_count(ctx: SelectionContext, arch: Architecture) -> int:

@@ -123,14 +123,20 @@ def test_balenas_runs_on_space_3_and_records_the_nb101_cell(tmp_path):
     assert trajectory[0].split(",")[2:4] == ["nb101_spec", "nb101_hash"]
 
 
-@pytest.mark.parametrize("method", ["pgnas"])
-def test_column_wise_methods_refuse_parent_set_rows(tmp_path, method):
-    result = CliRunner().invoke(build_cli(), [
-        "run", "--method", method, "--space", "nb1shot1-1", "--dataset", "synthetic", "--epochs", "0",
-        "--benchmark", "nb101", "--benchmark-file", str(dummy_path()), "--results", str(tmp_path),
-        "--set", "space.options.C=2"])
-    assert result.exit_code != 0
-    assert "choose parent sets" in result.output
+def test_pgnas_refuses_a_set_choosing_space_that_does_not_say_what_its_rows_decide():
+    """PGNAS runs on the 1Shot1 spaces through row_choices (tests/plugins/test_pgnas_rows.py); a space whose
+    rows are not one op per edge and that declares no row_choices is refused in one line."""
+    from plugins.pgnas.optimizer import PgnasOptimizer
+
+    class Undeclared(NB1Shot1Space1):
+        name = "undeclared"
+
+        def row_choices(self):
+            return None
+
+    space = Undeclared()
+    with pytest.raises(UserError, match="neither one op per edge nor row_choices"):
+        PgnasOptimizer().attach(space, space.build_supernet(INFO, {"C": 2, "N": 1}), None)
 
 
 def test_every_epoch_is_looked_up_in_nb101_and_plotted(tmp_path):
