@@ -1,6 +1,8 @@
 """The nb201 benchmark: table lookups against the reference data, file location, import, official API."""
 from __future__ import annotations
 
+import os
+import re
 import sys
 from pathlib import Path
 
@@ -13,10 +15,11 @@ from click.testing import CliRunner
 
 import plugins.nb201_benchmark as nb201_benchmark
 import plugins.nb201_benchmark.location as location
+import plugins.nb201_benchmark.table as table_module
 from harness import BenchmarkUnavailable, SearchSpace, UserError
 from harness.plugin.manager import load_plugins
 from plugins.nb201_benchmark.benchmark import HEADLINE_METRICS, NB201Benchmark
-from plugins.nb201_benchmark.table import MetricTable
+from plugins.nb201_benchmark.table import MetricTable, read_frame, write_table
 
 OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 NODE_EDGES = ((0,), (1, 2), (3, 4, 5))
@@ -190,8 +193,17 @@ def test_empty_cells_are_left_out_and_optima_follow_the_metric_direction(tmp_pat
     ([{"arch_str": ALL_SKIP, "cifar10/testacc": 1.0}], "malformed metric column"),
     ([{"arch_str": ALL_SKIP, "cifar10/test_acc": "high"}], "non-numeric"),
     ([{"arch_str": ALL_SKIP, "cifar10/test_acc": 1.0}, {"arch_str": ALL_SKIP, "cifar10/test_acc": 2.0}],
-     "appears twice"),
+     f"architecture {re.escape(ALL_SKIP)} appears twice; each architecture must have one row$"),
     ([{"index": 0.5, "arch_str": ALL_SKIP, "cifar10/test_acc": 1.0}], "whole numbers"),
+    ([{"index": "seven", "arch_str": ALL_SKIP, "cifar10/test_acc": 1.0}], "'index' must hold whole numbers"),
+    ([{"index": 5, "arch_str": ALL_SKIP, "cifar10/test_acc": 1.0}, {"index": 5, "arch_str": ALL_CONV,
+                                                                     "cifar10/test_acc": 2.0}],
+     r"bad\.csv: index 5 appears twice$"),
+    ([{"arch_str": ALL_SKIP, "cifar10/test_acc": 1.0}, {"arch_str": None, "cifar10/test_acc": 2.0}],
+     r"bad\.csv: 'arch_str' is empty in row 1; see docs/benchmark-table-format\.md"),
+    ([{"arch_str": ALL_SKIP, "cifar10/test_acc": 1.0}, {"arch_str": "x" * 70, "cifar10/test_acc": 2.0},
+      {"arch_str": "|conv~0|", "cifar10/test_acc": 3.0}],
+     r"bad\.csv: 2 row\(s\) hold no valid NAS-Bench-201 architecture string \(first: row 1, 'x{60}'; expected like"),
 ])
 def test_malformed_tables_are_one_line_user_errors(tmp_path, rows, message):
     table = write_csv(tmp_path / "bad.csv", rows)
@@ -205,6 +217,81 @@ def test_unreadable_file_is_a_user_error(tmp_path):
     garbage.write_bytes(b"\xff\xfe\x00\x81" * 64)
     with pytest.raises(UserError, match="cannot read benchmark table"):
         NB201Benchmark({"file": str(garbage)}, None).headline_metrics()
+
+
+@pytest.mark.parametrize("name", ["cut.csv", "CUT.CSV"])
+def test_a_csv_whose_last_line_is_incomplete_is_cut_off(tmp_path, name):
+    table = tmp_path / name
+    table.write_text(f"arch_str,cifar10/test_acc\n{ALL_SKIP},54.0\n{ALL_CONV},9")  # a download cut short
+    with pytest.raises(UserError, match=rf"^benchmark table {table} is cut off \(its last line is incomplete\); "
+                                        "download or export it again; see docs/benchmark-table-format.md"):
+        read_frame(table)
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_a_csv_ending_in_any_line_break_is_whole(tmp_path, newline):
+    table = tmp_path / "t.csv"
+    table.write_bytes(newline.join(["arch_str,cifar10/test_acc", f"{ALL_SKIP},54.0", ""]).encode())
+    assert read_frame(table).to_dict("records") == [{"arch_str": ALL_SKIP, "cifar10/test_acc": 54.0}]
+
+
+def test_a_parquet_table_without_pyarrow_says_what_to_install(tmp_path, monkeypatch):
+    def no_pyarrow(path):
+        raise ImportError("Unable to find a usable engine")
+
+    monkeypatch.setattr(pd, "read_parquet", no_pyarrow)
+    with pytest.raises(UserError, match=r"^reading Parquet table .*t\.PQ needs pyarrow: pip install "
+                                        r"'nasbench\[parquet\]' \(or convert it to CSV\)$"):
+        read_frame(tmp_path / "t.PQ")
+
+
+def test_an_error_without_a_message_is_named_by_its_type(tmp_path, monkeypatch):
+    def fails(path):
+        raise OSError
+
+    monkeypatch.setattr(pd, "read_csv", fails)
+    with pytest.raises(UserError, match=r"^cannot read benchmark table .*t\.csv \(OSError\); see docs"):
+        read_frame(tmp_path / "t.csv")
+
+
+def test_an_index_outside_the_table_names_the_table(tmp_path):
+    table = MetricTable.load(write_csv(tmp_path / "t.csv", [{"index": 3, "arch_str": ALL_SKIP, "cifar10/test_acc": 1.0}]))
+    with pytest.raises(UserError, match=rf"^index 4 is not in the benchmark table {tmp_path / 't.csv'} "
+                                        r"\(it has 1 architectures, indices 3\.\.3\)$"):
+        table.arch_str_at(4)
+
+
+def test_write_table_replaces_atomically_through_a_temporary_beside_it_with_the_umask_mode(tmp_path, monkeypatch):
+    destination = tmp_path / "tables" / "nb201.csv"
+    frame = pd.DataFrame([{"arch_str": ALL_SKIP, "cifar10/test_acc": 54.0}])
+    old = os.umask(0o027)
+    try:
+        write_table(frame, destination)
+        replaced: list[tuple[str, str]] = []
+        replace = os.replace
+        monkeypatch.setattr(table_module.os, "replace", lambda src, dst: (replaced.append((src, dst)), replace(src, dst)))
+        write_table(frame.assign(**{"cifar10/test_acc": 60.0}), destination)  # the folder exists now
+    finally:
+        os.umask(old)
+    assert destination.read_text() == f"arch_str,cifar10/test_acc\n{ALL_SKIP},60.0\n"
+    assert destination.stat().st_mode & 0o777 == 0o640
+    (source, target), = replaced
+    assert Path(source).parent == destination.parent and Path(target) == destination
+    assert list(destination.parent.iterdir()) == [destination]
+
+
+def test_a_failed_write_leaves_the_old_table_and_no_temporary(tmp_path, monkeypatch):
+    destination = tmp_path / "nb201.csv"
+    write_table(pd.DataFrame([{"arch_str": ALL_SKIP, "cifar10/test_acc": 54.0}]), destination)
+    before = destination.read_text()
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        write_table(pd.DataFrame([{"arch_str": ALL_CONV, "cifar10/test_acc": 90.0}]), destination)
+    assert destination.read_text() == before and list(tmp_path.iterdir()) == [destination]
 
 
 def test_parquet_tables_read_like_csv(tmp_path):

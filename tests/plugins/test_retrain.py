@@ -149,8 +149,10 @@ def test_results_are_cached_per_architecture():
 
 
 def test_needs_a_run():
-    with pytest.raises(UserError, match=r"retrain needs a dataset: use it inside `nasbench run`"):
+    with pytest.raises(UserError, match=r"^retrain needs a dataset: use it inside `nasbench run`$"):
         RetrainEvaluator({}, None).query(TinyCNNSpace(), (0,))
+    with pytest.raises(UserError, match="retrain needs a dataset"):  # a dataset's description, but no images
+        RetrainEvaluator({}, BenchmarkContext(TinyCNNSpace(), dataset=INFO)).query(TinyCNNSpace(), (0,))
     with pytest.raises(UserError, match="retrain needs a dataset"):
         RetrainEvaluator({}, BenchmarkContext(TinyCNNSpace())).query(TinyCNNSpace(), (0,))
 
@@ -163,7 +165,7 @@ def test_bad_options_are_user_errors(options):
 
 def test_divergence_is_reported():
     bench = evaluator(search_data(alternating(32), alternating(32)), lr=1e30, epochs=2)
-    with pytest.raises(DivergedError, match="diverged"):
+    with pytest.raises(DivergedError, match=r"^retraining conv_3x3 diverged \(loss nan\) in epoch 1$"):
         bench.query(TinyCNNSpace(), (0,))
 
 
@@ -309,3 +311,24 @@ def test_a_damaged_checkpoint_is_a_user_error_that_says_what_to_do(tmp_path):
     checkpoint.write_bytes(b"not a checkpoint")
     with pytest.raises(UserError, match=f"{checkpoint.name}.*delete it to retrain from the start"):
         evaluator(data, work_dir=tmp_path, epochs=1).query(TinyCNNSpace(), (0,))
+
+
+class SaysBrightSpace(TinyCNNSpace):
+    """A network that calls every image class 1, whatever it learns (its one weight is multiplied by 0)."""
+
+    def build_network(self, arch, dataset, options):
+        class SaysBright(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.unused = nn.Parameter(torch.ones(()))
+
+            def forward(self, x):
+                return torch.tensor([0.0, 1.0]).expand(len(x), 2) + 0.0 * self.unused
+
+        return SaysBright()
+
+
+def test_train_accuracy_is_the_last_epochs_share_of_correct_training_images():
+    # 64 + 64 search images, half of them bright: a constant "bright" network is right on exactly half
+    metrics = evaluator(search_data(alternating(64), alternating(64)), epochs=2).query(SaysBrightSpace(), (0,))
+    assert metrics == {"bright/train_acc": 50.0, "bright/test_acc": 50.0}
