@@ -19,7 +19,7 @@ import plugins.nb201_benchmark.table as table_module
 from harness import BenchmarkUnavailable, SearchSpace, UserError
 from harness.plugin.manager import load_plugins
 from plugins.nb201_benchmark.benchmark import HEADLINE_METRICS, NB201Benchmark
-from plugins.nb201_benchmark.table import MetricTable, read_frame, write_table
+from plugins.nb201_benchmark.table import MetricTable, higher_is_better, read_frame, write_table
 
 OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 NODE_EDGES = ((0,), (1, 2), (3, 4, 5))
@@ -188,9 +188,10 @@ def test_empty_cells_are_left_out_and_optima_follow_the_metric_direction(tmp_pat
 
 
 @pytest.mark.parametrize("rows, message", [
-    ([{"arch": ALL_SKIP, "cifar10/test_acc": 1.0}], "no 'arch_str' column"),
+    ([{"arch": ALL_SKIP, "cifar10/test_acc": 1.0}], r"no 'arch_str' column \(columns: arch, cifar10/test_acc\); see"),
+    ([{f"c{k}": 1.0 for k in range(10)}], r"no 'arch_str' column \(columns: c0, c1, c2, c3, c4, c5, c6, c7\); see"),
     ([{"arch_str": ALL_SKIP, "accuracy": 1.0}], "no metric columns"),
-    ([{"arch_str": ALL_SKIP, "cifar10/testacc": 1.0}], "malformed metric column"),
+    ([{"arch_str": ALL_SKIP, "cifar10/testacc": 1.0}], r"malformed metric column\(s\) \['cifar10/testacc'\]"),
     ([{"arch_str": ALL_SKIP, "cifar10/test_acc": "high"}], "non-numeric"),
     ([{"arch_str": ALL_SKIP, "cifar10/test_acc": 1.0}, {"arch_str": ALL_SKIP, "cifar10/test_acc": 2.0}],
      f"architecture {re.escape(ALL_SKIP)} appears twice; each architecture must have one row$"),
@@ -292,6 +293,46 @@ def test_a_failed_write_leaves_the_old_table_and_no_temporary(tmp_path, monkeypa
     with pytest.raises(OSError, match="No space left"):
         write_table(pd.DataFrame([{"arch_str": ALL_CONV, "cifar10/test_acc": 90.0}]), destination)
     assert destination.read_text() == before and list(tmp_path.iterdir()) == [destination]
+
+
+@pytest.mark.parametrize("metric, expected", [
+    ("cifar10/test_acc", True), ("cifar10/test_acc@12", True), ("ImageNet16-120/valid_acc@1seed", True),
+    ("cifar10/test_loss", False), ("cifar10-valid/train_time@200", False), ("cifar10/test_err", None),
+    ("test_acc", True),
+])
+def test_metric_direction_comes_from_the_kind_after_the_dataset(metric, expected):
+    assert higher_is_better(metric) is expected
+
+
+def test_no_optimum_for_a_metric_of_unknown_direction_or_without_values(tmp_path):
+    table = MetricTable.load(write_csv(tmp_path / "t.csv", [
+        {"arch_str": ALL_SKIP, "cifar10/test_err": 3.0, "cifar10/test_acc": None},
+        {"arch_str": ALL_CONV, "cifar10/test_err": 1.0, "cifar10/test_acc": None},
+    ]))
+    assert table.optimum("cifar10/test_err") is None and table.optimum("cifar10/test_acc") is None
+    assert table.optimum("cifar100/test_acc") is None
+
+
+def test_a_header_without_rows_and_a_missing_file_are_user_errors(tmp_path):
+    header = tmp_path / "header.csv"
+    header.write_text("arch_str,cifar10/test_acc\n")
+    with pytest.raises(UserError, match=rf"^benchmark table {header} has a header but no architectures; see docs"):
+        MetricTable.load(header)
+    with pytest.raises(UserError, match=rf"^cannot read benchmark table {tmp_path / 'absent.csv'} "
+                                        r"\(No such file or directory\); see docs"):
+        MetricTable.load(tmp_path / "absent.csv")
+
+
+def test_a_rewritten_table_is_read_again(tmp_path):
+    path = write_csv(tmp_path / "t.csv", [{"arch_str": ALL_SKIP, "cifar10/test_acc": 54.0}])
+    assert MetricTable.load(path).metrics(ALL_SKIP) == {"cifar10/test_acc": 54.0}
+    stamp = path.stat().st_mtime_ns
+    write_csv(path, [{"arch_str": ALL_SKIP, "cifar10/test_acc": 61.0}])  # same size, newer time
+    os.utime(path, ns=(stamp + 10**9, stamp + 10**9))
+    assert MetricTable.load(path).metrics(ALL_SKIP) == {"cifar10/test_acc": 61.0}
+    write_csv(path, [{"arch_str": ALL_SKIP, "cifar10/test_acc": 7.5}])  # other size, the same time
+    os.utime(path, ns=(stamp + 10**9, stamp + 10**9))
+    assert MetricTable.load(path).metrics(ALL_SKIP) == {"cifar10/test_acc": 7.5}
 
 
 def test_parquet_tables_read_like_csv(tmp_path):
