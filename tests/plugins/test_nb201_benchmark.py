@@ -220,10 +220,11 @@ def test_unreadable_file_is_a_user_error(tmp_path):
         NB201Benchmark({"file": str(garbage)}, None).headline_metrics()
 
 
-@pytest.mark.parametrize("name", ["cut.csv", "CUT.CSV"])
-def test_a_csv_whose_last_line_is_incomplete_is_cut_off(tmp_path, name):
+@pytest.mark.parametrize("name, text", [("cut.csv", f"arch_str,cifar10/test_acc\n{ALL_SKIP},54.0\n{ALL_CONV},9"),
+                                        ("CUT.CSV", f"arch_str,cifar10/test_acc\n{ALL_SKIP},5"), ("one.csv", "a")])
+def test_a_csv_whose_last_line_is_incomplete_is_cut_off(tmp_path, name, text):
     table = tmp_path / name
-    table.write_text(f"arch_str,cifar10/test_acc\n{ALL_SKIP},54.0\n{ALL_CONV},9")  # a download cut short
+    table.write_text(text)  # a download cut short
     with pytest.raises(UserError, match=rf"^benchmark table {table} is cut off \(its last line is incomplete\); "
                                         "download or export it again; see docs/benchmark-table-format.md"):
         read_frame(table)
@@ -246,12 +247,13 @@ def test_a_parquet_table_without_pyarrow_says_what_to_install(tmp_path, monkeypa
         read_frame(tmp_path / "t.PQ")
 
 
-def test_an_error_without_a_message_is_named_by_its_type(tmp_path, monkeypatch):
+@pytest.mark.parametrize("error, reason", [(OSError(), "OSError"), (ValueError("bad byte\nat 3"), "bad byte")])
+def test_a_read_error_is_named_by_its_first_line_or_else_its_type(tmp_path, monkeypatch, error, reason):
     def fails(path):
-        raise OSError
+        raise error
 
     monkeypatch.setattr(pd, "read_csv", fails)
-    with pytest.raises(UserError, match=r"^cannot read benchmark table .*t\.csv \(OSError\); see docs"):
+    with pytest.raises(UserError, match=rf"^cannot read benchmark table .*t\.csv \({reason}\); see docs"):
         read_frame(tmp_path / "t.csv")
 
 
@@ -265,7 +267,7 @@ def test_an_index_outside_the_table_names_the_table(tmp_path):
 def test_write_table_replaces_atomically_through_a_temporary_beside_it_with_the_umask_mode(tmp_path, monkeypatch):
     destination = tmp_path / "tables" / "nb201.csv"
     frame = pd.DataFrame([{"arch_str": ALL_SKIP, "cifar10/test_acc": 54.0}])
-    old = os.umask(0o027)
+    old = os.umask(0o022)
     try:
         write_table(frame, destination)
         replaced: list[tuple[str, str]] = []
@@ -275,7 +277,7 @@ def test_write_table_replaces_atomically_through_a_temporary_beside_it_with_the_
     finally:
         os.umask(old)
     assert destination.read_text() == f"arch_str,cifar10/test_acc\n{ALL_SKIP},60.0\n"
-    assert destination.stat().st_mode & 0o777 == 0o640
+    assert destination.stat().st_mode & 0o777 == 0o644
     (source, target), = replaced
     assert Path(source).parent == destination.parent and Path(target) == destination
     assert list(destination.parent.iterdir()) == [destination]

@@ -309,7 +309,7 @@ def test_a_damaged_checkpoint_is_a_user_error_that_says_what_to_do(tmp_path):
     evaluator(data, work_dir=tmp_path, epochs=1).query(TinyCNNSpace(), (0,))
     (checkpoint,) = tmp_path.glob("retrain-*.pt")
     checkpoint.write_bytes(b"not a checkpoint")
-    with pytest.raises(UserError, match=f"{checkpoint.name}.*delete it to retrain from the start"):
+    with pytest.raises(UserError, match=f"{checkpoint.name}.*; delete it to retrain from the start$"):
         evaluator(data, work_dir=tmp_path, epochs=1).query(TinyCNNSpace(), (0,))
 
 
