@@ -451,10 +451,11 @@ def test_topology_rejects_inconsistent_spaces(base, attributes, message):
         Topology.of(space)
 
 
-def test_topology_phase_keeps_the_informative_inputs(tmp_path):
+@pytest.mark.parametrize("criterion", ["acc", "loss"])
+def test_topology_phase_keeps_the_informative_inputs(tmp_path, criterion):
     """α favours the distractor input c₂; removing c₀ or c₁ costs ~25 points, removing c₂ none."""
     logits = [[0.0, 1.0, 0.0], [0.0, 1.0, 0.0], [0.0, 3.0, 0.0]]
-    ctx, selector = make_context(tmp_path, FanInSpace(), fan_in_data, logits)
+    ctx, selector = make_context(tmp_path, FanInSpace(), fan_in_data, logits, options={"criterion": criterion})
     selection = selector.select(ctx)
 
     assert selection.arch == (SCALE, SCALE, NONE)
@@ -463,7 +464,10 @@ def test_topology_phase_keeps_the_informative_inputs(tmp_path):
     assert all(row["choice"] != "none" for row in rows[:3])
     masked = json.loads(rows[-1]["masked_acc"])
     assert masked["3<-2"] > max(masked["3<-0"], masked["3<-1"])
-    assert rows[-1]["choice"] == "3<-0,3<-1"
+    assert rows[-1]["choice"] == "3<-0,3<-1" and rows[-1]["edge"] == "node 0"  # node_inputs[0]
+    # the pruned supernet is the winning trial: the same measurement (no noise op is left)
+    assert rows[-1]["supernet_acc"] == masked["3<-2"]
+    assert rows[-1]["supernet_loss"] == pytest.approx(json.loads(rows[-1]["masked_loss"])["3<-2"], rel=1e-6)
     assert rows[0]["arch"].count("none") == 1  # the architecture so far is always a valid topology
     assert selection.details["tune_epochs"] == 3
 
@@ -473,6 +477,45 @@ def test_magnitude_topology_keeps_the_inputs_with_largest_weight(tmp_path):
     logits = [[0.0, 1.0, 0.0], [0.0, 1.0, 0.0], [0.0, 3.0, 0.0]]
     ctx, selector = make_context(tmp_path, FanInSpace(), fan_in_data, logits, options={"mode": "magnitude"})
     assert selector.select(ctx).arch == (SCALE, NONE, SCALE)
+
+
+class NoNoiseOnEdge0(FanInSpace):
+    """Edge 3<-0 does not offer the noise op (a RobustDARTS-style restricted edge)."""
+
+    def candidate_ops(self, edge):
+        return (0, 1) if edge == 0 else (0, 1, 2)
+
+
+def test_magnitude_topology_ranks_inputs_by_the_softmax_over_each_edges_offered_ops(tmp_path):
+    """Scale is every edge's op. Its softmax weight over the offered ops (none, scale[, noise]):
+    3<-0: e⁴/(e³ + e⁴) = 0.73 (noise's logit 10 is not offered), 3<-1: e^1.5/(e² + e^1.5 + 1) = 0.35,
+    3<-2: e^0.5/(1 + e^0.5 + 1) = 0.45 → keep 3<-0 and 3<-2. Over all ops 3<-0 would drop to 0.002,
+    and over edges (scale's column 4, 1.5, 0.5) 3<-1 would beat 3<-2."""
+    logits = [[3.0, 4.0, 10.0], [2.0, 1.5, 0.0], [0.0, 0.5, 0.0]]
+    ctx, selector = make_context(tmp_path, NoNoiseOnEdge0(), fan_in_data, logits,
+                                 options={"mode": "magnitude", "proj_intv": 0})
+    assert selector.select(ctx).arch == (SCALE, NONE, SCALE)
+
+
+class CannedMeasurements(PTSelector):
+    """PT whose measurement with op o masked on the edge being decided is ``CANNED[o]`` (accuracy %, loss)."""
+
+    CANNED = {NOISE: (40.0, 0.5), SCALE: (60.0, 2.0), 2: (50.0, 1.0)}
+
+    def _measure(self, ctx, projection, weights=None):
+        if weights is None:
+            return 50.0, 1.0
+        undecided = [edge for edge in range(ctx.space.num_edges) if edge not in projection.ops]
+        (op,) = [o for edge in undecided for o in range(ctx.space.num_ops) if weights[edge, o] == 0]
+        return self.CANNED[op]
+
+
+@pytest.mark.parametrize("criterion, kept", [("acc", NOISE), ("loss", SCALE)])
+def test_criterion_decides_between_the_lowest_accuracy_and_the_highest_loss(tmp_path, criterion, kept):
+    """Masking noise costs the most accuracy (40 %), masking scale raises the loss most (2.0)."""
+    ctx, _ = make_context(tmp_path, ChainSpace(), chain_data, CHAIN_LOGITS)
+    selection = CannedMeasurements({"criterion": criterion, "proj_intv": 0}).select(ctx)
+    assert selection.arch == (kept, kept)
 
 
 @pytest.mark.parametrize("options, message", [
