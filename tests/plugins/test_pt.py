@@ -479,6 +479,20 @@ def test_magnitude_topology_keeps_the_inputs_with_largest_weight(tmp_path):
     assert selector.select(ctx).arch == (SCALE, NONE, SCALE)
 
 
+class ParentSetSpace(ChainSpace):
+    """Rows that choose parent sets, as NB101's do: no op column per edge to decide."""
+
+    name = "parent-sets"
+    one_op_per_edge = False
+
+
+def test_a_space_of_parent_sets_is_a_user_error(tmp_path):
+    ctx, selector = make_context(tmp_path, ParentSetSpace(), chain_data, CHAIN_LOGITS)
+    with pytest.raises(UserError, match=r"^PT decides one op column per edge, but the rows of search space "
+                                        r"parent-sets choose parent sets; use the argmax or proxy selector there$"):
+        selector.select(ctx)
+
+
 class NoNoiseOnEdge0(FanInSpace):
     """Edge 3<-0 does not offer the noise op (a RobustDARTS-style restricted edge)."""
 
