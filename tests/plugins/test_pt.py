@@ -553,3 +553,30 @@ def test_plugin_registers_the_selector_and_methods():
     assert all(m.defaults["search"]["epochs"] == 100 for m in methods)
     assert methods[2].defaults["selector"]["options"] == {"mode": "magnitude"}
     assert "selector" not in methods[0].defaults and "selector" not in methods[1].defaults
+
+
+class NoisePreferred(CannedMeasurements):
+    """Masking noise costs the most accuracy: PT keeps noise wherever the edge offers it (fan-in ops)."""
+
+    CANNED = {NONE: (50.0, 1.0), SCALE: (45.0, 1.0), 2: (10.0, 1.0)}
+
+
+def test_pt_chooses_among_the_ops_each_edge_offers(tmp_path):
+    ctx, _ = make_context(tmp_path, NoNoiseOnEdge0(), fan_in_data, [[0.0, 1.0, 0.0]] * 3)
+    selection = NoisePreferred({"proj_intv": 0}).select(ctx)
+    choices = {row["edge"]: row["choice"] for row in selection.trajectory if row["phase"] == "op"}
+    assert choices == {"3<-0": "scale", "3<-1": "noise", "3<-2": "noise"}
+
+
+def test_each_measurement_before_a_decision_sees_the_decisions_so_far(tmp_path):
+    """Without tuning, the supernet measured before the topology decision is the one measured
+    after the last op decision (every edge decided on scale: nothing random is left)."""
+    class NoNoise(FanInSpace):
+        def candidate_ops(self, edge):
+            return (NONE, SCALE)
+
+    logits = [[0.0, 1.0, 0.0], [0.0, 1.0, 0.0], [0.0, 3.0, 0.0]]
+    ctx, selector = make_context(tmp_path, NoNoise(), fan_in_data, logits, options={"proj_intv": 0, "measure_on": "plain"})
+    rows = selector.select(ctx).trajectory
+    assert rows[3]["phase"] == "topology" and rows[3]["supernet_acc_before"] == rows[2]["supernet_acc"]
+
