@@ -238,6 +238,11 @@ def test_trajectory_rows_and_details(tmp_path):
     assert selection.details["tune_epochs"] == 1
     assert selection.details["tune_lr"] == pytest.approx(0.1 * 0.025)
     assert selection.details["selection_seconds"] >= rows[-1]["seconds"] > 0
+    settings = {key: value for key, value in selection.details.items()
+                if key not in ("edge_order", "tune_lr", "selection_seconds")}
+    assert settings == {"mode": "perturbation", "criterion": "acc", "proj_intv": 1, "tune_epochs": 1, "decisions": 2,
+                        "eval_batches": None, "schedule": "reference", "decision_epochs": [0, 1],
+                        "measure_on": "augmented", "node_order": [], "final_supernet_acc": rows[-1]["supernet_acc"]}
 
 
 def test_tuning_steps_weights_and_architecture_under_the_projection(tmp_path):
