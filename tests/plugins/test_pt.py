@@ -8,7 +8,9 @@ accuracy), so PT keeps ``scale`` on both edges.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
+import time
 
 import numpy as np
 import pytest
@@ -582,6 +584,42 @@ def test_each_measurement_before_a_decision_sees_the_decisions_so_far(tmp_path):
 
     logits = [[0.0, 1.0, 0.0], [0.0, 1.0, 0.0], [0.0, 3.0, 0.0]]
     ctx, selector = make_context(tmp_path, NoNoise(), fan_in_data, logits, options={"proj_intv": 0, "measure_on": "plain"})
-    rows = selector.select(ctx).trajectory
+    selection = selector.select(ctx)
+    rows = selection.trajectory
     assert rows[3]["phase"] == "topology" and rows[3]["supernet_acc_before"] == rows[2]["supernet_acc"]
+    assert selection.details["final_supernet_acc"] == rows[3]["supernet_acc"] != rows[1]["supernet_acc"]
+
+
+class SharperWhenTraining(FixedLogits):
+    """Mixing weights that differ between training (softmax(5α)) and evaluation (softmax(α)), as a sampling
+    optimizer's would."""
+
+    def mixing_weights(self, training):
+        return torch.softmax(self.alpha * (5.0 if training else 1.0), dim=-1)
+
+
+class RecordingPT(PTSelector):
+    def __init__(self, options):
+        super().__init__(options)
+        self.masked: list[torch.Tensor] = []
+
+    def _measure(self, ctx, projection, weights=None):
+        if weights is not None:
+            self.masked.append(weights.clone())
+        return super()._measure(ctx, projection, weights)
+
+
+def test_masked_measurements_start_from_the_evaluation_mixing_weights(tmp_path):
+    ctx, _ = make_context(tmp_path, ChainSpace(), chain_data, CHAIN_LOGITS)
+    ctx = dataclasses.replace(ctx, optimizer=SharperWhenTraining(CHAIN_LOGITS))
+    selector = RecordingPT({"proj_intv": 0})
+    started = time.perf_counter()
+    selection = selector.select(ctx)
+    assert selection.details["selection_seconds"] <= time.perf_counter() - started
+    first_edge = ctx.space.edge_names.index(selection.details["edge_order"][0])
+    expected = torch.softmax(torch.tensor(CHAIN_LOGITS), dim=-1)
+    for op, weights in enumerate(selector.masked[:3]):
+        masked = expected.clone()
+        masked[first_edge, op] = 0.0
+        torch.testing.assert_close(weights, masked)
 
