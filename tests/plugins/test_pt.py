@@ -515,7 +515,10 @@ def test_magnitude_topology_ranks_inputs_by_the_softmax_over_each_edges_offered_
     logits = [[3.0, 4.0, 10.0], [2.0, 1.5, 0.0], [0.0, 0.5, 0.0]]
     ctx, selector = make_context(tmp_path, NoNoiseOnEdge0(), fan_in_data, logits,
                                  options={"mode": "magnitude", "proj_intv": 0})
-    assert selector.select(ctx).arch == (SCALE, NONE, SCALE)
+    selection = selector.select(ctx)
+    assert selection.arch == (SCALE, NONE, SCALE)
+    assert selection.details["edge_order"][0] != "3<-0"  # so the rows show 3<-0 undecided, by magnitude
+    assert all(ctx.space.parse(row["arch"])[0] == SCALE for row in selection.trajectory)  # never noise
 
 
 class CannedMeasurements(PTSelector):
