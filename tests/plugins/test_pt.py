@@ -307,6 +307,7 @@ def test_decision_epochs_by_hand():
     assert decision_epochs(6, 5) == reference == [0, 5, 10, 15, 20, 24]
     assert decision_epochs(6, 5, "even") == [0, 5, 10, 15, 20, 25]
     assert decision_epochs(2, 3) == [0, 2]
+    assert decision_epochs(3, 2) == [e for e in range(4) if e % 2 == 0 or e == 3] == [0, 2, 3]
     assert decision_epochs(3, 1) == [0, 1, 2]  # one epoch early would coincide with the previous decision
     assert decision_epochs(3, 0) == [0, 0, 0]
     assert decision_epochs(1, 5) == [0]
