@@ -508,18 +508,22 @@ class NoNoiseOnEdge0(FanInSpace):
         return (0, 1) if edge == 0 else (0, 1, 2)
 
 
-def test_magnitude_topology_ranks_inputs_by_the_softmax_over_each_edges_offered_ops(tmp_path):
+@pytest.mark.parametrize("scale_logit_0, expected", [(4.0, (SCALE, NONE, SCALE)), (2.0, (NONE, SCALE, SCALE))])
+def test_magnitude_topology_ranks_inputs_by_the_softmax_over_each_edges_offered_ops(tmp_path, scale_logit_0,
+                                                                                   expected):
     """Scale is every edge's op. Its softmax weight over the offered ops (none, scale[, noise]):
     3<-0: e⁴/(e³ + e⁴) = 0.73 (noise's logit 10 is not offered), 3<-1: e^1.5/(e² + e^1.5 + 1) = 0.35,
     3<-2: e^0.5/(1 + e^0.5 + 1) = 0.45 → keep 3<-0 and 3<-2. Over all ops 3<-0 would drop to 0.002,
-    and over edges (scale's column 4, 1.5, 0.5) 3<-1 would beat 3<-2."""
-    logits = [[3.0, 4.0, 10.0], [2.0, 1.5, 0.0], [0.0, 0.5, 0.0]]
+    and over edges (scale's column 4, 1.5, 0.5) 3<-1 would beat 3<-2. With scale's logit 2 on 3<-0,
+    e²/(e³ + e²) = 0.27 is the weakest: keep 3<-1 and 3<-2."""
+    logits = [[3.0, scale_logit_0, 10.0], [2.0, 1.5, 0.0], [0.0, 0.5, 0.0]]
     ctx, selector = make_context(tmp_path, NoNoiseOnEdge0(), fan_in_data, logits,
                                  options={"mode": "magnitude", "proj_intv": 0})
     selection = selector.select(ctx)
-    assert selection.arch == (SCALE, NONE, SCALE)
+    assert selection.arch == expected
     assert selection.details["edge_order"][0] != "3<-0"  # so the rows show 3<-0 undecided, by magnitude
-    assert all(ctx.space.parse(row["arch"])[0] == SCALE for row in selection.trajectory)  # never noise
+    noise = ctx.space.op_names.index("noise")
+    assert all(ctx.space.parse(row["arch"])[0] != noise for row in selection.trajectory)
 
 
 class CannedMeasurements(PTSelector):
