@@ -36,6 +36,7 @@ from harness.experiment.config import DEFAULTS, merge
 from harness.plugin.manager import load_plugins
 from plugins.balenas.optimizer import BalenasOptimizer
 from plugins.balenas.proxy_selector import ProxySelector
+from plugins.darts.optimizer import DartsOptimizer
 
 # --- a supernet whose best op is known ---------------------------------------------------
 
@@ -292,6 +293,59 @@ def test_sample_logits_follow_n_mu_sigma(tmp_path):
     torch.testing.assert_close(draws.std(0), sigma, rtol=0.03, atol=0)
     again = optimizer.sample_logits(20_000, torch.Generator().manual_seed(1))
     assert torch.equal(draws, again)
+    epsilon = torch.randn(20_000, 2, 3, generator=torch.Generator().manual_seed(1))
+    torch.testing.assert_close(draws, optimizer.mu + sigma * epsilon)  # α = μ + σ·ε, ε from the caller's generator
+
+
+class NoTeacherOnEdge1(TeacherSpace):
+    """Edge 1 does not offer the teacher op (as RobustDARTS' S1 restricts edges)."""
+
+    def candidate_ops(self, edge):
+        return (0, 1, 2) if edge == 0 else (1, 2)
+
+
+def test_mixing_weights_are_the_softmax_over_each_edges_offered_ops(tmp_path):
+    run, supernet, optimizer, trainer = attached(tmp_path, space=NoTeacherOnEdge1())
+    optimizer.mu.copy_(torch.tensor([[0.0, 0.0, np.log(2.0)], [5.0, 0.0, np.log(3.0)]]))
+    weights = optimizer.mixing_weights(training=True)
+    torch.testing.assert_close(weights, torch.tensor([[0.25, 0.25, 0.5], [0.0, 0.25, 0.75]]))
+    assert optimizer.logits()[1, 0] == 5.0  # μ itself keeps its value; argmax over offered ops is the space's job
+
+
+def test_an_op_the_edge_does_not_offer_gets_no_gradient_only_the_priors_pull(tmp_path):
+    """With g = 0 for the not-offered op at every draw, VAdam's first step moves its μ by the
+    prior alone: m̂ = δ/N·μ, ŝ = 0, so μ ← μ − lr·(δ/N·μ)/(0 + δ/N) = (1 − lr)·μ, and σ stays 1."""
+    run, supernet, optimizer, trainer = attached(tmp_path, space=NoTeacherOnEdge1(), lr=0.1)
+    mu0 = optimizer.mu.clone()
+    optimizer.step(SearchStep(trainer, next(trainer.train_stream), next(trainer.valid_stream)))
+    assert optimizer.mu[1, 0].item() == pytest.approx(0.9 * mu0[1, 0].item(), rel=1e-5)
+    assert optimizer.sigma()[1, 0].item() == 1.0
+    assert torch.all(optimizer.sigma()[0] < 1.0)  # the offered ops did get gradients
+
+
+def test_mean_starts_as_darts_alpha_from_the_runs_seed(tmp_path):
+    torch.manual_seed(99)  # the global stream plays no part
+    run, supernet, optimizer, trainer = attached(tmp_path, seed=3)
+    expected = 1e-3 * torch.randn(2, 3, generator=torch.Generator().manual_seed(3))
+    torch.testing.assert_close(optimizer.mu, expected, rtol=0, atol=0)
+    darts = DartsOptimizer({})
+    darts.attach(run.space, supernet, run)
+    assert torch.equal(darts.logits().detach(), optimizer.mu)
+
+
+def test_precision_options_set_sigma_and_the_priors_pull(tmp_path):
+    """δ = 4, σ₀ = 1/3 (precision 9 = N·s₀ + δ, so s₀ = 5/N), N = 100. The not-offered op has
+    g = 0: m̂ = δ/N·μ, ŝ = β₂·s₀/(1 − β₂), so μ = 1 moves to 1 − lr·(δ/N)/(√ŝ + δ/N), and its
+    precision after the step is N·β₂·s₀ + δ."""
+    run, supernet, optimizer, trainer = attached(tmp_path, space=NoTeacherOnEdge1(), lr=0.1, data_size=100,
+                                                 prior_precision=4.0, init_precision=9.0)
+    torch.testing.assert_close(optimizer.sigma(), torch.full((2, 3), 1 / 3))
+    optimizer.mu[1, 0] = 1.0
+    optimizer.step(SearchStep(trainer, next(trainer.train_stream), next(trainer.valid_stream)))
+    s0, beta2, pull = 5 / 100, 0.999, 4 / 100
+    assert optimizer.mu[1, 0].item() == pytest.approx(1 - 0.1 * pull / (np.sqrt(beta2 * s0 / (1 - beta2)) + pull),
+                                                      rel=1e-6)
+    assert optimizer.sigma()[1, 0].item() == pytest.approx(1 / np.sqrt(100 * beta2 * s0 + 4.0), rel=1e-6)
 
 
 def test_summary_reports_sigma_statistics(tmp_path):

@@ -1,6 +1,8 @@
 """The nb201 benchmark: table lookups against the reference data, file location, import, official API."""
 from __future__ import annotations
 
+import os
+import re
 import sys
 from pathlib import Path
 
@@ -13,10 +15,11 @@ from click.testing import CliRunner
 
 import plugins.nb201_benchmark as nb201_benchmark
 import plugins.nb201_benchmark.location as location
+import plugins.nb201_benchmark.table as table_module
 from harness import BenchmarkUnavailable, SearchSpace, UserError
 from harness.plugin.manager import load_plugins
 from plugins.nb201_benchmark.benchmark import HEADLINE_METRICS, NB201Benchmark
-from plugins.nb201_benchmark.table import MetricTable
+from plugins.nb201_benchmark.table import MetricTable, higher_is_better, read_frame, write_table
 
 OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 NODE_EDGES = ((0,), (1, 2), (3, 4, 5))
@@ -185,13 +188,23 @@ def test_empty_cells_are_left_out_and_optima_follow_the_metric_direction(tmp_pat
 
 
 @pytest.mark.parametrize("rows, message", [
-    ([{"arch": ALL_SKIP, "cifar10/test_acc": 1.0}], "no 'arch_str' column"),
+    ([{"arch": ALL_SKIP, "cifar10/test_acc": 1.0}], r"no 'arch_str' column \(columns: arch, cifar10/test_acc\); see"),
+    ([{f"c{k}": 1.0 for k in range(10)}], r"no 'arch_str' column \(columns: c0, c1, c2, c3, c4, c5, c6, c7\); see"),
     ([{"arch_str": ALL_SKIP, "accuracy": 1.0}], "no metric columns"),
-    ([{"arch_str": ALL_SKIP, "cifar10/testacc": 1.0}], "malformed metric column"),
+    ([{"arch_str": ALL_SKIP, "cifar10/testacc": 1.0}], r"malformed metric column\(s\) \['cifar10/testacc'\]"),
     ([{"arch_str": ALL_SKIP, "cifar10/test_acc": "high"}], "non-numeric"),
     ([{"arch_str": ALL_SKIP, "cifar10/test_acc": 1.0}, {"arch_str": ALL_SKIP, "cifar10/test_acc": 2.0}],
-     "appears twice"),
+     f"architecture {re.escape(ALL_SKIP)} appears twice; each architecture must have one row$"),
     ([{"index": 0.5, "arch_str": ALL_SKIP, "cifar10/test_acc": 1.0}], "whole numbers"),
+    ([{"index": "seven", "arch_str": ALL_SKIP, "cifar10/test_acc": 1.0}], "'index' must hold whole numbers"),
+    ([{"index": 5, "arch_str": ALL_SKIP, "cifar10/test_acc": 1.0}, {"index": 5, "arch_str": ALL_CONV,
+                                                                     "cifar10/test_acc": 2.0}],
+     r"bad\.csv: index 5 appears twice$"),
+    ([{"arch_str": ALL_SKIP, "cifar10/test_acc": 1.0}, {"arch_str": None, "cifar10/test_acc": 2.0}],
+     r"bad\.csv: 'arch_str' is empty in row 1; see docs/benchmark-table-format\.md"),
+    ([{"arch_str": ALL_SKIP, "cifar10/test_acc": 1.0}, {"arch_str": "x" * 70, "cifar10/test_acc": 2.0},
+      {"arch_str": "|conv~0|", "cifar10/test_acc": 3.0}],
+     r"bad\.csv: 2 row\(s\) hold no valid NAS-Bench-201 architecture string \(first: row 1, 'x{60}'; expected like"),
 ])
 def test_malformed_tables_are_one_line_user_errors(tmp_path, rows, message):
     table = write_csv(tmp_path / "bad.csv", rows)
@@ -205,6 +218,123 @@ def test_unreadable_file_is_a_user_error(tmp_path):
     garbage.write_bytes(b"\xff\xfe\x00\x81" * 64)
     with pytest.raises(UserError, match="cannot read benchmark table"):
         NB201Benchmark({"file": str(garbage)}, None).headline_metrics()
+
+
+@pytest.mark.parametrize("name, text", [("cut.csv", f"arch_str,cifar10/test_acc\n{ALL_SKIP},54.0\n{ALL_CONV},9"),
+                                        ("CUT.CSV", f"arch_str,cifar10/test_acc\n{ALL_SKIP},5"), ("one.csv", "a")])
+def test_a_csv_whose_last_line_is_incomplete_is_cut_off(tmp_path, name, text):
+    table = tmp_path / name
+    table.write_text(text)  # a download cut short
+    with pytest.raises(UserError, match=rf"^benchmark table {table} is cut off \(its last line is incomplete\); "
+                                        "download or export it again; see docs/benchmark-table-format.md"):
+        read_frame(table)
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_a_csv_ending_in_any_line_break_is_whole(tmp_path, newline):
+    table = tmp_path / "t.csv"
+    table.write_bytes(newline.join(["arch_str,cifar10/test_acc", f"{ALL_SKIP},54.0", ""]).encode())
+    assert read_frame(table).to_dict("records") == [{"arch_str": ALL_SKIP, "cifar10/test_acc": 54.0}]
+
+
+def test_a_parquet_table_without_pyarrow_says_what_to_install(tmp_path, monkeypatch):
+    def no_pyarrow(path):
+        raise ImportError("Unable to find a usable engine")
+
+    monkeypatch.setattr(pd, "read_parquet", no_pyarrow)
+    with pytest.raises(UserError, match=r"^reading Parquet table .*t\.PQ needs pyarrow: pip install "
+                                        r"'nasbench\[parquet\]' \(or convert it to CSV\)$"):
+        read_frame(tmp_path / "t.PQ")
+
+
+@pytest.mark.parametrize("error, reason", [(OSError(), "OSError"), (ValueError("bad byte\nat 3"), "bad byte")])
+def test_a_read_error_is_named_by_its_first_line_or_else_its_type(tmp_path, monkeypatch, error, reason):
+    def fails(path):
+        raise error
+
+    monkeypatch.setattr(pd, "read_csv", fails)
+    with pytest.raises(UserError, match=rf"^cannot read benchmark table .*t\.csv \({reason}\); see docs"):
+        read_frame(tmp_path / "t.csv")
+
+
+def test_an_index_outside_the_table_names_the_table(tmp_path):
+    table = MetricTable.load(write_csv(tmp_path / "t.csv", [{"index": 3, "arch_str": ALL_SKIP, "cifar10/test_acc": 1.0}]))
+    with pytest.raises(UserError, match=rf"^index 4 is not in the benchmark table {tmp_path / 't.csv'} "
+                                        r"\(it has 1 architectures, indices 3\.\.3\)$"):
+        table.arch_str_at(4)
+
+
+def test_write_table_replaces_atomically_through_a_temporary_beside_it_with_the_umask_mode(tmp_path, monkeypatch):
+    destination = tmp_path / "tables" / "nb201.csv"
+    frame = pd.DataFrame([{"arch_str": ALL_SKIP, "cifar10/test_acc": 54.0}])
+    old = os.umask(0o022)
+    try:
+        write_table(frame, destination)
+        replaced: list[tuple[str, str]] = []
+        replace = os.replace
+        monkeypatch.setattr(table_module.os, "replace", lambda src, dst: (replaced.append((src, dst)), replace(src, dst)))
+        write_table(frame.assign(**{"cifar10/test_acc": 60.0}), destination)  # the folder exists now
+    finally:
+        os.umask(old)
+    assert destination.read_text() == f"arch_str,cifar10/test_acc\n{ALL_SKIP},60.0\n"
+    assert destination.stat().st_mode & 0o777 == 0o644
+    (source, target), = replaced
+    assert Path(source).parent == destination.parent and Path(target) == destination
+    assert list(destination.parent.iterdir()) == [destination]
+
+
+def test_a_failed_write_leaves_the_old_table_and_no_temporary(tmp_path, monkeypatch):
+    destination = tmp_path / "nb201.csv"
+    write_table(pd.DataFrame([{"arch_str": ALL_SKIP, "cifar10/test_acc": 54.0}]), destination)
+    before = destination.read_text()
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        write_table(pd.DataFrame([{"arch_str": ALL_CONV, "cifar10/test_acc": 90.0}]), destination)
+    assert destination.read_text() == before and list(tmp_path.iterdir()) == [destination]
+
+
+@pytest.mark.parametrize("metric, expected", [
+    ("cifar10/test_acc", True), ("cifar10/test_acc@12", True), ("ImageNet16-120/valid_acc@1seed", True),
+    ("cifar10/test_loss", False), ("cifar10-valid/train_time@200", False), ("cifar10/test_err", None),
+    ("test_acc", True),
+])
+def test_metric_direction_comes_from_the_kind_after_the_dataset(metric, expected):
+    assert higher_is_better(metric) is expected
+
+
+def test_no_optimum_for_a_metric_of_unknown_direction_or_without_values(tmp_path):
+    table = MetricTable.load(write_csv(tmp_path / "t.csv", [
+        {"arch_str": ALL_SKIP, "cifar10/test_err": 3.0, "cifar10/test_acc": None},
+        {"arch_str": ALL_CONV, "cifar10/test_err": 1.0, "cifar10/test_acc": None},
+    ]))
+    assert table.optimum("cifar10/test_err") is None and table.optimum("cifar10/test_acc") is None
+    assert table.optimum("cifar100/test_acc") is None
+
+
+def test_a_header_without_rows_and_a_missing_file_are_user_errors(tmp_path):
+    header = tmp_path / "header.csv"
+    header.write_text("arch_str,cifar10/test_acc\n")
+    with pytest.raises(UserError, match=rf"^benchmark table {header} has a header but no architectures; see docs"):
+        MetricTable.load(header)
+    with pytest.raises(UserError, match=rf"^cannot read benchmark table {tmp_path / 'absent.csv'} "
+                                        r"\(No such file or directory\); see docs"):
+        MetricTable.load(tmp_path / "absent.csv")
+
+
+def test_a_rewritten_table_is_read_again(tmp_path):
+    path = write_csv(tmp_path / "t.csv", [{"arch_str": ALL_SKIP, "cifar10/test_acc": 54.0}])
+    assert MetricTable.load(path).metrics(ALL_SKIP) == {"cifar10/test_acc": 54.0}
+    stamp = path.stat().st_mtime_ns
+    write_csv(path, [{"arch_str": ALL_SKIP, "cifar10/test_acc": 61.0}])  # same size, newer time
+    os.utime(path, ns=(stamp + 10**9, stamp + 10**9))
+    assert MetricTable.load(path).metrics(ALL_SKIP) == {"cifar10/test_acc": 61.0}
+    write_csv(path, [{"arch_str": ALL_SKIP, "cifar10/test_acc": 7.5}])  # other size, the same time
+    os.utime(path, ns=(stamp + 10**9, stamp + 10**9))
+    assert MetricTable.load(path).metrics(ALL_SKIP) == {"cifar10/test_acc": 7.5}
 
 
 def test_parquet_tables_read_like_csv(tmp_path):

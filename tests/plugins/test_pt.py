@@ -8,7 +8,9 @@ accuracy), so PT keeps ``scale`` on both edges.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
+import time
 
 import numpy as np
 import pytest
@@ -238,6 +240,11 @@ def test_trajectory_rows_and_details(tmp_path):
     assert selection.details["tune_epochs"] == 1
     assert selection.details["tune_lr"] == pytest.approx(0.1 * 0.025)
     assert selection.details["selection_seconds"] >= rows[-1]["seconds"] > 0
+    settings = {key: value for key, value in selection.details.items()
+                if key not in ("edge_order", "tune_lr", "selection_seconds")}
+    assert settings == {"mode": "perturbation", "criterion": "acc", "proj_intv": 1, "tune_epochs": 1, "decisions": 2,
+                        "eval_batches": None, "schedule": "reference", "decision_epochs": [0, 1],
+                        "measure_on": "augmented", "node_order": [], "final_supernet_acc": rows[-1]["supernet_acc"]}
 
 
 def test_tuning_steps_weights_and_architecture_under_the_projection(tmp_path):
@@ -300,6 +307,7 @@ def test_decision_epochs_by_hand():
     assert decision_epochs(6, 5) == reference == [0, 5, 10, 15, 20, 24]
     assert decision_epochs(6, 5, "even") == [0, 5, 10, 15, 20, 25]
     assert decision_epochs(2, 3) == [0, 2]
+    assert decision_epochs(3, 2) == [e for e in range(4) if e % 2 == 0 or e == 3] == [0, 2, 3]
     assert decision_epochs(3, 1) == [0, 1, 2]  # one epoch early would coincide with the previous decision
     assert decision_epochs(3, 0) == [0, 0, 0]
     assert decision_epochs(1, 5) == [0]
@@ -451,10 +459,11 @@ def test_topology_rejects_inconsistent_spaces(base, attributes, message):
         Topology.of(space)
 
 
-def test_topology_phase_keeps_the_informative_inputs(tmp_path):
+@pytest.mark.parametrize("criterion", ["acc", "loss"])
+def test_topology_phase_keeps_the_informative_inputs(tmp_path, criterion):
     """α favours the distractor input c₂; removing c₀ or c₁ costs ~25 points, removing c₂ none."""
     logits = [[0.0, 1.0, 0.0], [0.0, 1.0, 0.0], [0.0, 3.0, 0.0]]
-    ctx, selector = make_context(tmp_path, FanInSpace(), fan_in_data, logits)
+    ctx, selector = make_context(tmp_path, FanInSpace(), fan_in_data, logits, options={"criterion": criterion})
     selection = selector.select(ctx)
 
     assert selection.arch == (SCALE, SCALE, NONE)
@@ -463,7 +472,10 @@ def test_topology_phase_keeps_the_informative_inputs(tmp_path):
     assert all(row["choice"] != "none" for row in rows[:3])
     masked = json.loads(rows[-1]["masked_acc"])
     assert masked["3<-2"] > max(masked["3<-0"], masked["3<-1"])
-    assert rows[-1]["choice"] == "3<-0,3<-1"
+    assert rows[-1]["choice"] == "3<-0,3<-1" and rows[-1]["edge"] == "node 0"  # node_inputs[0]
+    # the pruned supernet is the winning trial: the same measurement (no noise op is left)
+    assert rows[-1]["supernet_acc"] == masked["3<-2"]
+    assert rows[-1]["supernet_loss"] == pytest.approx(json.loads(rows[-1]["masked_loss"])["3<-2"], rel=1e-6)
     assert rows[0]["arch"].count("none") == 1  # the architecture so far is always a valid topology
     assert selection.details["tune_epochs"] == 3
 
@@ -473,6 +485,66 @@ def test_magnitude_topology_keeps_the_inputs_with_largest_weight(tmp_path):
     logits = [[0.0, 1.0, 0.0], [0.0, 1.0, 0.0], [0.0, 3.0, 0.0]]
     ctx, selector = make_context(tmp_path, FanInSpace(), fan_in_data, logits, options={"mode": "magnitude"})
     assert selector.select(ctx).arch == (SCALE, NONE, SCALE)
+
+
+class ParentSetSpace(ChainSpace):
+    """Rows that choose parent sets, as NB101's do: no op column per edge to decide."""
+
+    name = "parent-sets"
+    one_op_per_edge = False
+
+
+def test_a_space_of_parent_sets_is_a_user_error(tmp_path):
+    ctx, selector = make_context(tmp_path, ParentSetSpace(), chain_data, CHAIN_LOGITS)
+    with pytest.raises(UserError, match=r"^PT decides one op column per edge, but the rows of search space "
+                                        r"parent-sets choose parent sets; use the argmax or proxy selector there$"):
+        selector.select(ctx)
+
+
+class NoNoiseOnEdge0(FanInSpace):
+    """Edge 3<-0 does not offer the noise op (a RobustDARTS-style restricted edge)."""
+
+    def candidate_ops(self, edge):
+        return (0, 1) if edge == 0 else (0, 1, 2)
+
+
+@pytest.mark.parametrize("scale_logit_0, expected", [(4.0, (SCALE, NONE, SCALE)), (2.0, (NONE, SCALE, SCALE))])
+def test_magnitude_topology_ranks_inputs_by_the_softmax_over_each_edges_offered_ops(tmp_path, scale_logit_0,
+                                                                                   expected):
+    """Scale is every edge's op. Its softmax weight over the offered ops (none, scale[, noise]):
+    3<-0: e⁴/(e³ + e⁴) = 0.73 (noise's logit 10 is not offered), 3<-1: e^1.5/(e² + e^1.5 + 1) = 0.35,
+    3<-2: e^0.5/(1 + e^0.5 + 1) = 0.45 → keep 3<-0 and 3<-2. Over all ops 3<-0 would drop to 0.002,
+    and over edges (scale's column 4, 1.5, 0.5) 3<-1 would beat 3<-2. With scale's logit 2 on 3<-0,
+    e²/(e³ + e²) = 0.27 is the weakest: keep 3<-1 and 3<-2."""
+    logits = [[3.0, scale_logit_0, 10.0], [2.0, 1.5, 0.0], [0.0, 0.5, 0.0]]
+    ctx, selector = make_context(tmp_path, NoNoiseOnEdge0(), fan_in_data, logits,
+                                 options={"mode": "magnitude", "proj_intv": 0})
+    selection = selector.select(ctx)
+    assert selection.arch == expected
+    assert selection.details["edge_order"][0] != "3<-0"  # so the rows show 3<-0 undecided, by magnitude
+    noise = ctx.space.op_names.index("noise")
+    assert all(ctx.space.parse(row["arch"])[0] != noise for row in selection.trajectory)
+
+
+class CannedMeasurements(PTSelector):
+    """PT whose measurement with op o masked on the edge being decided is ``CANNED[o]`` (accuracy %, loss)."""
+
+    CANNED = {NOISE: (40.0, 0.5), SCALE: (60.0, 2.0), 2: (50.0, 1.0)}
+
+    def _measure(self, ctx, projection, weights=None):
+        if weights is None:
+            return 50.0, 1.0
+        undecided = [edge for edge in range(ctx.space.num_edges) if edge not in projection.ops]
+        (op,) = [o for edge in undecided for o in range(ctx.space.num_ops) if weights[edge, o] == 0]
+        return self.CANNED[op]
+
+
+@pytest.mark.parametrize("criterion, kept", [("acc", NOISE), ("loss", SCALE)])
+def test_criterion_decides_between_the_lowest_accuracy_and_the_highest_loss(tmp_path, criterion, kept):
+    """Masking noise costs the most accuracy (40 %), masking scale raises the loss most (2.0)."""
+    ctx, _ = make_context(tmp_path, ChainSpace(), chain_data, CHAIN_LOGITS)
+    selection = CannedMeasurements({"criterion": criterion, "proj_intv": 0}).select(ctx)
+    assert selection.arch == (kept, kept)
 
 
 @pytest.mark.parametrize("options, message", [
@@ -496,3 +568,66 @@ def test_plugin_registers_the_selector_and_methods():
     assert all(m.defaults["search"]["epochs"] == 100 for m in methods)
     assert methods[2].defaults["selector"]["options"] == {"mode": "magnitude"}
     assert "selector" not in methods[0].defaults and "selector" not in methods[1].defaults
+
+
+class NoisePreferred(CannedMeasurements):
+    """Masking noise costs the most accuracy: PT keeps noise wherever the edge offers it (fan-in ops)."""
+
+    CANNED = {NONE: (50.0, 1.0), SCALE: (45.0, 1.0), 2: (10.0, 1.0)}
+
+
+def test_pt_chooses_among_the_ops_each_edge_offers(tmp_path):
+    ctx, _ = make_context(tmp_path, NoNoiseOnEdge0(), fan_in_data, [[0.0, 1.0, 0.0]] * 3)
+    selection = NoisePreferred({"proj_intv": 0}).select(ctx)
+    choices = {row["edge"]: row["choice"] for row in selection.trajectory if row["phase"] == "op"}
+    assert choices == {"3<-0": "scale", "3<-1": "noise", "3<-2": "noise"}
+
+
+def test_each_measurement_before_a_decision_sees_the_decisions_so_far(tmp_path):
+    """Without tuning, the supernet measured before the topology decision is the one measured
+    after the last op decision (every edge decided on scale: nothing random is left)."""
+    class NoNoise(FanInSpace):
+        def candidate_ops(self, edge):
+            return (NONE, SCALE)
+
+    logits = [[0.0, 1.0, 0.0], [0.0, 1.0, 0.0], [0.0, 3.0, 0.0]]
+    ctx, selector = make_context(tmp_path, NoNoise(), fan_in_data, logits, options={"proj_intv": 0, "measure_on": "plain"})
+    selection = selector.select(ctx)
+    rows = selection.trajectory
+    assert rows[3]["phase"] == "topology" and rows[3]["supernet_acc_before"] == rows[2]["supernet_acc"]
+    assert selection.details["final_supernet_acc"] == rows[3]["supernet_acc"] != rows[1]["supernet_acc"]
+
+
+class SharperWhenTraining(FixedLogits):
+    """Mixing weights that differ between training (softmax(5α)) and evaluation (softmax(α)), as a sampling
+    optimizer's would."""
+
+    def mixing_weights(self, training):
+        return torch.softmax(self.alpha * (5.0 if training else 1.0), dim=-1)
+
+
+class RecordingPT(PTSelector):
+    def __init__(self, options):
+        super().__init__(options)
+        self.masked: list[torch.Tensor] = []
+
+    def _measure(self, ctx, projection, weights=None):
+        if weights is not None:
+            self.masked.append(weights.clone())
+        return super()._measure(ctx, projection, weights)
+
+
+def test_masked_measurements_start_from_the_evaluation_mixing_weights(tmp_path):
+    ctx, _ = make_context(tmp_path, ChainSpace(), chain_data, CHAIN_LOGITS)
+    ctx = dataclasses.replace(ctx, optimizer=SharperWhenTraining(CHAIN_LOGITS))
+    selector = RecordingPT({"proj_intv": 0})
+    started = time.perf_counter()
+    selection = selector.select(ctx)
+    assert selection.details["selection_seconds"] <= time.perf_counter() - started
+    first_edge = ctx.space.edge_names.index(selection.details["edge_order"][0])
+    expected = torch.softmax(torch.tensor(CHAIN_LOGITS), dim=-1)
+    for op, weights in enumerate(selector.masked[:3]):
+        masked = expected.clone()
+        masked[first_edge, op] = 0.0
+        torch.testing.assert_close(weights, masked)
+
