@@ -496,8 +496,9 @@ class ParentSetSpace(ChainSpace):
 
 def test_a_space_of_parent_sets_is_a_user_error(tmp_path):
     ctx, selector = make_context(tmp_path, ParentSetSpace(), chain_data, CHAIN_LOGITS)
-    with pytest.raises(UserError, match=r"^PT decides one op column per edge, but the rows of search space "
-                                        r"parent-sets choose parent sets; use the argmax or proxy selector there$"):
+    with pytest.raises(UserError, match=r"^PT decides one op per edge or the rows a space declares with "
+                                        r"row_choices\(\); the rows of search space parent-sets are neither; use the "
+                                        r"argmax or proxy selector there$"):
         selector.select(ctx)
 
 
