@@ -28,3 +28,23 @@ def _load(path: Path) -> dict[str, Any]:
 def dummy_cells() -> dict[str, Any]:
     """``{hash: (fixed statistics, {108: [3 runs]})}`` as NASLib stores it."""
     return _load(dummy_path())
+
+
+def run_on_nb1shot1(tmp_path: Path, method: str, space: str, *settings: str) -> tuple[dict[str, Any], Path]:
+    """``nasbench run -m METHOD --space SPACE`` on the synthetic set with the fixture's NB101 file,
+    tiny settings plus ``settings`` (``--set`` pairs); returns the record and its run folder."""
+    import json
+
+    from click.testing import CliRunner
+
+    from harness.cli.main import build_cli
+
+    args = ["run", "--method", method, "--space", space, "--dataset", "synthetic", "--epochs", "1",
+            "--benchmark", "nb101", "--benchmark-file", str(dummy_path()), "--results", str(tmp_path),
+            "--set", "search.batch_size=32"]
+    for setting in settings:
+        args += ["--set", setting]
+    result = CliRunner().invoke(build_cli(), args)
+    assert result.exit_code == 0, result.output
+    (record_path,) = tmp_path.rglob("record.json")
+    return json.loads(record_path.read_text()), record_path.parent

@@ -1,13 +1,11 @@
 """NAS-Bench-1Shot1 spaces: the architecture → NB101 spec mapping of all three spaces, argmax, the supernet, a run."""
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
-from nb101_fixture import dummy_path
+from nb101_fixture import dummy_path, run_on_nb1shot1
 
 from harness import DatasetInfo, UserError
 from harness.cli.main import build_cli
@@ -109,17 +107,11 @@ def test_space_sizes_and_bad_strings():
 
 
 def test_balenas_runs_on_space_3_and_records_the_nb101_cell(tmp_path):
-    result = CliRunner().invoke(build_cli(), [
-        "run", "--method", "balenas", "--space", "nb1shot1-3", "--dataset", "synthetic", "--epochs", "1",
-        "--benchmark", "nb101", "--benchmark-file", str(dummy_path()), "--results", str(tmp_path),
-        "--set", "search.batch_size=32", "--set", "space.options.C=4"])
-    assert result.exit_code == 0, result.output
-    (record_path,) = tmp_path.rglob("record.json")
-    record = json.loads(record_path.read_text())
+    record, folder = run_on_nb1shot1(tmp_path, "balenas", "nb1shot1-3", "space.options.C=4")
     space = NB1Shot1Space3()
     arch = space.parse(record["arch"])
     assert record["arch_details"] == space.describe(arch)
-    trajectory = (record_path.parent / "trajectory.csv").read_text().splitlines()
+    trajectory = (folder / "trajectory.csv").read_text().splitlines()
     assert trajectory[0].split(",")[2:4] == ["nb101_spec", "nb101_hash"]
 
 

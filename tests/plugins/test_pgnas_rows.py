@@ -2,13 +2,11 @@
 architecture, on hand-made patterns of both row kinds, the kernels each gate governs, and a tiny run."""
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
-from nb101_fixture import dummy_path
+from nb101_fixture import dummy_path, run_on_nb1shot1
 
 from harness import DatasetInfo
 from harness.cli.main import build_cli
@@ -120,14 +118,8 @@ def test_gates_govern_their_own_kernels_and_parent_edges_mostly_none():
 
 
 def test_pgnas_runs_on_space_3_and_records_the_nb101_cell(tmp_path):
-    result = CliRunner().invoke(build_cli(), [
-        "run", "--method", "pgnas", "--space", "nb1shot1-3", "--dataset", "synthetic", "--epochs", "1",
-        "--benchmark", "nb101", "--benchmark-file", str(dummy_path()), "--results", str(tmp_path),
-        "--set", "search.batch_size=32", "--set", "space.options.C=2", "--set", "space.options.N=1",
-        "--set", "selector.options.candidates=8"])
-    assert result.exit_code == 0, result.output
-    (record_path,) = tmp_path.rglob("record.json")
-    record = json.loads(record_path.read_text())
+    record, folder = run_on_nb1shot1(tmp_path, "pgnas", "nb1shot1-3", "space.options.C=2", "space.options.N=1",
+                                     "selector.options.candidates=8")
     space = NB1Shot1Space3()
     arch = space.parse(record["arch"])
     assert record["arch_details"] == space.describe(arch)
@@ -135,7 +127,7 @@ def test_pgnas_runs_on_space_3_and_records_the_nb101_cell(tmp_path):
     details = record["selection"]
     assert details["candidates"] == 8 and details["cell_rule"] == "keep_probability"
     assert 0.0 <= details["best_cell_valid_acc"] <= 100.0
-    trajectory = (record_path.parent / "trajectory.csv").read_text().splitlines()
+    trajectory = (folder / "trajectory.csv").read_text().splitlines()
     assert trajectory[0].split(",")[2:4] == ["nb101_spec", "nb101_hash"]
 
 

@@ -17,8 +17,7 @@ from itertools import combinations
 import numpy as np
 import pytest
 import torch
-from click.testing import CliRunner
-from nb101_fixture import dummy_path
+from nb101_fixture import run_on_nb1shot1
 from tiny import FixedLogits
 from torch import nn
 
@@ -36,7 +35,6 @@ from harness import (
     Trainer,
     UserError,
 )
-from harness.cli.main import build_cli
 from harness.experiment.config import DEFAULTS, merge
 from plugins.darts.optimizer import DartsOptimizer, FixedOptimizer
 from plugins.nb1shot1.mapping import parents_of
@@ -222,21 +220,15 @@ def test_pt_on_nb1shot1_keeps_each_nodes_number_of_parents(tmp_path, space_class
 
 
 def test_darts_pt_runs_on_nb1shot1_space_3_and_records_the_nb101_cell(tmp_path):
-    result = CliRunner().invoke(build_cli(), [
-        "run", "-m", "darts-pt", "--space", "nb1shot1-3", "--dataset", "synthetic", "--epochs", "1",
-        "--benchmark", "nb101", "--benchmark-file", str(dummy_path()), "--results", str(tmp_path),
-        "--set", "search.batch_size=32", "--set", "search.max_steps_per_epoch=2",
-        "--set", "space.options.C=2", "--set", "space.options.N=1",
-        "--set", "selector.options.proj_intv=1", "--set", "selector.options.eval_batches=1"])
-    assert result.exit_code == 0, result.output
-    (record_path,) = tmp_path.rglob("record.json")
-    record = json.loads(record_path.read_text())
+    record, folder = run_on_nb1shot1(tmp_path, "darts-pt", "nb1shot1-3", "search.max_steps_per_epoch=2",
+                                     "space.options.C=2", "space.options.N=1", "selector.options.proj_intv=1",
+                                     "selector.options.eval_batches=1")
     space = NB1Shot1Space3()
     arch = space.parse(record["arch"])
     details = space.describe(arch)
     assert record["arch_details"] == details and len(details["nb101_hash"]) == 32
     assert space.nb101_spec(arch).problem() is None
-    with (record_path.parent / "selection.csv").open() as file:
+    with (folder / "selection.csv").open() as file:
         decisions = list(csv.DictReader(file))
     assert [row["phase"] for row in decisions] == ["op"] * 5 + ["topology"] * 5  # the output and 4 parents rows
     assert decisions[-1]["arch"] == record["arch"]
