@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from harness import BatchStream, DatasetInfo, ImageSet, augment, iterate_once, to_float
+from harness.engine.data import shuffled_pass
 
 TWO_CHANNELS = DatasetInfo("two", num_classes=3, channels=2, image_size=2, mean=(0.5, 0.25), std=(0.5, 0.25))
 
@@ -80,6 +81,18 @@ def test_a_stream_loaded_from_a_checkpoint_continues_with_the_same_batches(augme
         assert torch.equal(x, rx) and torch.equal(y, ry)
 
 
+def test_a_cpu_stream_resuming_a_gpu_checkpoint_keeps_its_order_and_ignores_the_device_generator():
+    data = uint8_set(10)
+    stream = BatchStream(data, TWO_CHANNELS, 4, seed=5)
+    next(stream)
+    # a GPU stream's checkpoint also holds its device generator; a CPU generator's state stands in for it
+    state = {**stream.state_dict(), "device_generator": torch.Generator().manual_seed(123).get_state()}
+    expected = [next(stream) for _ in range(4)]
+    resumed = BatchStream(data, TWO_CHANNELS, 4, seed=99)
+    resumed.load_state_dict(state)
+    for (x, y), (rx, ry) in zip(expected, (next(resumed) for _ in range(4))):
+        assert torch.equal(x, rx) and torch.equal(y, ry)
+
 def test_a_fresh_stream_normalizes_its_first_pass_and_covers_every_example_once():
     data = uint8_set(6)
     stream = BatchStream(data, TWO_CHANNELS, 1, seed=0)
@@ -117,3 +130,14 @@ def test_a_cuda_stream_checkpoints_its_device_generator_and_resumes_the_same_aug
     resumed.load_state_dict(state)
     for (x, y), (rx, ry) in zip(expected, (next(resumed) for _ in range(5))):
         assert torch.equal(x, rx) and torch.equal(y, ry)
+
+
+def test_shuffled_pass_yields_every_example_once_in_the_order_its_generator_draws():
+    data = uint8_set(10)
+    torch.manual_seed(0)  # the global generator must play no part
+    batches = list(shuffled_pass(data, TWO_CHANNELS, 4, torch.Generator().manual_seed(7), augment_batches=False))
+    assert [len(y) for _, y in batches] == [4, 4, 2]
+    order = torch.randperm(10, generator=torch.Generator().manual_seed(7))
+    torch.testing.assert_close(torch.cat([x for x, _ in batches]), to_float(data.images[order], TWO_CHANNELS),
+                               rtol=0, atol=0)
+    assert torch.equal(torch.cat([y for _, y in batches]), data.labels[order])
