@@ -9,7 +9,7 @@ import click
 
 from harness.api.errors import UserError
 from harness.api.options import describe_options
-from harness.cli.report import add_report_commands
+from harness.cli.report import add_report_commands, execution_options
 from harness.experiment.config import merge, parse_assignment
 from harness.experiment.seeds import parse_seeds
 from harness.plugin.manager import REGISTRATION_HOOKS, get_plugins
@@ -96,18 +96,10 @@ def user_config_from_options(dataset_dir: str | None, space: str | None, selecto
 @click.option("--track-hessian", is_flag=True, help="Record the dominant Hessian eigenvalue of L_val w.r.t. α per epoch.")
 @click.option("--amp", is_flag=True, help="bfloat16 autocast (CUDA, or CPUs with bfloat16 support).")
 @click.option("--retry-failed", is_flag=True, help="Run again the seeds whose record says failed.")
-@click.option("--reuse-supernets/--no-reuse-supernets", default=True, show_default=True,
-              help="Start a seed from the supernet another method trained with the same settings under --results "
-                   "(e.g. darts-pt from darts'), instead of training it again.")
 @click.option("--threads", type=int, default=None, help="CPU threads for torch [default: 1 on small datasets].")
 @click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE",
               help="Any config leaf, e.g. --set optimizer.options.samples=3 (repeatable).")
-@click.option("--logger", "loggers", multiple=True, metavar="NAME",
-              help="Experiment logger: tensorboard, mlflow, wandb (repeatable; see `nasbench list logger`).")
-@click.option("--executor", default="local", show_default=True,
-              help="Where seeds run: local, local-gpus (one worker per GPU), ray (see `nasbench list executor`).")
-@click.option("--executor-option", "executor_options", multiple=True, metavar="KEY=VALUE",
-              help="An executor option, e.g. --executor-option num_gpus=0.5 (repeatable).")
+@execution_options
 def run(method: str, dataset: str | None, data_dir: str | None, space: str | None, selector: str | None,
         benchmarks: tuple[str, ...], benchmark_file: str | None, seeds: str, device: str, epochs: int | None,
         results_root: str, label: str | None, track_hessian: bool, amp: bool, retry_failed: bool,

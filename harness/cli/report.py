@@ -1,7 +1,9 @@
 """The reporting commands: ``nasbench table``, ``regress``, ``plot`` and ``suite``."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -12,6 +14,23 @@ from harness.report.formats import FORMATS
 
 # The commands import what they use when they run: `nasbench --help` must not import
 # scipy, matplotlib or torch.
+
+
+def execution_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Where and how the seeds of ``run`` and ``suite`` are carried out: the options both commands share."""
+    for option in reversed([
+        click.option("--reuse-supernets/--no-reuse-supernets", default=True, show_default=True,
+                     help="Start a seed from the supernet another method trained with the same settings under the "
+                          "same results folder (e.g. darts-pt from darts'), instead of training it again."),
+        click.option("--logger", "loggers", multiple=True, metavar="NAME",
+                     help="Experiment logger: tensorboard, mlflow, wandb (repeatable; see `nasbench list logger`)."),
+        click.option("--executor", default="local", show_default=True,
+                     help="Where seeds run: local, local-gpus (one worker per GPU), ray (see `nasbench list executor`)."),
+        click.option("--executor-option", "executor_options", multiple=True, metavar="KEY=VALUE",
+                     help="An executor option, e.g. --executor-option max_retries=5 (repeatable)."),
+    ]):
+        command = option(command)
+    return command
 
 
 def _names(text: str | None) -> list[str] | None:
@@ -151,17 +170,10 @@ def epochs(results: Path, metric: str | None, fmt: str, output: Path | None) -> 
 @click.option("--results", "results_dir", type=click.Path(path_type=Path), default=None,
               help="Where the runs and table.md/table.csv go [default: results/suites/<suite name>].")
 @click.option("--dry-run", is_flag=True, help="Print the planned runs and stop.")
-@click.option("--reuse-supernets/--no-reuse-supernets", default=True, show_default=True,
-              help="Start a seed from the supernet another method of the suite trained with the same settings.")
 @click.option("--seeds", default=None, help="Override the suite's seeds: 0-3, 0,2,5, or both.")
 @click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE", help="Override any config leaf for every run.")
 @click.option("--device", default=None, help="auto, cpu, cuda or cuda:N [default: the suite's device, else auto].")
-@click.option("--logger", "loggers", multiple=True, metavar="NAME",
-              help="Experiment logger: tensorboard, mlflow, wandb (repeatable; see `nasbench list logger`).")
-@click.option("--executor", default="local", show_default=True,
-              help="Where seeds run: local, local-gpus (one worker per GPU), ray (see `nasbench list executor`).")
-@click.option("--executor-option", "executor_options", multiple=True, metavar="KEY=VALUE",
-              help="An executor option, e.g. --executor-option max_retries=5 (repeatable).")
+@execution_options
 def suite(suite_file: Path, results_dir: Path | None, dry_run: bool, reuse_supernets: bool, seeds: str | None,
           assignments: tuple[str, ...], device: str | None, loggers: tuple[str, ...], executor: str,
           executor_options: tuple[str, ...]) -> None:
