@@ -36,6 +36,8 @@ class Task:
     """``--logger`` names, attached where the task runs (a worker's lifecycle hooks fire in the worker)."""
     reuse_supernets: bool = True
     """Start a seed from a supernet another method already trained with the same settings (``harness.store.supernets``)."""
+    stack_seeds: str = "auto"
+    """Train seeds that start from the same epoch as one stacked model: auto (on CUDA), on, off."""
 
     def per_seed(self) -> list[Task]:
         """The task split into one task per seed (what remote executors schedule)."""

@@ -59,6 +59,35 @@ class ArchOptimizer(ABC):
         """
         return self.logits().detach().unsqueeze(0).expand(count, *self.logits().shape).clone()
 
+    def stackable(self) -> bool:
+        """True when seeds of this optimizer can train stacked, as one model (``harness.engine.stacked``).
+
+        A bi-level optimizer says so when its step is ``gradient_points`` → ∇ L_val at each →
+        ``apply_gradients``. A single-level one can be stacked when its ``regularizer`` reads
+        the weights it is handed (a regularizer that read its own references to the seed's
+        supernet tensors would miss the stacked ones). The default: single-level without a
+        regularizer.
+        """
+        return not self.bilevel and self.regularizer() is None
+
+    def gradient_points(self) -> list[torch.Tensor]:
+        """Stacked seeds: the leaves (requiring grad) at which this architecture step needs ∇ L_val.
+
+        Called once per step, before the gradients are taken (it may draw noise, as BaLeNAS'
+        samples do). The harness computes ∂L_val/∂point for every seed of a stack in one
+        forward and backward per point, with the supernet mixed by ``weights_at(point)``, and
+        hands the gradients to ``apply_gradients``. Only called when ``stackable()``.
+        """
+        raise NotImplementedError(f"{type(self).__name__} is not stackable")
+
+    def weights_at(self, point: torch.Tensor) -> torch.Tensor:
+        """The supernet's op weights at one of ``gradient_points()`` (differentiable in it)."""
+        raise NotImplementedError(f"{type(self).__name__} returns gradient points but has no weights_at()")
+
+    def apply_gradients(self, grads: list[torch.Tensor]) -> None:
+        """The architecture update from ∇ L_val at each of this step's ``gradient_points()``, in order."""
+        raise NotImplementedError(f"{type(self).__name__} returns gradient points but has no apply_gradients()")
+
     def parameters(self) -> list[torch.Tensor]:
         """Tensors trained with the weights (single-level optimizers only)."""
         return []
@@ -68,8 +97,12 @@ class ArchOptimizer(ABC):
         same cosine schedule): architecture parameters may need a faster clock than the weights."""
         return 1.0
 
-    def regularizer(self) -> torch.Tensor | None:
-        """A term added to the weight-step loss (single-level optimizers only)."""
+    def regularizer(self, weights: Mapping[str, torch.Tensor] | None = None) -> torch.Tensor | None:
+        """A term added to the weight-step loss (single-level optimizers only).
+
+        ``weights`` maps the supernet's parameter names to the tensors to regularize instead
+        of its own: a seed's slices of the stacked weights, when seeds train stacked.
+        """
         return None
 
     def summary(self) -> dict[str, float]:

@@ -15,5 +15,11 @@ class Supernet(nn.Module):
     one-hot rows).
     """
 
+    stackable: bool = False
+    """True when ``forward`` also runs under ``torch.func.vmap`` over seeds (stacked seeds): no
+    reading values on the host, no in-place ``_foreach`` ops. The harness sets ``stacked`` on the
+    copy it runs that way, so an implementation can take its vmap-friendly path there."""
+    stacked: bool = False
+
     def forward(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError

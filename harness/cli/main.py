@@ -103,7 +103,7 @@ def user_config_from_options(dataset_dir: str | None, space: str | None, selecto
 def run(method: str, dataset: str | None, data_dir: str | None, space: str | None, selector: str | None,
         benchmarks: tuple[str, ...], benchmark_file: str | None, seeds: str, device: str, epochs: int | None,
         results_root: str, label: str | None, track_hessian: bool, amp: bool, retry_failed: bool,
-        reuse_supernets: bool, threads: int | None, assignments: tuple[str, ...], loggers: tuple[str, ...], executor: str,
+        reuse_supernets: bool, stack_seeds: str, threads: int | None, assignments: tuple[str, ...], loggers: tuple[str, ...], executor: str,
         executor_options: tuple[str, ...]) -> None:
     """Search with METHOD over seeds, look the found architectures up, print a table."""
     from harness.api.executors import Task
@@ -116,7 +116,7 @@ def run(method: str, dataset: str | None, data_dir: str | None, space: str | Non
     if threads is not None:
         user["threads"] = threads
     task = Task(method, dataset, user, tuple(parse_seeds(seeds)), device, str(Path(results_root).resolve()),
-                retry_failed, loggers=loggers, reuse_supernets=reuse_supernets)
+                retry_failed, loggers=loggers, reuse_supernets=reuse_supernets, stack_seeds=stack_seeds)
     folders = execute([task], executor, parse_executor_options(executor_options))
     experiment = folders[0].parent
     skipped: list[str] = []
@@ -149,12 +149,14 @@ def parse_executor_options(assignments: tuple[str, ...]) -> dict[str, Any]:
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.option("--threads", type=int, default=None, help="CPU threads for torch [default: torch's].")
 @click.option("--amp", is_flag=True, help="bfloat16 autocast (CUDA, or CPUs with bfloat16 support).")
+@click.option("--stacked-seeds", type=int, default=1, show_default=True,
+              help="Also time one search step of this many seeds trained as one stacked model.")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE",
               help="Any config leaf, e.g. --set space.options.cell=per_op (repeatable).")
 def bench_command(method: str, space: str | None, channels: int | None, cells: int | None, resolution: int,
                   batch_size: int, steps: int, repeats: int, eval_images: int, device: str, threads: int | None,
-                  amp: bool, as_json: bool, assignments: tuple[str, ...]) -> None:
+                  amp: bool, stacked_seeds: int, as_json: bool, assignments: tuple[str, ...]) -> None:
     """Images/s of METHOD's search step and loop here, and its projected CIFAR-10 search cost."""
     import json
 
@@ -169,7 +171,8 @@ def bench_command(method: str, space: str | None, channels: int | None, cells: i
     torch_device = resolve_device(device)
     if threads is not None:
         torch.set_num_threads(threads)
-    report = bench(get_plugins(), method, user, resolution, torch_device, steps, repeats, eval_images)
+    report = bench(get_plugins(), method, user, resolution, torch_device, steps, repeats, eval_images,
+                   stacked_seeds=stacked_seeds)
     click.echo(json.dumps(report.as_dict(), indent=2) if as_json else format_report(report))
 
 

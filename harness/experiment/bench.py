@@ -6,7 +6,9 @@ size. Two figures are measured with the real trainer:
 
 - the search step alone: architecture step + weight step on batches already on the device;
 - the loop: ``Trainer.train_epoch`` (batching, augmentation, steps) and the epoch-end
-  evaluation pass over the validation half.
+  evaluation pass over the validation half;
+- with ``stacked_seeds`` S > 1, also the search step of S seeds trained as one stacked
+  model (``harness.engine.stacked``), against S times one seed's step.
 
 The projection multiplies the loop's figures out to CIFAR-10's 25,000/25,000 search split
 and the method's epochs on CIFAR-10 (selection and benchmark look-ups not included).
@@ -27,6 +29,7 @@ from harness.api.errors import UserError
 from harness.api.run import RunContext
 from harness.engine.data import SearchData
 from harness.engine.devices import peak_memory_mb
+from harness.engine.stacked import StackedTrainer, unstackable_reason
 from harness.engine.trainer import Trainer
 from harness.experiment.checks import resolve_config
 from harness.experiment.config import merge
@@ -60,24 +63,57 @@ class BenchReport:
     epochs: int
     search_seconds: float
     peak_memory_mb: float
+    stacked_seeds: int = 1
+    stacked_step_seconds: float | None = None
+    """One search step of ``stacked_seeds`` seeds as one stacked model (every seed's architecture and weight step)."""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
 def bench(plugins: Plugins, method: str, user: dict[str, Any], resolution: int, device: torch.device,
-          steps: int = 5, repeats: int = 3, eval_images: int = 512, seed: int = 0) -> BenchReport:
+          steps: int = 5, repeats: int = 3, eval_images: int = 512, seed: int = 0,
+          stacked_seeds: int = 1) -> BenchReport:
     """Time ``method``'s search step and loop on random ``resolution``² images (see the module doc)."""
     if steps < 1 or repeats < 1:
         raise UserError("bench needs --steps ≥ 1 and --repeats ≥ 1")
+    if stacked_seeds < 1:
+        raise UserError("bench needs --stacked-seeds ≥ 1")
     config = resolve_config(plugins, method, PROJECTION_DATASET, user)
     batch = int(config["search"]["batch_size"])
     if eval_images < 1:
         raise UserError("bench needs --eval-images ≥ 1")
     seed_everything(seed)
     with tempfile.TemporaryDirectory(prefix="nasbench-bench-") as folder:
-        trainer = bench_trainer(plugins, config, resolution, device, seed, max(batch, eval_images), Path(folder))
-        return _measure(trainer, config, resolution, device, steps, repeats)
+        half = max(batch, eval_images)
+        trainer = bench_trainer(plugins, config, resolution, device, seed, half, Path(folder))
+        report = _measure(trainer, config, resolution, device, steps, repeats)
+        if stacked_seeds > 1:
+            trainers = []
+            for k in range(stacked_seeds):
+                seed_everything(seed + k)
+                trainers.append(bench_trainer(plugins, config, resolution, device, seed + k, half, Path(folder)))
+            reason = unstackable_reason(trainers)
+            if reason is not None:
+                raise UserError(f"--stacked-seeds: {config['method']} cannot train stacked here: {reason}")
+            report.stacked_seeds = stacked_seeds
+            report.stacked_step_seconds = _stacked_step_seconds(StackedTrainer(trainers), device, steps, repeats)
+        return report
+
+
+def _stacked_step_seconds(stack: StackedTrainer, device: torch.device, steps: int, repeats: int) -> float:
+    batches = (stack.next_batches("train"), stack.next_batches("valid") if stack.bilevel else None)
+    stack.net.train(True)
+    stack.search_step(*batches)  # warm-up
+    times = []
+    for _ in range(repeats):
+        _synchronize(device)
+        start = time.perf_counter()
+        for _ in range(steps):
+            stack.search_step(*batches)
+        _synchronize(device)
+        times.append((time.perf_counter() - start) / steps)
+    return statistics.median(times)
 
 
 def _measure(trainer: Trainer, config: dict[str, Any], resolution: int, device: torch.device, steps: int,
@@ -173,4 +209,9 @@ def format_report(report: BenchReport) -> str:
         f"peak memory: {report.peak_memory_mb:.0f} MB "
         f"({'accelerator' if report.device.startswith('cuda') else 'resident'})",
     ]
+    if report.stacked_step_seconds is not None:
+        seeds, stacked = report.stacked_seeds, report.stacked_step_seconds
+        lines.append(f"{seeds} stacked seeds: search step {stacked * 1000:.1f} ms = {stacked / report.step_seconds:.2f}× "
+                     f"one seed's step ({seeds} seeds one after another: {seeds}×), "
+                     f"{seeds * report.step_images_per_second * report.step_seconds / stacked:.0f} images/s")
     return "\n".join(lines)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from harness.api.executors import Task
-from harness.experiment.runner import run_task
+from harness.experiment.seed_runs import run_task
 from harness.plugin.manager import get_plugins
 
 

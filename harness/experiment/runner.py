@@ -1,15 +1,16 @@
-"""Running a method over seeds: one results folder per run, resumable, failures recorded.
+"""One seed's run, from its live objects to its record: resumable, failures recorded.
 
 Re-running the same command skips finished runs and resumes an interrupted one from its
-last epoch checkpoint, because the folder name is a hash of the resolved config.
+last epoch checkpoint, because the folder name is a hash of the resolved config
+(``seed_runs`` takes a command's seeds through here).
 """
 from __future__ import annotations
 
 import platform
+import random
 import sys
 import time
 import traceback
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
@@ -23,7 +24,6 @@ from tqdm.auto import tqdm
 from harness.api.benchmarks import Benchmark, BenchmarkContext, BenchmarkUnavailable
 from harness.api.datasets import Dataset, ImageSet
 from harness.api.errors import UserError
-from harness.api.executors import Task
 from harness.api.loggers import run_name
 from harness.api.optimizers import ArchOptimizer
 from harness.api.run import RunContext
@@ -31,106 +31,16 @@ from harness.api.selectors import SelectionContext
 from harness.api.spaces import Architecture
 from harness.api.step import SearchStep
 from harness.engine.data import SearchData
-from harness.engine.devices import peak_memory_mb, resolve_device
+from harness.engine.devices import peak_memory_mb
 from harness.engine.hessian import dominant_hessian_eigenvalue
-from harness.engine.reduced_dataset import ReducedDataset
 from harness.engine.trainer import DivergedError, Trainer
-from harness.experiment.checks import resolve_config
 from harness.experiment.config import config_hash, search_key
-from harness.experiment.loggers import attached_loggers
 from harness.experiment.seeds import seed_everything
-from harness.plugin.manager import Plugins, get_plugins
+from harness.plugin.manager import Plugins
 from harness.store import run_folder as results
-from harness.store.seed_lock import SeedLock
 from harness.store.supernets import keep_supernet, supernet_path
 
 SKIP_OP = "skip_connect"
-
-
-def run_seeds(method: str, dataset: str | None, user_config: dict[str, Any], seeds: list[int],
-              device: str = "auto", results_root: Path = Path("results/runs"),
-              retry_failed: bool = False, on_seed_done: Callable[[Path], None] | None = None,
-              reuse_supernets: bool = True) -> list[Path]:
-    """Run ``method`` once per seed; returns the run folders (finished ones are skipped).
-
-    Each seed runs under its folder's lock, so a second command on the same results
-    folder never computes a seed twice: it takes the seeds nobody runs, then waits for
-    the others (and resumes one whose runner died). With ``reuse_supernets`` a seed whose
-    supernet another method already trained under ``results_root`` starts from it
-    (``harness.store.supernets``).
-    """
-    plugins = get_plugins()
-    config = resolve_config(plugins, method, dataset, user_config)
-    results.prepare_root(results_root)
-    torch_device = resolve_device(device)
-    if torch_device.type == "cpu" and config.get("threads"):
-        torch.set_num_threads(int(config["threads"]))
-    source = ReducedDataset.wrap(plugins["dataset"].create(config["dataset"]["name"]), config["dataset"])
-    planned = []
-    for seed in seeds:  # every seed's record is read before any work: a damaged one stops nothing half-way
-        seeded = {**config, "seed": seed, "device": str(torch_device)}
-        folder = results.run_dir(results_root, config["method"], config["space"]["name"],
-                                 config["dataset"]["name"], config_hash(seeded), seed)
-        if not retry_failed:
-            results.read_record(folder)  # a damaged record stops the command before any seed runs
-        planned.append((seed, seeded, folder))
-    loaded: list[tuple[ImageSet, ImageSet]] = []
-
-    def run_unless_done(seed: int, seeded: dict[str, Any], folder: Path) -> None:
-        previous = previous_record(folder, seed, retry_failed)  # under the lock: another command may have finished it
-        if previous is not None and (previous.get("status") == "finished" or not retry_failed):
-            print(f"{config['label']} seed {seed}: already {previous.get('status')} in {folder} (skipped)",
-                  file=sys.stderr)
-            return
-        if not loaded:
-            loaded.append(load_dataset(source, config["dataset"].get("data_dir")))
-        run_one(plugins, seeded, source, loaded[0], torch_device, folder, results_root if reuse_supernets else None)
-
-    busy = []
-    for seed, seeded, folder in planned:
-        lock = SeedLock(folder)
-        if not lock.acquire(wait=False):
-            print(f"{config['label']} seed {seed}: being run by {lock.holder()}; back to it after the other seeds",
-                  file=sys.stderr)
-            busy.append((seed, seeded, folder))
-            continue
-        with lock:
-            run_unless_done(seed, seeded, folder)
-        if on_seed_done is not None:
-            on_seed_done(folder)
-    for seed, seeded, folder in busy:  # finished there: skipped; its holder died: resumed from its checkpoint
-        lock = SeedLock(folder)
-        print(f"{config['label']} seed {seed}: waiting for {lock.holder()}", file=sys.stderr)
-        lock.acquire(wait=True)
-        with lock:
-            run_unless_done(seed, seeded, folder)
-        if on_seed_done is not None:
-            on_seed_done(folder)
-    return [folder for _, _, folder in planned]
-
-
-def previous_record(folder: Path, seed: int, retry_failed: bool) -> dict[str, Any] | None:
-    """The seed's record; a damaged one is an error, or with ``retry_failed`` a seed to run again."""
-    try:
-        return results.read_record(folder)
-    except results.CorruptFile as exc:
-        if not retry_failed:
-            raise
-        print(f"{exc.message.split(';')[0]}: running seed {seed} again", file=sys.stderr)
-        return None
-
-
-def run_task(task: Task, done: Callable[[Path], None] | None = None) -> list[Path]:
-    """One executor task in this process (an executor's ``work``; a module-level function, so it pickles)."""
-    with attached_loggers(get_plugins(), task.loggers, Path(task.results_root)):
-        return run_seeds(task.method, task.dataset, task.user_config, list(task.seeds), task.device,
-                         Path(task.results_root), task.retry_failed, done, task.reuse_supernets)
-
-
-def load_dataset(source: Dataset, data_dir: str | None) -> tuple[ImageSet, ImageSet]:
-    if source.needs_data_dir and not data_dir:
-        raise UserError(f"dataset {source.info.name} needs --data-dir. {source.download_hint}".strip())
-    return source.load(Path(data_dir).expanduser() if data_dir else None)
 
 
 @dataclass
@@ -144,11 +54,27 @@ class Run:
     trajectory: list[dict[str, Any]]
     supernet_from: str | None = None
     """The run (``run_name``, inside the same results folder) whose trained supernet this run started from."""
+    start_epoch: int = 0
+    """The first epoch still to search (after a resumed checkpoint)."""
+    rng_state: dict[str, Any] | None = None
+    """The global random generators' state this run left off with (seeds of a stack take turns)."""
+    stacked_with: int = 1
+    """How many seeds trained as one stacked model with this one (1: alone)."""
 
 
 def run_one(plugins: Plugins, config: dict[str, Any], source: Dataset, loaded: tuple[ImageSet, ImageSet],
             device: torch.device, folder: Path, supernets: Path | None = None) -> dict[str, Any]:
     """One seed, start to record (or resumed from its checkpoint, or from a supernet kept under ``supernets``)."""
+    prepared = prepare_run(plugins, config, source, loaded, device, folder, supernets)
+    if isinstance(prepared, dict):
+        return prepared
+    return complete_run(prepared, folder, supernets)
+
+
+def prepare_run(plugins: Plugins, config: dict[str, Any], source: Dataset, loaded: tuple[ImageSet, ImageSet],
+                device: torch.device, folder: Path, supernets: Path | None) -> Run | dict[str, Any]:
+    """The seed's live run, restored from its checkpoint (``run.start_epoch``), or the failure record of a
+    run that could not be built."""
     seed = config["seed"]
     results.write_json(folder / results.CONFIG, config)
     seed_everything(seed)
@@ -165,11 +91,24 @@ def run_one(plugins: Plugins, config: dict[str, Any], source: Dataset, loaded: t
         return record
     if supernets is not None:
         adopt_supernet(config, folder, supernets)
-    start_epoch = resume(run, folder)
-    run.context.resumed = start_epoch
+    run.start_epoch = resume(run, folder)
+    run.context.resumed = run.start_epoch
+    run.rng_state = capture_rng()
+    return run
+
+
+def complete_run(run: Run, folder: Path, supernets: Path | None, failure: str | None = None,
+                 started: bool = False) -> dict[str, Any]:
+    """Search on from ``run.start_epoch``, select, and write the record (``failure``: the search already
+    failed, as a seed of a stack can; ``started``: ``nasbench_run_start`` was already called)."""
+    config, plugins = run.context.config, run.context.plugins
+    restore_rng(run.rng_state)
     try:
-        plugins.hook.nasbench_run_start(run=run.context)
-        search(run, start_epoch)
+        if not started:
+            plugins.hook.nasbench_run_start(run=run.context)
+        if failure is not None:
+            raise DivergedError(failure)
+        search(run, run.start_epoch)
         record = finish(run)
     except DivergedError as exc:
         record = failure_record(run, str(exc))
@@ -179,11 +118,11 @@ def run_one(plugins: Plugins, config: dict[str, Any], source: Dataset, loaded: t
         record = failure_record(run, describe_exception(exc))
     results.write_json(folder / results.RECORD, record)
     if supernets is not None and record["status"] == "finished":
-        keep_supernet(folder / results.CHECKPOINT, supernets, search_key(config), seed)
+        keep_supernet(folder / results.CHECKPOINT, supernets, search_key(config), config["seed"])
     results.remove_checkpoints(folder)
     plugins.hook.nasbench_run_end(run=run.context, record=record)
     status = f"failed: {record['failure']}" if record["status"] == "failed" else f"{record['arch']}"
-    print(f"{config['label']} seed {seed}: {status}", file=sys.stderr)
+    print(f"{config['label']} seed {config['seed']}: {status}", file=sys.stderr)
     return record
 
 
@@ -321,18 +260,35 @@ def search(run: Run, start_epoch: int) -> None:
     with tqdm(total=(epochs - start_epoch) * steps, desc=f"{config['label']} seed {run.context.seed}",
               unit="step", leave=False, disable=None) as bar:
         for epoch in range(start_epoch, epochs):
-            stats = run.trainer.train_epoch(progress=bar.update)
-            run.trainer.scheduler.step()
-            row = epoch_row(run, epoch + 1, stats)
-            run.trajectory.append(row)
-            results.write_csv(run.context.out_dir / results.TRAJECTORY, run.trajectory)
-            results.save_checkpoint(run.context.out_dir / results.CHECKPOINT, {
-                "epoch": epoch + 1, "trainer": run.trainer.state_dict(), "optimizer": run.optimizer.state_dict(),
-                "trajectory": run.trajectory, "torch_rng": torch.get_rng_state(), "numpy_rng": numpy_rng_state(),
-                "versions": search_versions(run.context.plugins, config),  # type: ignore[arg-type]
-                "origin": run_name(run.context),
-            })
-            run.context.plugins.hook.nasbench_epoch_end(run=run.context, row=row)
+            end_epoch(run, epoch + 1, run.trainer.train_epoch(progress=bar.update))
+
+
+def end_epoch(run: Run, epoch: int, stats: dict[str, float]) -> None:
+    """After training epoch ``epoch`` (from 1): the schedule, the trajectory row and the checkpoint."""
+    config = run.context.config
+    run.trainer.scheduler.step()
+    row = epoch_row(run, epoch, stats)
+    run.trajectory.append(row)
+    results.write_csv(run.context.out_dir / results.TRAJECTORY, run.trajectory)
+    results.save_checkpoint(run.context.out_dir / results.CHECKPOINT, {
+        "epoch": epoch, "trainer": run.trainer.state_dict(), "optimizer": run.optimizer.state_dict(),
+        "trajectory": run.trajectory, "torch_rng": torch.get_rng_state(), "numpy_rng": numpy_rng_state(),
+        "versions": search_versions(run.context.plugins, config),  # type: ignore[arg-type]
+        "origin": run_name(run.context),
+    })
+    run.context.plugins.hook.nasbench_epoch_end(run=run.context, row=row)
+
+
+def capture_rng() -> dict[str, Any]:
+    """The global generators a run may draw from (torch, numpy, Python's ``random``)."""
+    return {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "random": random.getstate()}
+
+
+def restore_rng(state: dict[str, Any] | None) -> None:
+    if state is not None:
+        torch.set_rng_state(state["torch"])
+        np.random.set_state(state["numpy"])
+        random.setstate(state["random"])
 
 
 def epoch_row(run: Run, epoch: int, stats: dict[str, float]) -> dict[str, Any]:
@@ -447,7 +403,7 @@ def base_record(run: Run) -> dict[str, Any]:
         "epochs": len(run.trajectory), "search_seconds": run.trainer.seconds,
         "images_per_second": run.trainer.images_per_second(), "device": device_name(context.device),
         "peak_memory_mb": peak_memory_mb(context.device), "optimizer": run.optimizer.summary(),
-        "supernet_from": run.supernet_from,
+        "supernet_from": run.supernet_from, "stacked_seeds": run.stacked_with,
     }
 
 

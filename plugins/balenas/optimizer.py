@@ -85,10 +85,20 @@ class BalenasOptimizer(ArchOptimizer):
         return self.vadam.sigma()[0]
 
     def step(self, step: SearchStep) -> None:
-        draws = self.vadam.sample(self.generator)[0]
-        grads = [arch_gradient(step, alpha.clone().requires_grad_(True), lambda a: _softmax(_masked(a, self.mask)),
-                               unrolled=self.order == 2)
-                 for alpha in draws]
+        draws = [alpha.clone().requires_grad_(True) for alpha in self.vadam.sample(self.generator)[0]]
+        self.apply_gradients([arch_gradient(step, alpha, self.weights_at, unrolled=self.order == 2) for alpha in draws])
+
+    def stackable(self) -> bool:
+        return self.order == 1
+
+    def gradient_points(self) -> list[torch.Tensor]:
+        """The M draws α_m = μ + σ ε_m of this step."""
+        return [alpha.clone().requires_grad_(True) for alpha in self.vadam.sample(self.generator)[0]]
+
+    def weights_at(self, point: torch.Tensor) -> torch.Tensor:
+        return _softmax(_masked(point, self.mask))
+
+    def apply_gradients(self, grads: list[torch.Tensor]) -> None:
         self.vadam.step([torch.stack(grads)])
 
     def sample_logits(self, count: int, generator: torch.Generator) -> torch.Tensor:

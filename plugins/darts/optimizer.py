@@ -53,9 +53,20 @@ class DartsOptimizer(ArchOptimizer):
         return self.alpha.detach()
 
     def step(self, step: SearchStep) -> None:
-        grad = arch_gradient(step, self.alpha, lambda alpha: _softmax(_masked(alpha, self.mask)), unrolled=self.order == 2)
+        self.apply_gradients([arch_gradient(step, self.alpha, self.weights_at, unrolled=self.order == 2)])
+
+    def stackable(self) -> bool:
+        return self.order == 1
+
+    def gradient_points(self) -> list[torch.Tensor]:
+        return [self.alpha]
+
+    def weights_at(self, point: torch.Tensor) -> torch.Tensor:
+        return _softmax(_masked(point, self.mask))
+
+    def apply_gradients(self, grads: list[torch.Tensor]) -> None:
         self.adam.zero_grad(set_to_none=True)
-        self.alpha.grad = grad
+        self.alpha.grad = grads[0]
         self.adam.step()
 
     def summary(self) -> dict[str, float]:

@@ -35,7 +35,14 @@ def outgoing(source: int) -> list[int]:
 
 
 class FusedMixedCell(MixedCell):
-    """``MixedCell`` with the work of the ops reading one node shared (same maths, same modules)."""
+    """``MixedCell`` with the work of the ops reading one node shared (same maths, same modules).
+
+    ``vmapped`` is set while the cell runs once per seed under ``torch.func.vmap`` (stacked
+    seeds, ``NB201Supernet.stacked``): running statistics are then written back one tensor at a
+    time.
+    """
+
+    vmapped = False
 
     def __init__(self, channels: int, affine: bool, track_running_stats: bool) -> None:
         super().__init__(channels, affine, track_running_stats)
@@ -118,14 +125,21 @@ class FusedMixedCell(MixedCell):
         assert first.momentum is not None  # NB201's BatchNorms use exponential averaging
         out = F.batch_norm(z, mean, var, gamma, beta, True, first.momentum, first.eps)
         new = torch.stack([mean, var])
-        counters = [norm.num_batches_tracked for norm in norms]
-        if active is None:
-            torch._foreach_add_(counters, 1)  # type: ignore[arg-type]
+        counters: list[torch.Tensor] = [norm.num_batches_tracked for norm in norms]  # type: ignore[misc]
+        targets, values = means + variances, list(new.view(2, len(norms), -1).flatten(0, 1).unbind())
+        if self.vmapped:  # the _foreach ops have no vmap rule; active is None here (no mask under vmap)
+            for counter in counters:
+                counter.add_(1)
+            for target, value in zip(targets, values):
+                target.copy_(value)
+        elif active is None:
+            torch._foreach_add_(counters, 1)
+            torch._foreach_copy_(targets, values)
         else:
             assert old is not None
-            new = torch.where(active.repeat_interleave(self.channels), new, old)
-            torch._foreach_add_(counters, list(active.long().unbind()))  # type: ignore[arg-type]
-        torch._foreach_copy_(means + variances, list(new.view(2, len(norms), -1).flatten(0, 1).unbind()))
+            kept = torch.where(active.repeat_interleave(self.channels), new, old)
+            torch._foreach_add_(counters, list(active.long().unbind()))
+            torch._foreach_copy_(targets, list(kept.view(2, len(norms), -1).flatten(0, 1).unbind()))
         return out
 
 

@@ -55,10 +55,27 @@ class NB201Supernet(Supernet):
         self.stem, self.cells, self.head = build_macro(
             in_channels, num_classes, C, N, lambda width: make(width, affine, track_running_stats))
 
+    stackable = True
+
+    @property
+    def stacked(self) -> bool:
+        """Stacked (run under vmap over seeds), the cells compute every op, zero weights
+        included: the zero pattern is read on the host (per-op cell) or masks the running
+        statistics' update (fused cell), neither of which vmaps. The search's mixing weights
+        are never exactly zero, so this changes nothing there."""
+        return bool(getattr(self, "_stacked", False))
+
+    @stacked.setter
+    def stacked(self, value: bool) -> None:
+        self._stacked = value
+        for layer in self.cells:
+            if isinstance(layer, FusedMixedCell):
+                layer.vmapped = value
+
     def forward(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         self._check_weights(x, weights)
         mask: torch.Tensor | list[list[bool]] | None = None
-        if weights.dim() == 2:
+        if weights.dim() == 2 and not self.stacked:
             mask = weights != 0 if self.cell_kind == "fused" else (weights != 0).tolist()
         h = self.stem(x)
         for layer in self.cells:

@@ -34,7 +34,7 @@ does), for the trainer's batch size min(search.batch_size, search-train size); w
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
@@ -209,6 +209,9 @@ class PgnasOptimizer(ArchOptimizer):
             self.length_scale_sq = self.options.prior_weight_decay * self.data_size / (1.0 - self.p_init)
         example = to_float(run.data.train.images[:PROBE_EXAMPLES], run.dataset)
         self.kernels, self.ungated = find_gated_kernels(supernet, self.layout, example)
+        name_of = {id(p): name for name, p in supernet.named_parameters()}
+        self.kernel_names = [[name_of[id(p)] for p in group] for group in self.kernels]
+        self.ungated_names = [name_of[id(p)] for p in self.ungated]
         self.batch_size = min(int(run.search["batch_size"]), len(run.data.train))
         self.generator = torch.Generator(device=run.device).manual_seed(run.seed + NOISE_SEED_OFFSET)
 
@@ -254,10 +257,16 @@ class PgnasOptimizer(ArchOptimizer):
     def lr_scale(self) -> float:
         return self.options.lr_scale
 
-    def regularizer(self) -> torch.Tensor:
-        kl = kl_regularizer(self.drop_probabilities(), self.kernels, self.layout.units,
-                            self.length_scale_sq, self.data_size)
-        prior = prior_regularizer(self.ungated, self.length_scale_sq, self.data_size)
+    def stackable(self) -> bool:
+        return True
+
+    def regularizer(self, weights: Mapping[str, torch.Tensor] | None = None) -> torch.Tensor:
+        kernels, ungated = self.kernels, self.ungated
+        if weights is not None:
+            kernels = [[weights[name] for name in group] for group in self.kernel_names]
+            ungated = [weights[name] for name in self.ungated_names]
+        kl = kl_regularizer(self.drop_probabilities(), kernels, self.layout.units, self.length_scale_sq, self.data_size)
+        prior = prior_regularizer(ungated, self.length_scale_sq, self.data_size)
         return kl if prior is None else kl + prior
 
     def summary(self) -> dict[str, float]:

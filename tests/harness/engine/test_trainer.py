@@ -136,7 +136,7 @@ class RegularizedOptimizer(RecordingOptimizer):
     def parameters(self):
         return [self.theta]
 
-    def regularizer(self):
+    def regularizer(self, weights=None):
         return 3.0 * self.theta ** 2 / 2
 
 

@@ -15,7 +15,7 @@ from paths import REPO_ROOT
 
 import plugins.darts.optimizer as darts_optimizer
 from harness.cli.main import build_cli
-from harness.experiment.runner import run_seeds
+from harness.experiment.seed_runs import run_seeds
 from harness.experiment.suite import expand, load_suite
 from harness.report.environment import environment_path, read_environment
 
