@@ -63,10 +63,11 @@ class ArchOptimizer(ABC):
         """True when seeds of this optimizer can train stacked, as one model (``harness.engine.stacked``).
 
         A bi-level optimizer says so when its step is ``gradient_points`` → ∇ L_val at each →
-        ``apply_gradients``. A single-level one can be stacked when its ``regularizer`` reads
-        the weights it is handed (a regularizer that read its own references to the seed's
-        supernet tensors would miss the stacked ones). The default: single-level without a
-        regularizer.
+        ``apply_gradients`` (which see no ``SearchStep``: a step that depends on the epoch or
+        the step index, such as a temperature schedule, is not stackable this way). A
+        single-level one can be stacked when its ``regularizer`` reads the weights it is
+        handed (a regularizer that read its own references to the seed's supernet tensors
+        would miss the stacked ones). The default: single-level without a regularizer.
         """
         return not self.bilevel and self.regularizer() is None
 
