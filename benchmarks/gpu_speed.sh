@@ -20,12 +20,12 @@ bench() {
 }
 { python3 -c "import torch; print(torch.__version__, torch.cuda.get_device_name() if torch.cuda.is_available() else 'cpu')"
   nvidia-smi --query-gpu=name,memory.total --format=csv 2>/dev/null; } | tee -a "$OUT/log"
-bench --stacked-seeds 4  # one seed's step, then 4 seeds as one stacked model (issue 10's ≤ 1.5× target)
+bench --stacked-seeds 4 --steps 5  # one seed's step, then 4 seeds as one stacked model (issue 10's ≤ 1.5× target)
 bench --set space.options.cell=per_op
 bench --amp
 bench --amp --set search.channels_last=true
-bench --method balenas
-bench --method pgnas --stacked-seeds 4
+bench --method balenas --steps 5  # 3 forward+backward per arch step; STEPS=20 means 121 steps in all
+bench --method pgnas --stacked-seeds 4 --steps 5
 log "compare_reference.py ($COMPARE)"
 PYTHONUNBUFFERED=1 timeout "$((2 * LIMIT))" python3 benchmarks/compare_reference.py --device "$DEVICE" \
   --configs "$COMPARE" --rounds 5 --steps "$STEPS" 2>&1 | tee -a "$OUT/log"
