@@ -24,7 +24,7 @@ def execution_options(command: Callable[..., Any]) -> Callable[..., Any]:
                           "same results folder (e.g. darts-pt from darts'), instead of training it again."),
         click.option("--stack-seeds", type=click.Choice(["auto", "on", "off"]), default="auto", show_default=True,
                      help="Train the seeds as one stacked model (one convolution call for all seeds): auto = on "
-                          "CUDA devices, where it is faster; on CPUs one seed after another measured faster."),
+                          "CUDA devices only; on CPUs it measured little gain or a loss (README, Speed)."),
         click.option("--logger", "loggers", multiple=True, metavar="NAME",
                      help="Experiment logger: tensorboard, mlflow, wandb (repeatable; see `nasbench list logger`)."),
         click.option("--executor", default="local", show_default=True,
