@@ -113,3 +113,12 @@ def test_diverging_stacked_seeds_are_recorded_as_they_would_be_alone(tmp_path):
     for seed, record in alone.items():
         assert stacked[seed]["status"] == "failed"
         assert stacked[seed]["failure"] == record["failure"] and "nan" in record["failure"]
+
+
+def test_finished_seeds_are_skipped_and_the_others_stack(tmp_path):
+    one = [arg if arg != "0-1" else "0" for arg in TINY]
+    invoke("--method", "darts", *one, "--stack-seeds", "off", "--results", str(tmp_path))
+    result = invoke("--method", "darts", *[arg if arg != "0-1" else "0-2" for arg in TINY], "--stack-seeds", "on",
+                    "--results", str(tmp_path))
+    assert "seed 0: already finished" in result.output
+    assert {seed: r["stacked_seeds"] for seed, r in records(tmp_path).items()} == {0: 1, 1: 2, 2: 2}
