@@ -1,8 +1,9 @@
 """The environment runs were made in, so a baseline can be reproduced exactly where it was made.
 
 A seeded run reproduces its numbers bit for bit when torch and numpy, the Python minor
-version, the device, the CPU kernel set torch dispatches to (``cpu_capability``) and the
-thread count are the same. Then any difference from the baseline is a change in the code,
+version, the device, the CPU kernel set torch dispatches to (``cpu_capability``), the
+thread count and whether its seed trained alone or stacked with others (``stacking``: the
+stacked convolutions round differently) are the same. Then any difference from the baseline is a change in the code,
 even one that shifts every method alike, which the statistical gate cannot see. A baseline
 written by ``nasbench table --format baseline --output F.csv`` records its environment in
 ``F.environment.json``; ``nasbench regress`` compares per seed, exactly, when the current
@@ -19,8 +20,10 @@ from harness.api.errors import UserError
 from harness.store.records import record_paths
 from harness.store.run_folder import atomic_write_bytes
 
-ENVIRONMENT_KEYS = ("torch", "numpy", "python", "device", "cpu_capability", "threads")
+ENVIRONMENT_KEYS = ("torch", "numpy", "python", "device", "cpu_capability", "threads", "stacking")
 UNKNOWN = "unknown"
+BEFORE_KEY = {"stacking": "alone"}
+"""What a baseline written before a key existed was made with (seeds ran alone before stacking existed)."""
 
 
 def environment_path(baseline: Path) -> Path:
@@ -39,6 +42,7 @@ def run_environment(record: dict[str, Any]) -> dict[str, str]:
         "device": str(record.get("device", UNKNOWN)),
         "cpu_capability": str(versions.get("cpu_capability", UNKNOWN)),
         "threads": str(versions.get("threads", UNKNOWN)),
+        "stacking": "stacked" if int(record.get("stacked_seeds") or 1) > 1 else "alone",
     }
 
 
@@ -91,7 +95,7 @@ def differences(baseline: dict[str, str], current: dict[str, str]) -> list[str]:
     """Why the two environments cannot reproduce each other's numbers (empty when they can)."""
     found = []
     for key in ENVIRONMENT_KEYS:
-        old, new = baseline.get(key, UNKNOWN), current.get(key, UNKNOWN)
+        old, new = baseline.get(key, BEFORE_KEY.get(key, UNKNOWN)), current.get(key, UNKNOWN)
         if old != new or old == UNKNOWN or old.startswith("mixed"):
             found.append(f"{key} {new} (baseline {old})")
     return found

@@ -4,6 +4,8 @@ Records are clearly synthetic test data written in the real record format.
 """
 from __future__ import annotations
 
+import json
+
 from pathlib import Path
 
 import click
@@ -126,7 +128,8 @@ PINNED = {"versions": VERSIONS, "device": "cpu (x86_64)"}
 def test_baseline_records_the_environment_of_its_runs(tmp_path: Path) -> None:
     baseline = _baseline(tmp_path, BASE, **PINNED)
     assert read_environment(baseline) == {"torch": "2.13.0+cpu", "numpy": "2.4.6", "python": "3.11",
-                                          "device": "cpu (x86_64)", "cpu_capability": "AVX2", "threads": "1"}
+                                          "device": "cpu (x86_64)", "cpu_capability": "AVX2", "threads": "1",
+                                          "stacking": "alone"}
     assert environment_path(baseline) == tmp_path / "baseline.environment.json"
 
 
@@ -157,6 +160,23 @@ def test_another_environment_gets_the_statistical_check_only_and_says_why(tmp_pa
     assert "CHANGED" not in result.output
     refused = _regress(baseline, shifted, "--require-pinned")
     assert refused.exit_code == 2 and "--require-pinned: the environment differs" in refused.output
+
+
+def test_stacked_runs_are_not_compared_exactly_with_a_baseline_of_runs_alone(tmp_path: Path) -> None:
+    baseline = _baseline(tmp_path, BASE, **PINNED)
+    shifted = _results(tmp_path / "now", [v + 0.3 for v in BASE], **PINNED, stacked_seeds=5)
+    result = _regress(baseline, shifted)
+    assert result.exit_code == 0, result.output
+    assert "stacking stacked (baseline alone)" in result.output and "CHANGED" not in result.output
+
+
+def test_a_baseline_from_before_stacking_existed_was_made_alone(tmp_path: Path) -> None:
+    baseline = _baseline(tmp_path, BASE, **PINNED)
+    environment = read_environment(baseline)
+    del environment["stacking"]
+    environment_path(baseline).write_text(json.dumps(environment))
+    result = _regress(baseline, _results(tmp_path / "now", [v + 0.3 for v in BASE], **PINNED))
+    assert result.exit_code == 1 and "same environment as the baseline" in result.output
 
 
 def test_baseline_without_environment_or_runs_without_versions_cannot_be_pinned(tmp_path: Path) -> None:
