@@ -5,7 +5,6 @@ Records are clearly synthetic test data written in the real record format.
 from __future__ import annotations
 
 import json
-
 from pathlib import Path
 
 import click
