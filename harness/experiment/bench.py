@@ -18,6 +18,7 @@ from __future__ import annotations
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -104,13 +105,19 @@ def bench(plugins: Plugins, method: str, user: dict[str, Any], resolution: int, 
 def _stacked_step_seconds(stack: StackedTrainer, device: torch.device, steps: int, repeats: int) -> float:
     batches = (stack.next_batches("train"), stack.next_batches("valid") if stack.bilevel else None)
     stack.net.train(True)
-    stack.search_step(*batches)  # warm-up
+    return _step_seconds(lambda: stack.search_step(*batches), device, steps, repeats)
+
+
+def _step_seconds(step: Callable[[], object], device: torch.device, steps: int, repeats: int) -> float:
+    """Median over ``repeats`` rounds of the seconds per call of ``step``, after one warm-up call
+    (allocations, kernel selection)."""
+    step()
     times = []
     for _ in range(repeats):
         _synchronize(device)
         start = time.perf_counter()
         for _ in range(steps):
-            stack.search_step(*batches)
+            step()
         _synchronize(device)
         times.append((time.perf_counter() - start) / steps)
     return statistics.median(times)
@@ -124,15 +131,7 @@ def _measure(trainer: Trainer, config: dict[str, Any], resolution: int, device: 
 
     batches = (next(trainer.train_stream), next(trainer.valid_stream) if bilevel else None)
     trainer.supernet.train()
-    trainer.search_step(*batches)  # warm-up: allocations, kernel selection
-    step_times = []
-    for _ in range(repeats):
-        _synchronize(device)
-        start = time.perf_counter()
-        for _ in range(steps):
-            trainer.search_step(*batches)
-        _synchronize(device)
-        step_times.append((time.perf_counter() - start) / steps)
+    step_seconds = _step_seconds(lambda: trainer.search_step(*batches), device, steps, repeats)
 
     trainer.search["max_steps_per_epoch"] = steps
     loop_times, eval_rates = [], []
@@ -146,7 +145,6 @@ def _measure(trainer: Trainer, config: dict[str, Any], resolution: int, device: 
         _synchronize(device)
         eval_rates.append(len(trainer.run.data.valid) / (time.perf_counter() - start))
 
-    step_seconds = statistics.median(step_times)
     loop_step_seconds = statistics.median(loop_times)
     eval_rate = statistics.median(eval_rates)
     epoch_seconds = (CIFAR10_SEARCH_HALF // batch) * loop_step_seconds + CIFAR10_SEARCH_HALF / eval_rate
