@@ -17,6 +17,14 @@ from harness.engine.data import shuffled_pass
 TWO_CHANNELS = DatasetInfo("two", num_classes=3, channels=2, image_size=2, mean=(0.5, 0.25), std=(0.5, 0.25))
 
 
+def assert_resumes_with(data, state, expected, augment_batches):
+    """A stream built with another seed, loaded with ``state``, yields exactly the ``expected`` batches."""
+    resumed = BatchStream(data, TWO_CHANNELS, 4, seed=99, augment_batches=augment_batches)
+    resumed.load_state_dict(state)
+    for (x, y), (rx, ry) in zip(expected, (next(resumed) for _ in range(len(expected)))):
+        assert torch.equal(x, rx) and torch.equal(y, ry)
+
+
 def test_uint8_images_are_scaled_to_unit_range_then_normalized_per_channel():
     images = torch.tensor([[[[0, 255], [51, 102]], [[0, 255], [51, 102]]]], dtype=torch.uint8)
     x = to_float(images, TWO_CHANNELS)
@@ -75,10 +83,7 @@ def test_a_stream_loaded_from_a_checkpoint_continues_with_the_same_batches(augme
     state = stream.state_dict()
     assert set(state) == {"generator", "order", "position"}  # on the CPU one generator serves both
     expected = [next(stream) for _ in range(5)]
-    resumed = BatchStream(data, TWO_CHANNELS, 4, seed=99, augment_batches=augment_batches)
-    resumed.load_state_dict(state)
-    for (x, y), (rx, ry) in zip(expected, (next(resumed) for _ in range(5))):
-        assert torch.equal(x, rx) and torch.equal(y, ry)
+    assert_resumes_with(data, state, expected, augment_batches=augment_batches)
 
 
 def test_a_cpu_stream_resuming_a_gpu_checkpoint_keeps_its_order_and_ignores_the_device_generator():
@@ -88,10 +93,7 @@ def test_a_cpu_stream_resuming_a_gpu_checkpoint_keeps_its_order_and_ignores_the_
     # a GPU stream's checkpoint also holds its device generator; a CPU generator's state stands in for it
     state = {**stream.state_dict(), "device_generator": torch.Generator().manual_seed(123).get_state()}
     expected = [next(stream) for _ in range(4)]
-    resumed = BatchStream(data, TWO_CHANNELS, 4, seed=99)
-    resumed.load_state_dict(state)
-    for (x, y), (rx, ry) in zip(expected, (next(resumed) for _ in range(4))):
-        assert torch.equal(x, rx) and torch.equal(y, ry)
+    assert_resumes_with(data, state, expected, augment_batches=False)
 
 def test_a_fresh_stream_normalizes_its_first_pass_and_covers_every_example_once():
     data = uint8_set(6)
@@ -126,10 +128,7 @@ def test_a_cuda_stream_checkpoints_its_device_generator_and_resumes_the_same_aug
     state = stream.state_dict()
     assert set(state) == {"generator", "order", "position", "device_generator"}
     expected = [next(stream) for _ in range(5)]
-    resumed = BatchStream(data, TWO_CHANNELS, 4, seed=99, augment_batches=True)
-    resumed.load_state_dict(state)
-    for (x, y), (rx, ry) in zip(expected, (next(resumed) for _ in range(5))):
-        assert torch.equal(x, rx) and torch.equal(y, ry)
+    assert_resumes_with(data, state, expected, augment_batches=True)
 
 
 def test_shuffled_pass_yields_every_example_once_in_the_order_its_generator_draws():
