@@ -93,6 +93,8 @@ class StackedTrainer:
         self.net = StackedSupernet([t.supernet for t in trainers])
         self.weights = self.net.trainable()
         self.arch_params = [optimizer.parameters() for optimizer in self.optimizers]
+        # per-seed slices are gathered for the weight step only when some optimizer regularizes
+        self.regularized = any(optimizer.regularizer() is not None for optimizer in self.optimizers)
         groups = [{"params": list(self.weights.values()), "weight_decay": self.search["weight_decay"]}]
         if any(self.arch_params):
             groups.append({"params": [p for params in self.arch_params for p in params], "weight_decay": 0.0})
@@ -204,10 +206,11 @@ class StackedTrainer:
             weights = weights.detach()
         loss, logits = self.losses(x, y, weights)
         total = loss.sum()
-        for k, optimizer in enumerate(self.optimizers):
-            regularizer = optimizer.regularizer({name: stacked[k] for name, stacked in self.weights.items()})
-            if regularizer is not None:
-                total = total + regularizer
+        if self.regularized:
+            for k, optimizer in enumerate(self.optimizers):
+                regularizer = optimizer.regularizer({name: stacked[k] for name, stacked in self.weights.items()})
+                if regularizer is not None:
+                    total = total + regularizer
         self.weight_optimizer.zero_grad(set_to_none=True)
         total.backward()
         self._clip_per_seed()
