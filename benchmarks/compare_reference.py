@@ -27,7 +27,7 @@ from pathlib import Path
 
 import torch
 
-from harness import get_plugins, resolve_device
+from harness import UserError, get_plugins, resolve_device
 from harness.experiment.bench import bench_trainer
 from harness.experiment.checks import resolve_config
 
@@ -82,8 +82,9 @@ def compare(C: int, N: int, resolution: int, batch: int, steps: int, rounds: int
         batches = (next(trainer.train_stream), next(trainer.valid_stream))
         ours = trainer.search_step
         reference = reference_step(C, N, device)
-        ours(*batches)
-        reference(*batches)  # warm-up
+        for _ in range(4):  # warm-up; with search.cuda_graphs the fourth call captures the step
+            ours(*batches)
+        reference(*batches)
         mine, theirs = [], []
         for _ in range(rounds):
             mine.append(timed(ours, batches, steps, device))
@@ -104,19 +105,23 @@ def main() -> None:
     parser.add_argument("--cell", default="fused", choices=["fused", "per_op"], help="our supernet cell")
     parser.add_argument("--channels-last", action="store_true", help="our search.channels_last")
     parser.add_argument("--amp", action="store_true", help="our search.amp (bfloat16 autocast)")
+    parser.add_argument("--cuda-graphs", action="store_true", help="our search.cuda_graphs (CUDA only)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
     print(f"device {device}, {torch.get_num_threads()} threads, batch {args.batch}, cell {args.cell}, "
-          f"channels_last {args.channels_last}, amp {args.amp}, "
+          f"channels_last {args.channels_last}, amp {args.amp}, cuda_graphs {args.cuda_graphs}, "
           f"{args.rounds} rounds x {args.steps} steps")
     print("| C | N | image | ours (s/step) | reference (s/step) | speed-up |")
     print("|---|---|---|---|---|---|")
     for triple in args.configs.split(";"):
         C, N, resolution = (int(v) for v in triple.split(","))
-        search = {"channels_last": args.channels_last, "amp": args.amp}
-        result = compare(C, N, resolution, args.batch, args.steps, args.rounds, device, args.cell, search)
+        search = {"channels_last": args.channels_last, "amp": args.amp, "cuda_graphs": args.cuda_graphs}
+        try:
+            result = compare(C, N, resolution, args.batch, args.steps, args.rounds, device, args.cell, search)
+        except UserError as error:
+            sys.exit(f"Error: {error}")
         print(f"| {C} | {N} | {resolution}x{resolution} | {result['ours_s']:.4f} | {result['reference_s']:.4f} "
               f"| {result['speedup']:.2f}x |", flush=True)
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # One short speed measurement on an accelerator machine (see docs/gpu-speed.md).
 # Every figure goes to "$OUT/log"; each command has its own time limit so one slow
-# setting cannot eat the others' time. Dry run on a CPU with tiny sizes:
-#   OUT=/tmp/out DEVICE=cpu SIZE="-C 2 -N 1 --resolution 8" COMPARE="2,1,8" STEPS=1 benchmarks/gpu_speed.sh
+# setting cannot eat the others' time. Dry run on a CPU with tiny sizes (the CUDA-graph
+# lines then end in their one-line "needs a CUDA device"):
+#   OUT=/tmp/out DEVICE=cpu SIZE="-C 2 -N 1 --resolution 8" COMPARE="2,1,8" STEPS=1 E2E="4,1,8" benchmarks/gpu_speed.sh
 set -uo pipefail
 OUT=${OUT:?set OUT to the output folder}
 DEVICE=${DEVICE:-cuda}
@@ -10,6 +11,7 @@ SIZE=${SIZE:--C 16 -N 5 --resolution 32}
 COMPARE=${COMPARE:-16,5,32;8,1,8}
 STEPS=${STEPS:-20}
 LIMIT=${LIMIT:-120}
+E2E=${E2E:-16,5,32}  # C,N,resolution of the end-to-end runs on synthetic data
 mkdir -p "$OUT"
 if compgen -G ".gpu/wheels/*.whl" >/dev/null; then python3 -m pip install -q --no-deps .gpu/wheels/*.whl; fi
 log() { echo "== $*" | tee -a "$OUT/log"; }
@@ -18,15 +20,36 @@ bench() {
   PYTHONUNBUFFERED=1 timeout "$LIMIT" nasbench bench --method darts $SIZE --device "$DEVICE" --steps "$STEPS" \
     --repeats 3 --eval-images 2048 "$@" 2>&1 | tee -a "$OUT/log"
 }
+compare() {
+  log "compare_reference.py ($COMPARE) $*"
+  PYTHONUNBUFFERED=1 timeout "$((2 * LIMIT))" python3 benchmarks/compare_reference.py --device "$DEVICE" \
+    --configs "$COMPARE" --rounds 5 --steps "$STEPS" "$@" 2>&1 | tee -a "$OUT/log"
+}
+search() {  # wall time of a whole `nasbench run` (2 epochs of DARTS on synthetic images, NB201 look-up)
+  IFS=, read -r C N R <<<"$E2E"
+  local name=$1; shift
+  log "nasbench run ($name): $*"
+  local start=$SECONDS
+  PYTHONUNBUFFERED=1 timeout "$LIMIT" nasbench run -m darts -d synthetic --set dataset.image_size="$R" \
+    --set dataset.train_size=6400 --set space.options.C="$C" --set space.options.N="$N" --benchmark nb201 \
+    --epochs 2 --device "$DEVICE" --results "$OUT/runs-$name" "$@" >"$OUT/run-$name.txt" 2>&1
+  local rc=$?
+  grep -E "^\| darts|^Error" "$OUT/run-$name.txt" | head -2 | tee -a "$OUT/log"
+  log "wall time ($name): $((SECONDS - start)) s, exit $rc"
+  rm -rf "$OUT/runs-$name"
+}
 { python3 -c "import torch; print(torch.__version__, torch.cuda.get_device_name() if torch.cuda.is_available() else 'cpu')"
   nvidia-smi --query-gpu=name,memory.total --format=csv 2>/dev/null; } | tee -a "$OUT/log"
 bench --stacked-seeds 4 --steps 5  # one seed's step, then 4 seeds as one stacked model (issue 10's ≤ 1.5× target)
-bench --set space.options.cell=per_op
-bench --amp
-bench --amp --set search.channels_last=true
-bench --method balenas --steps 5  # 3 forward+backward per arch step; STEPS=20 means 121 steps in all
+bench --set search.cuda_graphs=true --stacked-seeds 4  # the same, each step replayed from a CUDA graph
+bench --set search.cuda_graphs=true --stacked-seeds 8
+bench --set search.cuda_graphs=true --amp
+bench --method balenas --steps 5  # 3 forward+backward per arch step
 bench --method pgnas --stacked-seeds 4 --steps 5
-log "compare_reference.py ($COMPARE)"
-PYTHONUNBUFFERED=1 timeout "$((2 * LIMIT))" python3 benchmarks/compare_reference.py --device "$DEVICE" \
-  --configs "$COMPARE" --rounds 5 --steps "$STEPS" 2>&1 | tee -a "$OUT/log"
-bench --amp --set search.compile=inductor  # last: compiling may take longer than LIMIT
+compare --cuda-graphs
+compare --steps 5
+search one-seed --seeds 0
+search one-seed-graphs --seeds 0 --set search.cuda_graphs=true
+search four-seeds-stacked-graphs --seeds 0-3 --stack-seeds on --set search.cuda_graphs=true
+search four-seeds-alone-graphs --seeds 0-3 --stack-seeds off --set search.cuda_graphs=true
+if [ "${COMPILE:-0}" = 1 ]; then bench --amp --set search.compile=inductor; fi  # compiling may outlast LIMIT

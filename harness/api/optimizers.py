@@ -71,6 +71,17 @@ class ArchOptimizer(ABC):
         """
         return not self.bilevel and self.regularizer() is None
 
+    def capturable(self) -> bool:
+        """True when this optimizer's step can be replayed from a CUDA graph (``search.cuda_graphs``).
+
+        The graphed step is the stackable one (``gradient_points`` → ∇ L_val → ``apply_gradients``)
+        plus ``mixing_weights(training=True)`` for the weight step, captured once and replayed: it
+        must launch device work only and nothing the host decides anew each step — no ``.item()``,
+        no noise drawn on the host, torch optimizers built with ``capturable=True`` (``attach`` can
+        read ``run.search["cuda_graphs"]``). Default: not capturable.
+        """
+        return False
+
     def gradient_points(self) -> list[torch.Tensor]:
         """Stacked seeds: the leaves (requiring grad) at which this architecture step needs ∇ L_val.
 

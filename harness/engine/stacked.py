@@ -21,6 +21,7 @@ from torch.func import functional_call, stack_module_state, vmap
 from harness.api.optimizers import ArchOptimizer
 from harness.api.step import Batch
 from harness.api.supernet import Supernet
+from harness.engine.cuda_graphs import CapturedStep
 from harness.engine.trainer import Trainer
 
 
@@ -100,6 +101,8 @@ class StackedTrainer:
             groups.append({"params": [p for params in self.arch_params for p in params], "weight_decay": 0.0})
         self.weight_optimizer = torch.optim.SGD(groups, lr=self.search["lr"], momentum=self.search["momentum"])
         self._stack_momentum()
+        self.captured = (CapturedStep(self._step, trainers[0].run.device)
+                         if self.search.get("cuda_graphs") else None)  # each Trainer checked that it can
 
     @property
     def count(self) -> int:
@@ -181,10 +184,16 @@ class StackedTrainer:
 
     def search_step(self, train: Batch, valid: Batch | None) -> tuple[torch.Tensor, torch.Tensor]:
         """Every seed's architecture step on ``valid`` (None: none), then its weight step on ``train``;
-        returns the per-seed training losses and the logits."""
-        if valid is not None:
-            self._arch_step(*valid)
-        return self._weight_step(*train)
+        returns the per-seed training losses and the logits (replayed from a CUDA graph with
+        ``search.cuda_graphs``)."""
+        if self.captured is not None:
+            return self.captured.search_step(self.weight_optimizer, train, valid)
+        return self._step(*train) if valid is None else self._step(*train, *valid)
+
+    def _step(self, x: torch.Tensor, y: torch.Tensor, *valid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if valid:
+            self._arch_step(valid[0], valid[1])
+        return self._weight_step(x, y)
 
     def _arch_step(self, x: torch.Tensor, y: torch.Tensor) -> None:
         """Every seed's architecture step: one forward and backward per gradient point, for all seeds."""

@@ -17,6 +17,8 @@ from harness.api.optimizers import ArchOptimizer
 from harness.api.run import RunContext
 from harness.api.step import Batch, SearchStep, WeightTransform
 from harness.api.supernet import Supernet
+from harness.engine.arch_gradient import gradient_or_zeros
+from harness.engine.cuda_graphs import CapturedStep
 from harness.engine.data import BatchStream, iterate_once, shuffled_pass
 
 
@@ -72,8 +74,19 @@ class Trainer:
         if self.channels_last:
             supernet.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         self.model = compiled(supernet, self.search.get("compile"), self.search.get("compile_mode"))
+        self.captured = self._captured_step() if self.search.get("cuda_graphs") else None
         self.images_seen = 0
         self.seconds = 0.0
+
+    def _captured_step(self) -> CapturedStep:
+        if self.search.get("compile"):
+            raise UserError("search.cuda_graphs and search.compile both set: choose one (search.compile_mode="
+                            "reduce-overhead is torch.compile's own CUDA graphs)")
+        if not (self.optimizer.stackable() and self.optimizer.capturable()):
+            raise UserError(f"search.cuda_graphs: the architecture optimizer {type(self.optimizer).__name__} with "
+                            "these options cannot be replayed from a CUDA graph (ArchOptimizer.capturable); "
+                            "leave search.cuda_graphs off")
+        return CapturedStep(self._graphable_step, self.run.device)
 
     def current_lr(self) -> float:
         return float(self.weight_optimizer.param_groups[0]["lr"])
@@ -104,13 +117,16 @@ class Trainer:
             weights = self.weight_transform(weights)
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        autocast = torch.autocast(x.device.type, dtype=torch.bfloat16) if self.amp else nullcontext()
+        autocast = (torch.autocast(x.device.type, dtype=torch.bfloat16, cache_enabled=self.captured is None)
+                    if self.amp else nullcontext())
         with autocast:
             return self.model(x, weights).float()
 
     def reset_weight_momentum(self) -> None:
         """Forget SGD's momentum, as a freshly built weight optimizer would (PT's fine-tuning)."""
         self.weight_optimizer.state.clear()
+        if self.captured is not None:
+            self.captured.reset()
 
     def steps_per_epoch(self) -> int:
         steps = self.train_stream.batches_per_pass()
@@ -156,10 +172,26 @@ class Trainer:
 
     def search_step(self, train_batch: Batch, val_batch: Batch | None, step: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
         """One step of the loop: the architecture step on ``val_batch`` (None: none), then the
-        weight step on ``train_batch``; returns the training (loss, logits)."""
+        weight step on ``train_batch``; returns the training (loss, logits).
+
+        With ``search.cuda_graphs`` the step is replayed from a CUDA graph (``CapturedStep``),
+        except under a selector's projection, whose host-side decisions a graph would freeze.
+        """
+        if self.captured is not None and self.weight_transform is None:
+            return self.captured.search_step(self.weight_optimizer, train_batch, val_batch)
         if val_batch is not None:
             self.optimizer.step(SearchStep(self, train_batch, val_batch, self.scheduler.last_epoch, step))
         return self._weight_step(*train_batch)
+
+    def _graphable_step(self, x: torch.Tensor, y: torch.Tensor, *valid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``search_step`` with the architecture step as ``gradient_points`` → ∇ L_val → ``apply_gradients``
+        (what a stackable optimizer's ``step`` does), so that it sees no ``SearchStep``."""
+        if valid:
+            points = self.optimizer.gradient_points()
+            val_batch = (valid[0], valid[1])
+            grads = [gradient_or_zeros(self.loss(val_batch, self.optimizer.weights_at(p)), p) for p in points]
+            self.optimizer.apply_gradients(grads)
+        return self._weight_step(x, y)
 
     def _weight_step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         weights = self.optimizer.mixing_weights(training=True)
@@ -230,6 +262,8 @@ class Trainer:
         }
 
     def load_state_dict(self, state: dict) -> None:
+        if self.captured is not None:
+            self.captured.reset()
         self.supernet.load_state_dict(state["supernet"])
         self.weight_optimizer.load_state_dict(state["weight_optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])

@@ -28,6 +28,7 @@ import torch
 from harness.api.datasets import DatasetInfo, ImageSet
 from harness.api.errors import UserError
 from harness.api.run import RunContext
+from harness.engine.cuda_graphs import CapturedStep
 from harness.engine.data import SearchData
 from harness.engine.devices import peak_memory_mb
 from harness.engine.stacked import StackedTrainer, unstackable_reason
@@ -64,6 +65,8 @@ class BenchReport:
     epochs: int
     search_seconds: float
     peak_memory_mb: float
+    settings: tuple[str, ...] = ()
+    """The GPU-path search settings in force (amp, channels_last, compile, cuda_graphs)."""
     stacked_seeds: int = 1
     stacked_step_seconds: float | None = None
     """One search step of ``stacked_seeds`` seeds as one stacked model (every seed's architecture and weight step)."""
@@ -105,13 +108,18 @@ def bench(plugins: Plugins, method: str, user: dict[str, Any], resolution: int, 
 def _stacked_step_seconds(stack: StackedTrainer, device: torch.device, steps: int, repeats: int) -> float:
     batches = (stack.next_batches("train"), stack.next_batches("valid") if stack.bilevel else None)
     stack.net.train(True)
-    return _step_seconds(lambda: stack.search_step(*batches), device, steps, repeats)
+    return _step_seconds(lambda: stack.search_step(*batches), device, steps, repeats, _warmup(stack.captured))
 
 
-def _step_seconds(step: Callable[[], object], device: torch.device, steps: int, repeats: int) -> float:
-    """Median over ``repeats`` rounds of the seconds per call of ``step``, after one warm-up call
-    (allocations, kernel selection)."""
-    step()
+def _warmup(captured: CapturedStep | None) -> int:
+    """Calls before timing: one (allocations, kernel selection), or up to the first replay of a CUDA graph."""
+    return 1 if captured is None else captured.warmup + 1
+
+
+def _step_seconds(step: Callable[[], object], device: torch.device, steps: int, repeats: int, warmup: int) -> float:
+    """Median over ``repeats`` rounds of the seconds per call of ``step``, after ``warmup`` calls."""
+    for _ in range(warmup):
+        step()
     times = []
     for _ in range(repeats):
         _synchronize(device)
@@ -131,7 +139,8 @@ def _measure(trainer: Trainer, config: dict[str, Any], resolution: int, device: 
 
     batches = (next(trainer.train_stream), next(trainer.valid_stream) if bilevel else None)
     trainer.supernet.train()
-    step_seconds = _step_seconds(lambda: trainer.search_step(*batches), device, steps, repeats)
+    step_seconds = _step_seconds(lambda: trainer.search_step(*batches), device, steps, repeats,
+                                 _warmup(trainer.captured))
 
     trainer.search["max_steps_per_epoch"] = steps
     loop_times, eval_rates = [], []
@@ -155,7 +164,15 @@ def _measure(trainer: Trainer, config: dict[str, Any], resolution: int, device: 
         bilevel=bilevel, step_seconds=step_seconds, step_images_per_second=per_step / step_seconds,
         loop_step_seconds=loop_step_seconds, loop_images_per_second=per_step / loop_step_seconds,
         eval_images_per_second=eval_rate, epoch_seconds=epoch_seconds, epochs=epochs,
-        search_seconds=epochs * epoch_seconds, peak_memory_mb=peak_memory_mb(device))
+        search_seconds=epochs * epoch_seconds, peak_memory_mb=peak_memory_mb(device),
+        settings=_gpu_settings(config["search"]))
+
+
+def _gpu_settings(search: dict[str, Any]) -> tuple[str, ...]:
+    flags = [name for name in ("amp", "channels_last", "cuda_graphs") if search.get(name)]
+    if search.get("compile"):
+        flags.append(f"compile={search['compile']}" + (f" ({search['compile_mode']})" if search.get("compile_mode") else ""))
+    return tuple(flags)
 
 
 def bench_trainer(plugins: Plugins, config: dict[str, Any], resolution: int, device: torch.device, seed: int,
@@ -195,7 +212,8 @@ def format_report(report: BenchReport) -> str:
     hours = report.search_seconds / 3600
     lines = [
         f"method {report.method} on {report.space} ({options}), {report.resolution}x{report.resolution} images, "
-        f"batch {report.batch_size}, {report.device}",
+        f"batch {report.batch_size}, {report.device}"
+        + (f", {', '.join(report.settings)}" if report.settings else ""),
         f"search step ({'architecture + weight' if report.bilevel else 'weight'} step): "
         f"{report.step_seconds * 1000:.1f} ms, {report.step_images_per_second:.0f} images/s",
         f"loop (batches, augmentation, steps): {report.loop_step_seconds * 1000:.1f} ms per step, "

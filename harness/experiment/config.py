@@ -43,6 +43,7 @@ DEFAULTS: dict[str, Any] = {
         "channels_last": False,
         "compile": None,
         "compile_mode": None,
+        "cuda_graphs": False,
     },
 }
 

@@ -38,6 +38,8 @@ class SearchSettings(Section):
     channels_last: StrictBool = Field(description="channels-last memory format for the supernet and batches")
     compile: StrictStr | None = Field(description="torch.compile backend (e.g. inductor, aot_eager); null: eager")
     compile_mode: StrictStr | None = Field(description="torch.compile mode (e.g. reduce-overhead); null: default")
+    cuda_graphs: StrictBool = Field(description="replay each search step from a CUDA graph (CUDA only; DARTS 1st order, "
+                                    "fixed α)")
 
 
 class Component(Section):

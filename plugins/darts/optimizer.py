@@ -44,7 +44,9 @@ class DartsOptimizer(ArchOptimizer):
         alpha = self.init_scale * torch.randn(space.num_edges, space.num_ops, generator=generator)
         self.alpha = alpha.to(run.device).requires_grad_(True)
         self.mask = space.logit_mask(run.device)
-        self.adam = torch.optim.Adam([self.alpha], lr=self.lr, betas=self.betas, weight_decay=self.weight_decay)
+        graphed = bool(run.search.get("cuda_graphs")) and run.device.type == "cuda"
+        self.adam = torch.optim.Adam([self.alpha], lr=self.lr, betas=self.betas, weight_decay=self.weight_decay,
+                                     capturable=graphed)
 
     def mixing_weights(self, training: bool) -> torch.Tensor:
         return _softmax(_masked(self.alpha, self.mask))
@@ -57,6 +59,9 @@ class DartsOptimizer(ArchOptimizer):
 
     def stackable(self) -> bool:
         return self.order == 1
+
+    def capturable(self) -> bool:
+        return self.order == 1  # attach builds Adam with capturable=True under search.cuda_graphs
 
     def gradient_points(self) -> list[torch.Tensor]:
         return [self.alpha]
@@ -101,6 +106,9 @@ class FixedOptimizer(ArchOptimizer):
 
     def logits(self) -> torch.Tensor:
         return self.alpha
+
+    def capturable(self) -> bool:
+        return True
 
     def state_dict(self) -> dict[str, Any]:
         return {}

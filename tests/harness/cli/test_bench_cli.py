@@ -35,9 +35,11 @@ def test_bench_figures_add_up(method, bilevel, epochs):
 
 
 def test_bench_text_names_the_cost_table_figures():
-    result = CliRunner().invoke(build_cli(), ["bench", *TINY, "--set", "space.options.cell=per_op"])
+    result = CliRunner().invoke(build_cli(), ["bench", *TINY, "--set", "space.options.cell=per_op",
+                                              "--set", "search.channels_last=true"])
     assert result.exit_code == 0, result.output
     assert "cell=per_op" in result.output
+    assert "cpu (1 threads), channels_last\n" in result.output  # the GPU-path settings in force
     assert "seconds per epoch on this device (CIFAR-10 search split, 25,000/25,000)" in result.output
     assert "projected search cost (50 epochs)" in result.output
 
@@ -48,6 +50,9 @@ def test_bench_bad_input_is_one_line():
     assert "divisible by 4" in result.output and "Traceback" not in result.output
     result = CliRunner().invoke(build_cli(), ["bench", *TINY, "--steps", "0"])
     assert result.exit_code == 2 and "--steps" in result.output
+    result = CliRunner().invoke(build_cli(), ["bench", *TINY, "--set", "search.cuda_graphs=true"])
+    assert result.exit_code == 2 and "search.cuda_graphs needs a CUDA device" in result.output
+    assert "Traceback" not in result.output
 
 
 def test_bench_times_stacked_seeds_and_says_when_a_method_cannot_stack():
