@@ -3,7 +3,7 @@
 # Every figure goes to "$OUT/log"; each command has its own time limit so one slow
 # setting cannot eat the others' time. Dry run on a CPU with tiny sizes (the CUDA-graph
 # lines then end in their one-line "needs a CUDA device"):
-#   OUT=/tmp/out DEVICE=cpu SIZE="-C 2 -N 1 --resolution 8" COMPARE="2,1,8" STEPS=1 E2E="4,1,8" benchmarks/gpu_speed.sh
+#   OUT=/tmp/out DEVICE=cpu SIZE="-C 2 -N 1 --resolution 8" COMPARE="2,1,8" STEPS=1 E2E="4,1,4" benchmarks/gpu_speed.sh
 set -uo pipefail
 OUT=${OUT:?set OUT to the output folder}
 DEVICE=${DEVICE:-cuda}
@@ -11,7 +11,8 @@ SIZE=${SIZE:--C 16 -N 5 --resolution 32}
 COMPARE=${COMPARE:-16,5,32;8,1,8}
 STEPS=${STEPS:-20}
 LIMIT=${LIMIT:-120}
-E2E=${E2E:-16,5,32}  # C,N,resolution of the end-to-end runs on synthetic data
+E2E=${E2E:-16,5,8}  # C,N,resolution of the end-to-end runs on synthetic data (8×8 at most)
+# PARTS: which of bench_eager bench_graphs compare_reference end_to_end compile to run (default: all but compile)
 mkdir -p "$OUT"
 if compgen -G ".gpu/wheels/*.whl" >/dev/null; then python3 -m pip install -q --no-deps .gpu/wheels/*.whl; fi
 log() { echo "== $*" | tee -a "$OUT/log"; }
@@ -40,16 +41,26 @@ search() {  # wall time of a whole `nasbench run` (2 epochs of DARTS on syntheti
 }
 { python3 -c "import torch; print(torch.__version__, torch.cuda.get_device_name() if torch.cuda.is_available() else 'cpu')"
   nvidia-smi --query-gpu=name,memory.total --format=csv 2>/dev/null; } | tee -a "$OUT/log"
-bench --stacked-seeds 4 --steps 5  # one seed's step, then 4 seeds as one stacked model (issue 10's ≤ 1.5× target)
-bench --set search.cuda_graphs=true --stacked-seeds 4  # the same, each step replayed from a CUDA graph
-bench --set search.cuda_graphs=true --stacked-seeds 8
-bench --set search.cuda_graphs=true --amp
-bench --method balenas --steps 5  # 3 forward+backward per arch step
-bench --method pgnas --stacked-seeds 4 --steps 5
-compare --cuda-graphs
-compare --steps 5
-search one-seed --seeds 0
-search one-seed-graphs --seeds 0 --set search.cuda_graphs=true
-search four-seeds-stacked-graphs --seeds 0-3 --stack-seeds on --set search.cuda_graphs=true
-search four-seeds-alone-graphs --seeds 0-3 --stack-seeds off --set search.cuda_graphs=true
-if [ "${COMPILE:-0}" = 1 ]; then bench --amp --set search.compile=inductor; fi  # compiling may outlast LIMIT
+bench_eager() {
+  bench --stacked-seeds 4 --steps 5  # one seed's step, then 4 seeds as one vmapped model (issue 10's ≤ 1.5× target)
+  bench --method balenas --steps 5  # 3 forward+backward per arch step
+  bench --method pgnas --stacked-seeds 4 --steps 5
+}
+bench_graphs() {  # each step replayed from a CUDA graph; stacked seeds side by side on streams, and vmapped
+  bench --set search.cuda_graphs=true --stacked-seeds 4
+  bench --set search.cuda_graphs=true --stacked-seeds 8
+  bench --set search.cuda_graphs=true --amp
+  bench --set search.cuda_graphs=true --set search.channels_last=true
+}
+compare_reference() {
+  compare --cuda-graphs
+  compare --steps 5
+}
+end_to_end() {
+  search one-seed --seeds 0
+  search one-seed-graphs --seeds 0 --set search.cuda_graphs=true
+  search four-seeds-stacked-graphs --seeds 0-3 --stack-seeds on --set search.cuda_graphs=true
+  search four-seeds-alone-graphs --seeds 0-3 --stack-seeds off --set search.cuda_graphs=true
+}
+compile() { bench --amp --set search.compile=inductor; }  # not by default: compiling may outlast LIMIT
+for part in ${PARTS:-bench_eager bench_graphs compare_reference end_to_end}; do "$part"; done

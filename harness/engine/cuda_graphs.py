@@ -42,6 +42,7 @@ class CapturedStep:
         self._graph: torch.cuda.CUDAGraph | None = None
         self._inputs: list[torch.Tensor] = []
         self._outputs: tuple[torch.Tensor, ...] = ()
+        self._side_stream = torch.cuda.Stream(device)
 
     def reset(self) -> None:
         """Forget the graph, and warm up again: the state it read was replaced (new optimizer
@@ -76,7 +77,7 @@ class CapturedStep:
 
     def _eager(self, inputs: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
         current = torch.cuda.current_stream(self.device)
-        side = torch.cuda.Stream(self.device)
+        side = self._side_stream
         side.wait_stream(current)
         with torch.cuda.stream(side):
             outputs = self.step(*inputs)

@@ -1,4 +1,4 @@
-"""``--device auto|cpu|cuda[:N]`` to a torch device, with clear errors."""
+"""``--device auto|cpu|cuda[:N]`` to a torch device, with clear errors; what timing a device needs."""
 from __future__ import annotations
 
 import torch
@@ -29,3 +29,9 @@ def peak_memory_mb(device: torch.device) -> float:
         return torch.cuda.max_memory_allocated(device) / 2**20
     import resource
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait for the device's queued work, so that wall time measures it."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)

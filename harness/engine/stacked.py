@@ -21,7 +21,9 @@ from torch.func import functional_call, stack_module_state, vmap
 from harness.api.optimizers import ArchOptimizer
 from harness.api.step import Batch
 from harness.api.supernet import Supernet
+from harness.engine.concurrent import ConcurrentSeeds
 from harness.engine.cuda_graphs import CapturedStep
+from harness.engine.devices import synchronize
 from harness.engine.trainer import Trainer
 
 
@@ -42,6 +44,14 @@ def unstackable_reason(trainers: Sequence[Trainer]) -> str | None:
     if len({t.steps_per_epoch() for t in trainers}) != 1:
         return "the seeds' search splits differ in size"
     return None
+
+
+def seed_stack(trainers: Sequence[Trainer]) -> StackedTrainer | ConcurrentSeeds:
+    """The seeds as one stack: with ``search.cuda_graphs`` their graphs replayed side by side on
+    CUDA streams (``ConcurrentSeeds``, measured faster there), else one vmapped model."""
+    if trainers[0].captured is not None:
+        return ConcurrentSeeds(trainers)
+    return StackedTrainer(trainers)
 
 
 class StackedSupernet:
@@ -157,7 +167,7 @@ class StackedTrainer:
         total_correct = torch.zeros(self.count, device=device)
         steps = self.trainers[0].steps_per_epoch()
         seen = 0
-        self._synchronize(device)
+        synchronize(device)
         start = time.perf_counter()
         for _ in range(steps):
             x, y = self.next_batches("train")
@@ -167,7 +177,7 @@ class StackedTrainer:
             seen += int(y.shape[1])
             if progress is not None:
                 progress(1)
-        self._synchronize(device)
+        synchronize(device)
         elapsed = time.perf_counter() - start
         self.write_back()
         for trainer in self.trainers:
@@ -176,6 +186,12 @@ class StackedTrainer:
         mean_loss = (total_loss / max(seen, 1)).tolist()
         accuracy = (100.0 * total_correct / max(seen, 1)).tolist()
         return [{"train_loss": loss, "train_acc": acc} for loss, acc in zip(mean_loss, accuracy)]
+
+    def fixed_step(self) -> Callable[[], object]:
+        """One search step of every seed, on the same batches at every call (``nasbench bench`` times it)."""
+        batches = (self.next_batches("train"), self.next_batches("valid") if self.bilevel else None)
+        self.net.train(True)
+        return lambda: self.search_step(*batches)
 
     def next_batches(self, split: str) -> Batch:
         """Every seed's next batch of its own ``split`` ("train" or "valid") stream, stacked ``(seeds, batch, ...)``."""
@@ -193,7 +209,8 @@ class StackedTrainer:
     def _step(self, x: torch.Tensor, y: torch.Tensor, *valid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if valid:
             self._arch_step(valid[0], valid[1])
-        return self._weight_step(x, y)
+        loss, logits = self._weight_step(x, y)
+        return loss.detach(), logits.detach()
 
     def _arch_step(self, x: torch.Tensor, y: torch.Tensor) -> None:
         """Every seed's architecture step: one forward and backward per gradient point, for all seeds."""
@@ -245,8 +262,3 @@ class StackedTrainer:
             for p in params:
                 if p.grad is not None:
                     p.grad.mul_(scale[k].to(p.grad.dtype))
-
-    @staticmethod
-    def _synchronize(device: torch.device) -> None:
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)

@@ -5,8 +5,9 @@ It implements ``harness.api.step.TrainerView``, the part optimizers and selector
 """
 from __future__ import annotations
 
+import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 
 import torch
@@ -20,6 +21,7 @@ from harness.api.supernet import Supernet
 from harness.engine.arch_gradient import gradient_or_zeros
 from harness.engine.cuda_graphs import CapturedStep
 from harness.engine.data import BatchStream, iterate_once, shuffled_pass
+from harness.engine.devices import synchronize
 
 
 def compiled(supernet: Supernet, backend: str | None, mode: str | None) -> Callable[..., torch.Tensor]:
@@ -136,6 +138,14 @@ class Trainer:
     def train_epoch(self, update_arch: bool = True, lr: float | None = None,
                     progress: Callable[[int], None] | None = None) -> dict[str, float]:
         """One pass over the search-train half; ``lr`` overrides the schedule (fine-tuning)."""
+        (stats,) = train_in_lockstep([self], [self.epoch_steps(update_arch, lr)], progress)
+        if not math.isfinite(stats["train_loss"]):
+            raise DivergedError(f"training loss became {stats['train_loss']} (lr {self.current_lr():.4g})")
+        return stats
+
+    def epoch_steps(self, update_arch: bool = True, lr: float | None = None) -> Generator[None, None, dict[str, float]]:
+        """``train_epoch`` a step per ``next()``; its statistics are the generator's value, a
+        non-finite loss included (``train_epoch`` raises on it; seeds in lockstep record it)."""
         scheduled = [group["lr"] for group in self.weight_optimizer.param_groups]
         if lr is not None:
             for group in self.weight_optimizer.param_groups:
@@ -145,8 +155,6 @@ class Trainer:
         total_loss = torch.zeros((), device=self.run.device)
         total_correct = torch.zeros((), device=self.run.device)
         seen = 0
-        self._synchronize()
-        start = time.perf_counter()
         try:
             for step in range(self.steps_per_epoch()):
                 x, y = next(self.train_stream)
@@ -157,18 +165,12 @@ class Trainer:
                 total_loss += loss.detach() * y.shape[0]
                 total_correct += (logits.argmax(dim=1) == y).sum()
                 seen += int(y.shape[0])
-                if progress is not None:
-                    progress(1)
+                yield
         finally:
             for group, value in zip(self.weight_optimizer.param_groups, scheduled):
                 group["lr"] = value
-        self._synchronize()
-        self.seconds += time.perf_counter() - start
         self.images_seen += seen
-        mean_loss = float(total_loss) / max(seen, 1)
-        if mean_loss != mean_loss or mean_loss in (float("inf"), float("-inf")):
-            raise DivergedError(f"training loss became {mean_loss} (lr {self.current_lr():.4g})")
-        return {"train_loss": mean_loss, "train_acc": 100.0 * float(total_correct) / max(seen, 1)}
+        return {"train_loss": float(total_loss) / max(seen, 1), "train_acc": 100.0 * float(total_correct) / max(seen, 1)}
 
     def search_step(self, train_batch: Batch, val_batch: Batch | None, step: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
         """One step of the loop: the architecture step on ``val_batch`` (None: none), then the
@@ -185,13 +187,15 @@ class Trainer:
 
     def _graphable_step(self, x: torch.Tensor, y: torch.Tensor, *valid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``search_step`` with the architecture step as ``gradient_points`` → ∇ L_val → ``apply_gradients``
-        (what a stackable optimizer's ``step`` does), so that it sees no ``SearchStep``."""
+        (what a stackable optimizer's ``step`` does), so that it sees no ``SearchStep``; what
+        ``CapturedStep`` captures."""
         if valid:
             points = self.optimizer.gradient_points()
             val_batch = (valid[0], valid[1])
             grads = [gradient_or_zeros(self.loss(val_batch, self.optimizer.weights_at(p)), p) for p in points]
             self.optimizer.apply_gradients(grads)
-        return self._weight_step(x, y)
+        loss, logits = self._weight_step(x, y)
+        return loss.detach(), logits.detach()  # keeps no autograd graph alive into the next step
 
     def _weight_step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         weights = self.optimizer.mixing_weights(training=True)
@@ -245,10 +249,6 @@ class Trainer:
     def images_per_second(self) -> float:
         return self.images_seen / self.seconds if self.seconds > 0 else 0.0
 
-    def _synchronize(self) -> None:
-        if self.run.device.type == "cuda":
-            torch.cuda.synchronize(self.run.device)
-
     def state_dict(self) -> dict:
         return {
             "supernet": self.supernet.state_dict(),
@@ -273,3 +273,34 @@ class Trainer:
             self.eval_generator.set_state(state["eval_generator"])
         self.images_seen = state["images_seen"]
         self.seconds = state["seconds"]
+
+
+def train_in_lockstep(trainers: Sequence[Trainer], epochs: Sequence[Generator[None, None, dict[str, float]]],
+                      progress: Callable[[int], None] | None = None,
+                      streams: Sequence[torch.cuda.Stream] | None = None) -> list[dict[str, float]]:
+    """Every trainer's epoch (``Trainer.epoch_steps``), a step of each in turn, each on its CUDA
+    stream (None: the current one); each trainer is credited an equal share of the wall time.
+
+    The trainers must have the same ``steps_per_epoch()``; ``progress`` counts lockstep steps.
+    """
+    device = trainers[0].run.device
+    synchronize(device)
+    start = time.perf_counter()
+    for _ in range(trainers[0].steps_per_epoch()):
+        for k, steps in enumerate(epochs):
+            with torch.cuda.stream(None if streams is None else streams[k]):
+                next(steps)
+        if progress is not None:
+            progress(1)
+    synchronize(device)
+    elapsed = time.perf_counter() - start
+    results = []
+    for trainer, steps in zip(trainers, epochs):
+        trainer.seconds += elapsed / len(trainers)
+        try:
+            next(steps)
+        except StopIteration as end:
+            results.append(end.value)
+        else:
+            raise RuntimeError(f"a trainer's epoch ran past its {trainer.steps_per_epoch()} steps")
+    return results

@@ -28,10 +28,11 @@ import torch
 from harness.api.datasets import DatasetInfo, ImageSet
 from harness.api.errors import UserError
 from harness.api.run import RunContext
+from harness.engine.concurrent import ConcurrentSeeds
 from harness.engine.cuda_graphs import CapturedStep
 from harness.engine.data import SearchData
-from harness.engine.devices import peak_memory_mb
-from harness.engine.stacked import StackedTrainer, unstackable_reason
+from harness.engine.devices import peak_memory_mb, synchronize
+from harness.engine.stacked import StackedTrainer, seed_stack, unstackable_reason
 from harness.engine.trainer import Trainer
 from harness.experiment.checks import resolve_config
 from harness.experiment.config import merge
@@ -69,7 +70,10 @@ class BenchReport:
     """The GPU-path search settings in force (amp, channels_last, compile, cuda_graphs)."""
     stacked_seeds: int = 1
     stacked_step_seconds: float | None = None
-    """One search step of ``stacked_seeds`` seeds as one stacked model (every seed's architecture and weight step)."""
+    """One search step of ``stacked_seeds`` seeds as ``nasbench run`` stacks them (every seed's architecture
+    and weight step): one vmapped model, or with ``search.cuda_graphs`` graphs side by side on streams."""
+    vmapped_step_seconds: float | None = None
+    """With ``search.cuda_graphs``: the same step with the seeds as one vmapped model instead, for comparison."""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -101,14 +105,16 @@ def bench(plugins: Plugins, method: str, user: dict[str, Any], resolution: int, 
             if reason is not None:
                 raise UserError(f"--stacked-seeds: {config['method']} cannot train stacked here: {reason}")
             report.stacked_seeds = stacked_seeds
-            report.stacked_step_seconds = _stacked_step_seconds(StackedTrainer(trainers), device, steps, repeats)
+            stack = seed_stack(trainers)
+            report.stacked_step_seconds = _stacked_step_seconds(stack, device, steps, repeats)
+            if isinstance(stack, ConcurrentSeeds):
+                report.vmapped_step_seconds = _stacked_step_seconds(StackedTrainer(trainers), device, steps, repeats)
         return report
 
 
-def _stacked_step_seconds(stack: StackedTrainer, device: torch.device, steps: int, repeats: int) -> float:
-    batches = (stack.next_batches("train"), stack.next_batches("valid") if stack.bilevel else None)
-    stack.net.train(True)
-    return _step_seconds(lambda: stack.search_step(*batches), device, steps, repeats, _warmup(stack.captured))
+def _stacked_step_seconds(stack: StackedTrainer | ConcurrentSeeds, device: torch.device, steps: int,
+                          repeats: int) -> float:
+    return _step_seconds(stack.fixed_step(), device, steps, repeats, _warmup(stack.captured))
 
 
 def _warmup(captured: CapturedStep | None) -> int:
@@ -122,11 +128,11 @@ def _step_seconds(step: Callable[[], object], device: torch.device, steps: int, 
         step()
     times = []
     for _ in range(repeats):
-        _synchronize(device)
+        synchronize(device)
         start = time.perf_counter()
         for _ in range(steps):
             step()
-        _synchronize(device)
+        synchronize(device)
         times.append((time.perf_counter() - start) / steps)
     return statistics.median(times)
 
@@ -148,10 +154,10 @@ def _measure(trainer: Trainer, config: dict[str, Any], resolution: int, device: 
         before = trainer.seconds
         trainer.train_epoch()
         loop_times.append((trainer.seconds - before) / steps)
-        _synchronize(device)
+        synchronize(device)
         start = time.perf_counter()
         trainer.evaluate("valid")
-        _synchronize(device)
+        synchronize(device)
         eval_rates.append(len(trainer.run.data.valid) / (time.perf_counter() - start))
 
     loop_step_seconds = statistics.median(loop_times)
@@ -195,11 +201,6 @@ def bench_trainer(plugins: Plugins, config: dict[str, Any], resolution: int, dev
     return Trainer(context, supernet, optimizer)
 
 
-def _synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
 def _device_name(device: torch.device) -> str:
     if device.type == "cuda":
         return f"{device} ({torch.cuda.get_device_name(device)})"
@@ -227,7 +228,12 @@ def format_report(report: BenchReport) -> str:
     ]
     if report.stacked_step_seconds is not None:
         seeds, stacked = report.stacked_seeds, report.stacked_step_seconds
-        lines.append(f"{seeds} stacked seeds: search step {stacked * 1000:.1f} ms = {stacked / report.step_seconds:.2f}× "
-                     f"one seed's step ({seeds} seeds one after another: {seeds}×), "
-                     f"{seeds * report.step_images_per_second * report.step_seconds / stacked:.0f} images/s")
+        how = "concurrent CUDA graphs" if report.vmapped_step_seconds is not None else "one vmapped model"
+        lines.append(f"{seeds} stacked seeds ({how}): search step {stacked * 1000:.1f} ms = "
+                     f"{stacked / report.step_seconds:.2f}× one seed's step ({seeds} seeds one after another: "
+                     f"{seeds}×), {seeds * report.step_images_per_second * report.step_seconds / stacked:.0f} images/s")
+        if report.vmapped_step_seconds is not None:
+            vmapped = report.vmapped_step_seconds
+            lines.append(f"{seeds} seeds as one vmapped model instead: {vmapped * 1000:.1f} ms = "
+                         f"{vmapped / report.step_seconds:.2f}× one seed's step")
     return "\n".join(lines)

@@ -59,7 +59,7 @@ def test_bench_times_stacked_seeds_and_says_when_a_method_cannot_stack():
     report = bench("--stacked-seeds", "3")
     assert report["stacked_seeds"] == 3 and report["stacked_step_seconds"] > 0
     text = CliRunner().invoke(build_cli(), ["bench", *TINY, "--stacked-seeds", "3"])
-    assert "3 stacked seeds: search step" in text.output and "one seed's step" in text.output
+    assert "3 stacked seeds (one vmapped model): search step" in text.output and "one seed's step" in text.output
     refused = CliRunner().invoke(build_cli(), ["bench", *TINY, "--stacked-seeds", "2", "--set", "optimizer.options.order=2"])
     assert refused.exit_code == 2 and "cannot train stacked here" in refused.output and "Traceback" not in refused.output
     assert bench()["stacked_step_seconds"] is None

@@ -6,31 +6,20 @@ from __future__ import annotations
 
 import pytest
 import torch
+from small_nb201 import nb201_trainer as trainer
 
-from harness import DatasetInfo, ImageSet, RunContext, SearchData, Trainer, UserError
+from harness import UserError
 from harness.engine.stacked import StackedTrainer
-from harness.experiment.config import DEFAULTS, merge
 from plugins.balenas.optimizer import BalenasOptimizer
 from plugins.darts.optimizer import DartsOptimizer
-from plugins.nb201.space import NB201Space
 
-INFO = DatasetInfo("tiny", num_classes=3, channels=3, image_size=8, mean=(0.5,) * 3, std=(0.25,) * 3, augment=True)
 CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
 
-def trainer(tmp_path, device: str = "cpu", seed: int = 0, optimizer=None, **search) -> Trainer:
-    config = merge(DEFAULTS, {"search": {"epochs": 2, "batch_size": 8, "grad_clip": 0.5, **search}})
-    generator = torch.Generator().manual_seed(seed)
-    images = torch.randint(0, 256, (64, 3, 8, 8), dtype=torch.uint8, generator=generator)
-    labels = torch.randint(0, 3, (64,), generator=generator)
-    data = SearchData.split(INFO, ImageSet(images, labels), ImageSet(images[:8], labels[:8]), seed, torch.device(device))
-    space = NB201Space()
-    run = RunContext(config, None, space, INFO, data, torch.device(device), seed, tmp_path, None)
-    torch.manual_seed(seed)
-    supernet = space.build_supernet(INFO, {"C": 4, "N": 1}).to(device)
-    optimizer = optimizer or DartsOptimizer({})
-    optimizer.attach(space, supernet, run)
-    return Trainer(run, supernet, optimizer)
+def assert_near(actual: torch.Tensor, expected: torch.Tensor) -> None:
+    """Equal up to float rounding and GPU reduction order, relative to the tensor's scale: a graph
+    that froze a host decision (SGD's first-step momentum, an old learning rate) is off by O(1)."""
+    torch.testing.assert_close(actual, expected, rtol=1e-3, atol=1e-3 * float(expected.abs().max()) + 1e-7)
 
 
 def test_settings_cuda_graphs_cannot_replay_are_refused_with_one_line(tmp_path):
@@ -70,11 +59,11 @@ def test_replayed_steps_follow_the_eager_trajectory(tmp_path, monkeypatch):
     losses = run_steps(graphed, 14, lr_change_at=6, reset_at=9)
     assert graphed.captured is not None and graphed.captured.captures == 3  # first, new LR, after the reset
     assert losses == pytest.approx(expected, rel=1e-4)
-    torch.testing.assert_close(graphed.optimizer.logits(), eager.optimizer.logits(), rtol=1e-4, atol=1e-6)
+    assert_near(graphed.optimizer.logits(), eager.optimizer.logits())
     for a, b in zip(eager.supernet.state_dict().values(), graphed.supernet.state_dict().values()):
-        torch.testing.assert_close(b, a, rtol=1e-4, atol=1e-5)
+        assert_near(b, a)
     for p, q in zip(eager.weight_parameters(), graphed.weight_parameters()):
-        torch.testing.assert_close(graphed.momentum_buffer(q), eager.momentum_buffer(p), rtol=1e-4, atol=1e-5)
+        assert_near(graphed.momentum_buffer(q), eager.momentum_buffer(p))
 
 
 @pytest.mark.gpu
@@ -90,9 +79,9 @@ def test_stacked_seeds_replayed_follow_their_eager_stack(tmp_path, monkeypatch):
         for seed_stats, seed_expected in zip(epoch, own):
             assert seed_stats["train_loss"] == pytest.approx(seed_expected["train_loss"], rel=1e-4)
     for solo, twin in zip(eager.trainers, graphed.trainers):
-        torch.testing.assert_close(twin.optimizer.logits(), solo.optimizer.logits(), rtol=1e-4, atol=1e-6)
+        assert_near(twin.optimizer.logits(), solo.optimizer.logits())
         for a, b in zip(solo.supernet.state_dict().values(), twin.supernet.state_dict().values()):
-            torch.testing.assert_close(b, a, rtol=1e-4, atol=1e-5)
+            assert_near(b, a)
 
 
 @pytest.mark.gpu
