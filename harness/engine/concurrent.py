@@ -1,11 +1,12 @@
 """Seeds side by side: each seed's own ``Trainer`` takes a step in turn, each on its own CUDA stream.
 
-With ``search.cuda_graphs`` a step costs the host one graph replay, so the seeds' graphs
-queue on their streams and the GPU runs them at the same time: a batch-64 NB201 step is
-thousands of kernels too small to fill the GPU on their own. Stacking the seeds into one
-vmapped model does not pay there: on an H200, 4 such seeds stacked and graphed took 4.5×
-one seed's graphed step (docs/gpu-speed.md). Each seed runs exactly its own computation —
-its trainer, batches, optimizers and kernels — so it trains as it would alone.
+With ``search.cuda_graphs`` a step costs the host one graph replay, and each seed's graph
+queues on its own stream, where the GPU can run the seeds' kernels together: a batch-64
+NB201 step is thousands of kernels, each too small to fill the GPU on its own. The
+alternative, the seeds as one vmapped model, is slower there: on an H200, 4 graphed seeds
+stacked that way took 4.49× one seed's step, more than one after another
+(docs/gpu-speed.md). Each seed runs exactly its own computation (its trainer, batches,
+optimizers and kernels), so it trains as it would alone.
 """
 from __future__ import annotations
 

@@ -6,6 +6,7 @@ through a DataLoader that would copy every batch and be re-created every epoch.
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -40,9 +41,17 @@ def to_float(images: torch.Tensor, info: DatasetInfo) -> torch.Tensor:
     x = images.float()
     if images.dtype == torch.uint8:
         x = x / 255.0
-    mean = torch.tensor(info.mean, device=x.device, dtype=x.dtype).view(1, -1, 1, 1)
-    std = torch.tensor(info.std, device=x.device, dtype=x.dtype).view(1, -1, 1, 1)
+    mean, std = _channel_constants(tuple(info.mean), tuple(info.std), x.device)
     return (x - mean) / std
+
+
+@functools.lru_cache(maxsize=32)
+def _channel_constants(mean: tuple[float, ...], std: tuple[float, ...],
+                       device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-channel mean and std as ``(1, C, 1, 1)`` tensors on ``device``, made once: a copy from
+    the host at every batch would make the host wait for the GPU's queue to drain."""
+    return (torch.tensor(mean, device=device).view(1, -1, 1, 1),
+            torch.tensor(std, device=device).view(1, -1, 1, 1))
 
 
 def augment(x: torch.Tensor, generator: torch.Generator, padding: int = 4) -> torch.Tensor:
@@ -77,6 +86,7 @@ class BatchStream:
         self.device_generator = (torch.Generator(device=data.images.device).manual_seed(seed)
                                  if data.images.device.type != "cpu" else self.generator)
         self._order = torch.empty(0, dtype=torch.long)
+        self._device_order = self._order
         self._position = 0
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
@@ -84,14 +94,20 @@ class BatchStream:
 
     def __next__(self) -> tuple[torch.Tensor, torch.Tensor]:
         if self._position + self.batch_size > len(self._order):
-            self._order = torch.randperm(len(self.data), generator=self.generator)
+            self._set_order(torch.randperm(len(self.data), generator=self.generator))
             self._position = 0
-        index = self._order[self._position:self._position + self.batch_size].to(self.data.images.device)
+        index = self._device_order[self._position:self._position + self.batch_size]
         self._position += self.batch_size
         x = to_float(self.data.images[index], self.info)
         if self.augment:
             x = augment(x, self.device_generator, self.info.crop_padding)
         return x, self.data.labels[index]
+
+    def _set_order(self, order: torch.Tensor) -> None:
+        """The pass's order, on the host (checkpoints) and on the data's device, copied once per pass:
+        a copy per batch would make the host wait for the device's queued steps."""
+        self._order = order
+        self._device_order = order.to(self.data.images.device)
 
     def batches_per_pass(self) -> int:
         return max(1, len(self.data) // self.batch_size)
@@ -104,7 +120,7 @@ class BatchStream:
 
     def load_state_dict(self, state: dict) -> None:
         self.generator.set_state(state["generator"])
-        self._order = state["order"]
+        self._set_order(state["order"])
         self._position = state["position"]
         if "device_generator" in state and self.device_generator is not self.generator:
             self.device_generator.set_state(state["device_generator"])

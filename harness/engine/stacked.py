@@ -48,7 +48,8 @@ def unstackable_reason(trainers: Sequence[Trainer]) -> str | None:
 
 def seed_stack(trainers: Sequence[Trainer]) -> StackedTrainer | ConcurrentSeeds:
     """The seeds as one stack: with ``search.cuda_graphs`` their graphs replayed side by side on
-    CUDA streams (``ConcurrentSeeds``, measured faster there), else one vmapped model."""
+    CUDA streams (``ConcurrentSeeds``; a vmapped stack of graphed seeds measured slower than
+    the seeds one after another), else one vmapped model."""
     if trainers[0].captured is not None:
         return ConcurrentSeeds(trainers)
     return StackedTrainer(trainers)

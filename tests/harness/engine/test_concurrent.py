@@ -36,6 +36,14 @@ def test_seeds_in_lockstep_train_as_they_do_alone_on_the_cpu(tmp_path):
         assert not torch.equal(together.trainers[0].optimizer.logits(), together.trainers[1].optimizer.logits())
 
 
+def test_each_seed_is_credited_an_equal_share_of_the_lockstep_time(tmp_path, monkeypatch):
+    together = ConcurrentSeeds([nb201_trainer(tmp_path, seed=seed) for seed in SEEDS])
+    clock = iter([100.0, 103.0])  # the epoch's start and end: 3 s for both seeds
+    monkeypatch.setattr("harness.engine.trainer.time.perf_counter", lambda: next(clock))
+    together.train_epoch()
+    assert [t.seconds for t in together.trainers] == [1.5, 1.5]
+
+
 def test_a_diverged_seed_is_reported_not_raised(tmp_path):
     together = ConcurrentSeeds([nb201_trainer(tmp_path, seed=seed, lr=lr) for seed, lr in ((0, 0.025), (1, 1e30))])
     healthy, diverged = together.train_epoch()
