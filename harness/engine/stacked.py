@@ -11,7 +11,6 @@ done per seed. After every epoch the stacked state is written back into each see
 from __future__ import annotations
 
 import copy
-import time
 from collections.abc import Callable, Sequence
 
 import torch
@@ -23,8 +22,7 @@ from harness.api.step import Batch
 from harness.api.supernet import Supernet
 from harness.engine.concurrent import ConcurrentSeeds
 from harness.engine.cuda_graphs import CapturedStep
-from harness.engine.devices import synchronize
-from harness.engine.trainer import Trainer
+from harness.engine.trainer import Trainer, timed_share
 
 
 def unstackable_reason(trainers: Sequence[Trainer]) -> str | None:
@@ -168,21 +166,17 @@ class StackedTrainer:
         total_correct = torch.zeros(self.count, device=device)
         steps = self.trainers[0].steps_per_epoch()
         seen = 0
-        synchronize(device)
-        start = time.perf_counter()
-        for _ in range(steps):
-            x, y = self.next_batches("train")
-            loss, logits = self.search_step((x, y), self.next_batches("valid") if self.bilevel else None)
-            total_loss += loss.detach() * y.shape[1]
-            total_correct += (logits.argmax(dim=-1) == y).sum(dim=1)
-            seen += int(y.shape[1])
-            if progress is not None:
-                progress(1)
-        synchronize(device)
-        elapsed = time.perf_counter() - start
+        with timed_share(self.trainers):
+            for _ in range(steps):
+                x, y = self.next_batches("train")
+                loss, logits = self.search_step((x, y), self.next_batches("valid") if self.bilevel else None)
+                total_loss += loss.detach() * y.shape[1]
+                total_correct += (logits.argmax(dim=-1) == y).sum(dim=1)
+                seen += int(y.shape[1])
+                if progress is not None:
+                    progress(1)
         self.write_back()
         for trainer in self.trainers:
-            trainer.seconds += elapsed / self.count  # each seed's share of the stack's time
             trainer.images_seen += seen * (2 if self.bilevel else 1)
         mean_loss = (total_loss / max(seen, 1)).tolist()
         accuracy = (100.0 * total_correct / max(seen, 1)).tolist()

@@ -139,9 +139,13 @@ class Trainer:
                     progress: Callable[[int], None] | None = None) -> dict[str, float]:
         """One pass over the search-train half; ``lr`` overrides the schedule (fine-tuning)."""
         (stats,) = train_in_lockstep([self], [self.epoch_steps(update_arch, lr)], progress)
+        self.raise_if_diverged(stats)
+        return stats
+
+    def raise_if_diverged(self, stats: dict[str, float]) -> None:
+        """``DivergedError`` when the epoch's training loss is NaN or infinite."""
         if not math.isfinite(stats["train_loss"]):
             raise DivergedError(f"training loss became {stats['train_loss']} (lr {self.current_lr():.4g})")
-        return stats
 
     def epoch_steps(self, update_arch: bool = True, lr: float | None = None) -> Generator[None, None, dict[str, float]]:
         """``train_epoch`` a step per ``next()``; its statistics are the generator's value, a
@@ -283,20 +287,15 @@ def train_in_lockstep(trainers: Sequence[Trainer], epochs: Sequence[Generator[No
 
     The trainers must have the same ``steps_per_epoch()``; ``progress`` counts lockstep steps.
     """
-    device = trainers[0].run.device
-    synchronize(device)
-    start = time.perf_counter()
-    for _ in range(trainers[0].steps_per_epoch()):
-        for k, steps in enumerate(epochs):
-            with torch.cuda.stream(None if streams is None else streams[k]):
-                next(steps)
-        if progress is not None:
-            progress(1)
-    synchronize(device)
-    elapsed = time.perf_counter() - start
+    with timed_share(trainers):
+        for _ in range(trainers[0].steps_per_epoch()):
+            for k, steps in enumerate(epochs):
+                with torch.cuda.stream(None if streams is None else streams[k]):
+                    next(steps)
+            if progress is not None:
+                progress(1)
     results = []
     for trainer, steps in zip(trainers, epochs):
-        trainer.seconds += elapsed / len(trainers)
         try:
             next(steps)
         except StopIteration as end:
@@ -304,3 +303,17 @@ def train_in_lockstep(trainers: Sequence[Trainer], epochs: Sequence[Generator[No
         else:
             raise RuntimeError(f"a trainer's epoch ran past its {trainer.steps_per_epoch()} steps")
     return results
+
+
+@contextmanager
+def timed_share(trainers: Sequence[Trainer]) -> Iterator[None]:
+    """Times the block, the device's queued work included, and credits every trainer an equal share
+    (several seeds trained together each cost their share of the wall time)."""
+    device = trainers[0].run.device
+    synchronize(device)
+    start = time.perf_counter()
+    yield
+    synchronize(device)
+    elapsed = time.perf_counter() - start
+    for trainer in trainers:
+        trainer.seconds += elapsed / len(trainers)

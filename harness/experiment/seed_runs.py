@@ -2,7 +2,8 @@
 
 Re-running the same command skips finished seeds and resumes interrupted ones, because the
 folder name is a hash of the resolved config. Seeds that start from the same epoch can
-train as one stacked model (``harness.engine.stacked``): ``stack_seeds`` "on" stacks
+train as one stack (``harness.engine.stacked``; with ``search.cuda_graphs`` side by side on
+CUDA streams, ``harness.engine.concurrent``): ``stack_seeds`` "on" stacks
 whenever the components allow it, "auto" only on CUDA devices, "off" never. On a CPU,
 where one thread is already busy with arithmetic, 4 stacked seeds measured 3.4–3.8× one
 seed's step at C = 8, N = 1 and 5.5× at C = 16, N = 5 (README, "Stacked seeds").

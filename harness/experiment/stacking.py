@@ -7,7 +7,6 @@ the stack with the failure it would have had alone; the others go on.
 """
 from __future__ import annotations
 
-import math
 import re
 import warnings
 
@@ -57,11 +56,9 @@ def search_stacked(runs: list[Run]) -> list[str | None]:
 
 def _end_epoch(run: Run, epoch: int, stats: dict[str, float]) -> str | None:
     """The seed's epoch end as ``runner.search`` does it; its failure, or None."""
-    loss = stats["train_loss"]
-    if not math.isfinite(loss):
-        return f"training loss became {loss} (lr {run.trainer.current_lr():.4g})"
     restore_rng(run.rng_state)
     try:
+        run.trainer.raise_if_diverged(stats)
         with warnings.catch_warnings():  # the seed's own SGD did not step: the stack's did, for it
             warnings.filterwarnings("ignore", message=re.escape("Detected call of `lr_scheduler.step()` before"))
             end_epoch(run, epoch, stats)
