@@ -106,20 +106,23 @@ def main() -> None:
     parser.add_argument("--channels-last", action="store_true", help="our search.channels_last")
     parser.add_argument("--amp", action="store_true", help="our search.amp (bfloat16 autocast)")
     parser.add_argument("--cuda-graphs", action="store_true", help="our search.cuda_graphs (CUDA only)")
+    parser.add_argument("--cudnn-benchmark", action="store_true",
+                        help="our search.cudnn_benchmark (process-wide, so the reference's convolutions get it too)")
     parser.add_argument("--compile", default=None, metavar="BACKEND", help="our search.compile (e.g. inductor)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
     print(f"device {device}, {torch.get_num_threads()} threads, batch {args.batch}, cell {args.cell}, "
-          f"channels_last {args.channels_last}, amp {args.amp}, cuda_graphs {args.cuda_graphs}, compile {args.compile}, "
+          f"channels_last {args.channels_last}, amp {args.amp}, cuda_graphs {args.cuda_graphs}, "
+          f"cudnn_benchmark {args.cudnn_benchmark}, compile {args.compile}, "
           f"{args.rounds} rounds x {args.steps} steps")
     print("| C | N | image | ours (s/step) | reference (s/step) | speed-up |")
     print("|---|---|---|---|---|---|")
     for triple in args.configs.split(";"):
         C, N, resolution = (int(v) for v in triple.split(","))
         search = {"channels_last": args.channels_last, "amp": args.amp, "cuda_graphs": args.cuda_graphs,
-                  "compile": args.compile}
+                  "cudnn_benchmark": args.cudnn_benchmark, "compile": args.compile}
         try:
             result = compare(C, N, resolution, args.batch, args.steps, args.rounds, device, args.cell, search)
         except UserError as error:

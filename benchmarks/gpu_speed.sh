@@ -46,21 +46,23 @@ bench_eager() {
   bench --method balenas --steps 5  # 3 forward+backward per arch step
   bench --method pgnas --stacked-seeds 4 --steps 5
 }
-bench_graphs() {  # each step replayed from a CUDA graph; stacked seeds side by side on streams, and vmapped
+bench_graphs() {  # each step replayed from a CUDA graph (alone, and 4 or 8 seeds as one vmapped model)
   bench --set search.cuda_graphs=true --stacked-seeds 4
   bench --set search.cuda_graphs=true --stacked-seeds 8
   bench --set search.cuda_graphs=true --amp
   bench --set search.cuda_graphs=true --set search.channels_last=true
+  bench --set search.cuda_graphs=true --set search.channels_last=true --set search.cudnn_benchmark=true
 }
 compare_reference() {
-  compare --cuda-graphs
+  compare --cuda-graphs --channels-last --cudnn-benchmark
+  compare --cuda-graphs --channels-last
   compare --steps 5
 }
 end_to_end() {
   search one-seed --seeds 0
   search one-seed-graphs --seeds 0 --set search.cuda_graphs=true
   search four-seeds-stacked-graphs --seeds 0-3 --stack-seeds on --set search.cuda_graphs=true
-  search four-seeds-alone-graphs --seeds 0-3 --stack-seeds off --set search.cuda_graphs=true
+  search four-seeds-alone-graphs --seeds 0-3 --set search.cuda_graphs=true  # auto: one after another with graphs
 }
 compile() { bench --amp --set search.compile=inductor; }  # not by default: compiling may outlast LIMIT
 for part in ${PARTS:-bench_eager bench_graphs compare_reference end_to_end}; do "$part"; done

@@ -23,9 +23,9 @@ def execution_options(command: Callable[..., Any]) -> Callable[..., Any]:
                      help="Start a seed from the supernet another method trained with the same settings under the "
                           "same results folder (e.g. darts-pt from darts'), instead of training it again."),
         click.option("--stack-seeds", type=click.Choice(["auto", "on", "off"]), default="auto", show_default=True,
-                     help="Train the seeds as one stack: one vmapped model (one convolution call for all seeds), "
-                          "or with search.cuda_graphs each seed's graph side by side on its CUDA stream. auto = on "
-                          "CUDA devices only; on CPUs it measured little gain or a loss (README, Speed)."),
+                     help="Train the seeds as one stack: one vmapped model (one convolution call for all seeds). "
+                          "auto = on CUDA devices without search.cuda_graphs only; on CPUs, and with CUDA graphs, "
+                          "it measured little gain or a loss (README, Speed)."),
         click.option("--logger", "loggers", multiple=True, metavar="NAME",
                      help="Experiment logger: tensorboard, mlflow, wandb (repeatable; see `nasbench list logger`)."),
         click.option("--executor", default="local", show_default=True,

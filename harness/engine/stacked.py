@@ -20,7 +20,6 @@ from torch.func import functional_call, stack_module_state, vmap
 from harness.api.optimizers import ArchOptimizer
 from harness.api.step import Batch
 from harness.api.supernet import Supernet
-from harness.engine.concurrent import ConcurrentSeeds
 from harness.engine.cuda_graphs import CapturedStep
 from harness.engine.trainer import Trainer, timed_share
 
@@ -42,15 +41,6 @@ def unstackable_reason(trainers: Sequence[Trainer]) -> str | None:
     if len({t.steps_per_epoch() for t in trainers}) != 1:
         return "the seeds' search splits differ in size"
     return None
-
-
-def seed_stack(trainers: Sequence[Trainer]) -> StackedTrainer | ConcurrentSeeds:
-    """The seeds as one stack: with ``search.cuda_graphs`` their graphs replayed side by side on
-    CUDA streams (``ConcurrentSeeds``; a vmapped stack of graphed seeds measured slower than
-    the seeds one after another), else one vmapped model."""
-    if trainers[0].captured is not None:
-        return ConcurrentSeeds(trainers)
-    return StackedTrainer(trainers)
 
 
 class StackedSupernet:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 
 import torch
@@ -73,6 +73,7 @@ class Trainer:
         self.weight_transform: WeightTransform | None = None
         self.amp = bool(self.search.get("amp"))
         self.channels_last = bool(self.search.get("channels_last"))
+        torch.backends.cudnn.benchmark = bool(self.search.get("cudnn_benchmark"))  # process-wide: the run's setting
         if self.channels_last:
             supernet.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         self.model = compiled(supernet, self.search.get("compile"), self.search.get("compile_mode"))
@@ -138,18 +139,6 @@ class Trainer:
     def train_epoch(self, update_arch: bool = True, lr: float | None = None,
                     progress: Callable[[int], None] | None = None) -> dict[str, float]:
         """One pass over the search-train half; ``lr`` overrides the schedule (fine-tuning)."""
-        (stats,) = train_in_lockstep([self], [self.epoch_steps(update_arch, lr)], progress)
-        self.raise_if_diverged(stats)
-        return stats
-
-    def raise_if_diverged(self, stats: dict[str, float]) -> None:
-        """``DivergedError`` when the epoch's training loss is NaN or infinite."""
-        if not math.isfinite(stats["train_loss"]):
-            raise DivergedError(f"training loss became {stats['train_loss']} (lr {self.current_lr():.4g})")
-
-    def epoch_steps(self, update_arch: bool = True, lr: float | None = None) -> Generator[None, None, dict[str, float]]:
-        """``train_epoch`` a step per ``next()``; its statistics are the generator's value, a
-        non-finite loss included (``train_epoch`` raises on it; seeds in lockstep record it)."""
         scheduled = [group["lr"] for group in self.weight_optimizer.param_groups]
         if lr is not None:
             for group in self.weight_optimizer.param_groups:
@@ -160,21 +149,30 @@ class Trainer:
         total_correct = torch.zeros((), device=self.run.device)
         seen = 0
         try:
-            for step in range(self.steps_per_epoch()):
-                x, y = next(self.train_stream)
-                val_batch = next(self.valid_stream) if bilevel else None
-                if val_batch is not None:
-                    self.images_seen += int(val_batch[1].shape[0])
-                loss, logits = self.search_step((x, y), val_batch, step)
-                total_loss += loss.detach() * y.shape[0]
-                total_correct += (logits.argmax(dim=1) == y).sum()
-                seen += int(y.shape[0])
-                yield
+            with timed_share([self]):
+                for step in range(self.steps_per_epoch()):
+                    x, y = next(self.train_stream)
+                    val_batch = next(self.valid_stream) if bilevel else None
+                    if val_batch is not None:
+                        self.images_seen += int(val_batch[1].shape[0])
+                    loss, logits = self.search_step((x, y), val_batch, step)
+                    total_loss += loss.detach() * y.shape[0]
+                    total_correct += (logits.argmax(dim=1) == y).sum()
+                    seen += int(y.shape[0])
+                    if progress is not None:
+                        progress(1)
         finally:
             for group, value in zip(self.weight_optimizer.param_groups, scheduled):
                 group["lr"] = value
         self.images_seen += seen
-        return {"train_loss": float(total_loss) / max(seen, 1), "train_acc": 100.0 * float(total_correct) / max(seen, 1)}
+        stats = {"train_loss": float(total_loss) / max(seen, 1), "train_acc": 100.0 * float(total_correct) / max(seen, 1)}
+        self.raise_if_diverged(stats)
+        return stats
+
+    def raise_if_diverged(self, stats: dict[str, float]) -> None:
+        """``DivergedError`` when the epoch's training loss is NaN or infinite."""
+        if not math.isfinite(stats["train_loss"]):
+            raise DivergedError(f"training loss became {stats['train_loss']} (lr {self.current_lr():.4g})")
 
     def search_step(self, train_batch: Batch, val_batch: Batch | None, step: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
         """One step of the loop: the architecture step on ``val_batch`` (None: none), then the
@@ -277,32 +275,6 @@ class Trainer:
             self.eval_generator.set_state(state["eval_generator"])
         self.images_seen = state["images_seen"]
         self.seconds = state["seconds"]
-
-
-def train_in_lockstep(trainers: Sequence[Trainer], epochs: Sequence[Generator[None, None, dict[str, float]]],
-                      progress: Callable[[int], None] | None = None,
-                      streams: Sequence[torch.cuda.Stream] | None = None) -> list[dict[str, float]]:
-    """Every trainer's epoch (``Trainer.epoch_steps``), a step of each in turn, each on its CUDA
-    stream (None: the current one); each trainer is credited an equal share of the wall time.
-
-    The trainers must have the same ``steps_per_epoch()``; ``progress`` counts lockstep steps.
-    """
-    with timed_share(trainers):
-        for _ in range(trainers[0].steps_per_epoch()):
-            for k, steps in enumerate(epochs):
-                with torch.cuda.stream(None if streams is None else streams[k]):
-                    next(steps)
-            if progress is not None:
-                progress(1)
-    results = []
-    for trainer, steps in zip(trainers, epochs):
-        try:
-            next(steps)
-        except StopIteration as end:
-            results.append(end.value)
-        else:
-            raise RuntimeError(f"a trainer's epoch ran past its {trainer.steps_per_epoch()} steps")
-    return results
 
 
 @contextmanager

@@ -28,11 +28,10 @@ import torch
 from harness.api.datasets import DatasetInfo, ImageSet
 from harness.api.errors import UserError
 from harness.api.run import RunContext
-from harness.engine.concurrent import ConcurrentSeeds
 from harness.engine.cuda_graphs import CapturedStep
 from harness.engine.data import SearchData
 from harness.engine.devices import peak_memory_mb, synchronize
-from harness.engine.stacked import StackedTrainer, seed_stack, unstackable_reason
+from harness.engine.stacked import StackedTrainer, unstackable_reason
 from harness.engine.trainer import Trainer
 from harness.experiment.checks import resolve_config
 from harness.experiment.config import merge
@@ -67,13 +66,10 @@ class BenchReport:
     search_seconds: float
     peak_memory_mb: float
     settings: tuple[str, ...] = ()
-    """The GPU-path search settings in force (amp, channels_last, compile, cuda_graphs)."""
+    """The GPU-path search settings in force (amp, channels_last, compile, cuda_graphs, cudnn_benchmark)."""
     stacked_seeds: int = 1
     stacked_step_seconds: float | None = None
-    """One search step of ``stacked_seeds`` seeds as ``nasbench run`` stacks them (every seed's architecture
-    and weight step): one vmapped model, or with ``search.cuda_graphs`` graphs side by side on streams."""
-    vmapped_step_seconds: float | None = None
-    """With ``search.cuda_graphs``: the same step with the seeds as one vmapped model instead, for comparison."""
+    """One search step of ``stacked_seeds`` seeds as one stacked model (every seed's architecture and weight step)."""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -105,15 +101,11 @@ def bench(plugins: Plugins, method: str, user: dict[str, Any], resolution: int, 
             if reason is not None:
                 raise UserError(f"--stacked-seeds: {config['method']} cannot train stacked here: {reason}")
             report.stacked_seeds = stacked_seeds
-            stack = seed_stack(trainers)
-            report.stacked_step_seconds = _stacked_step_seconds(stack, device, steps, repeats)
-            if isinstance(stack, ConcurrentSeeds):
-                report.vmapped_step_seconds = _stacked_step_seconds(StackedTrainer(trainers), device, steps, repeats)
+            report.stacked_step_seconds = _stacked_step_seconds(StackedTrainer(trainers), device, steps, repeats)
         return report
 
 
-def _stacked_step_seconds(stack: StackedTrainer | ConcurrentSeeds, device: torch.device, steps: int,
-                          repeats: int) -> float:
+def _stacked_step_seconds(stack: StackedTrainer, device: torch.device, steps: int, repeats: int) -> float:
     return _step_seconds(stack.fixed_step(), device, steps, repeats, _warmup(stack.captured))
 
 
@@ -175,7 +167,7 @@ def _measure(trainer: Trainer, config: dict[str, Any], resolution: int, device: 
 
 
 def _gpu_settings(search: dict[str, Any]) -> tuple[str, ...]:
-    flags = [name for name in ("amp", "channels_last", "cuda_graphs") if search.get(name)]
+    flags = [name for name in ("amp", "channels_last", "cuda_graphs", "cudnn_benchmark") if search.get(name)]
     if search.get("compile"):
         flags.append(f"compile={search['compile']}" + (f" ({search['compile_mode']})" if search.get("compile_mode") else ""))
     return tuple(flags)
@@ -228,12 +220,7 @@ def format_report(report: BenchReport) -> str:
     ]
     if report.stacked_step_seconds is not None:
         seeds, stacked = report.stacked_seeds, report.stacked_step_seconds
-        how = "concurrent CUDA graphs" if report.vmapped_step_seconds is not None else "one vmapped model"
-        lines.append(f"{seeds} stacked seeds ({how}): search step {stacked * 1000:.1f} ms = "
+        lines.append(f"{seeds} stacked seeds (one vmapped model): search step {stacked * 1000:.1f} ms = "
                      f"{stacked / report.step_seconds:.2f}× one seed's step ({seeds} seeds one after another: "
                      f"{seeds}×), {seeds * report.step_images_per_second * report.step_seconds / stacked:.0f} images/s")
-        if report.vmapped_step_seconds is not None:
-            vmapped = report.vmapped_step_seconds
-            lines.append(f"{seeds} seeds as one vmapped model instead: {vmapped * 1000:.1f} ms = "
-                         f"{vmapped / report.step_seconds:.2f}× one seed's step")
     return "\n".join(lines)

@@ -44,6 +44,7 @@ DEFAULTS: dict[str, Any] = {
         "compile": None,
         "compile_mode": None,
         "cuda_graphs": False,
+        "cudnn_benchmark": False,
     },
 }
 

@@ -40,6 +40,8 @@ class SearchSettings(Section):
     compile_mode: StrictStr | None = Field(description="torch.compile mode (e.g. reduce-overhead); null: default")
     cuda_graphs: StrictBool = Field(description="replay each search step from a CUDA graph (CUDA only; DARTS 1st order, "
                                     "fixed α)")
+    cudnn_benchmark: StrictBool = Field(description="let cuDNN time its convolution algorithms and keep the fastest "
+                                        "(CUDA; faster, not bitwise reproducible across runs)")
 
 
 class Component(Section):

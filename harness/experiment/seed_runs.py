@@ -2,11 +2,11 @@
 
 Re-running the same command skips finished seeds and resumes interrupted ones, because the
 folder name is a hash of the resolved config. Seeds that start from the same epoch can
-train as one stack (``harness.engine.stacked``; with ``search.cuda_graphs`` side by side on
-CUDA streams, ``harness.engine.concurrent``): ``stack_seeds`` "on" stacks
-whenever the components allow it, "auto" only on CUDA devices, "off" never. On a CPU,
-where one thread is already busy with arithmetic, 4 stacked seeds measured 3.4–3.8× one
-seed's step at C = 8, N = 1 and 5.5× at C = 16, N = 5 (README, "Stacked seeds").
+train as one stack (``harness.engine.stacked``): ``stack_seeds`` "on" stacks whenever the
+components allow it, "auto" only on CUDA devices without ``search.cuda_graphs``, "off" never.
+On a CPU, where one thread is already busy with arithmetic, 4 stacked seeds measured 3.4–3.8×
+one seed's step at C = 8, N = 1 and 5.5× at C = 16, N = 5; on an H200 with CUDA graphs, 4.49×
+(README, "Stacked seeds"); one after another they cost 4×.
 """
 from __future__ import annotations
 
@@ -35,6 +35,11 @@ from harness.store.seed_lock import SeedLock
 
 STACK_MODES = ("auto", "on", "off")
 Planned = tuple[int, dict[str, Any], Path]
+
+
+def stacks_seeds(mode: str, device: torch.device, search: dict[str, Any]) -> bool:
+    """Whether ``--stack-seeds mode`` stacks seeds (that can stack) on ``device`` with these search settings."""
+    return mode == "on" or (mode == "auto" and device.type == "cuda" and not search.get("cuda_graphs"))
 
 
 def run_seeds(method: str, dataset: str | None, user_config: dict[str, Any], seeds: list[int],
@@ -68,7 +73,7 @@ def run_seeds(method: str, dataset: str | None, user_config: dict[str, Any], see
         planned.append((seed, seeded, folder))
     loaded: list[tuple[ImageSet, ImageSet]] = []
     supernets = results_root if reuse_supernets else None
-    stack = stack_seeds == "on" or (stack_seeds == "auto" and torch_device.type == "cuda")
+    stack = stacks_seeds(stack_seeds, torch_device, config["search"])
 
     def data() -> tuple[ImageSet, ImageSet]:
         if not loaded:

@@ -13,7 +13,7 @@ import warnings
 from tqdm.auto import tqdm
 
 from harness.api.errors import UserError
-from harness.engine.stacked import seed_stack
+from harness.engine.stacked import StackedTrainer
 from harness.engine.trainer import DivergedError
 from harness.experiment.runner import Run, capture_rng, describe_exception, end_epoch, restore_rng
 
@@ -31,7 +31,7 @@ def search_stacked(runs: list[Run]) -> list[str | None]:
         runs[i].stacked_with = len(runs)
     epoch = runs[0].start_epoch
     seeds = ",".join(str(run.context.seed) for run in runs)
-    stack = seed_stack([run.trainer for run in runs])
+    stack = StackedTrainer([run.trainer for run in runs])
     with tqdm(total=(epochs - epoch) * stack.trainers[0].steps_per_epoch(), unit="step", leave=False, disable=None,
               desc=f"{config['label']} seeds {seeds} (stacked)") as bar:
         while epoch < epochs and len(active) >= 2:
@@ -49,7 +49,7 @@ def search_stacked(runs: list[Run]) -> list[str | None]:
                 failures[i] = _end_epoch(runs[i], epoch, seed_stats)
             remaining = [i for i in active if failures[i] is None]
             if remaining != active and len(remaining) >= 2:
-                stack = seed_stack([runs[i].trainer for i in remaining])
+                stack = StackedTrainer([runs[i].trainer for i in remaining])
             active = remaining
     return failures
 

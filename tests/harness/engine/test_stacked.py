@@ -80,6 +80,14 @@ def test_a_stacked_epoch_equals_each_seed_trained_alone(tmp_path, name):
     assert not torch.equal(stacked[0].optimizer.logits(), stacked[1].optimizer.logits()) or name == "fixed"
 
 
+def test_each_stacked_seed_is_credited_an_equal_share_of_the_epochs_time(tmp_path, monkeypatch):
+    stacked = [trainer(tmp_path, seed, OPTIMIZERS["darts"]) for seed in (0, 1)]
+    clock = iter([100.0, 103.0])  # the epoch's start and end: 3 s for both seeds
+    monkeypatch.setattr("harness.engine.trainer.time.perf_counter", lambda: next(clock))
+    StackedTrainer(stacked).train_epoch()
+    assert [t.seconds for t in stacked] == [1.5, 1.5]
+
+
 def test_balenas_draws_each_seeds_noise_from_its_own_generator(tmp_path):
     alone = [trainer(tmp_path, seed, OPTIMIZERS["balenas"]) for seed in (0, 1)]
     for solo in alone:

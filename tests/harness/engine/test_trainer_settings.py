@@ -1,5 +1,5 @@
 """The GPU-path settings of the trainer, checked on the CPU: channels_last, torch.compile
-(aot_eager needs no compiler), bfloat16 autocast; each against the plain trainer."""
+(aot_eager needs no compiler), bfloat16 autocast, cuDNN autotuning; each against the plain trainer."""
 from __future__ import annotations
 
 import pytest
@@ -84,3 +84,11 @@ def test_bad_compile_settings_are_user_errors(tmp_path):
         trainer(tmp_path, compile="no-such-backend")
     with pytest.raises(UserError, match="compile_mode needs search.compile"):
         trainer(tmp_path, compile_mode="reduce-overhead")
+
+
+def test_cudnn_benchmark_follows_the_setting_of_the_run_being_built(tmp_path, monkeypatch):
+    monkeypatch.setattr(torch.backends.cudnn, "benchmark", False)  # restored after the test
+    trainer(tmp_path, cudnn_benchmark=True)
+    assert torch.backends.cudnn.benchmark is True
+    trainer(tmp_path)  # the next run, without the setting, does not inherit it
+    assert torch.backends.cudnn.benchmark is False

@@ -13,10 +13,12 @@ import json
 
 import pandas as pd
 import pytest
+import torch
 from click.testing import CliRunner
 
 from harness import hookimpl
 from harness.cli.main import build_cli
+from harness.experiment.seed_runs import stacks_seeds
 from harness.plugin.manager import get_plugins
 from harness.store.records import load_records
 
@@ -122,3 +124,12 @@ def test_finished_seeds_are_skipped_and_the_others_stack(tmp_path):
                     "--results", str(tmp_path))
     assert "seed 0: already finished" in result.output
     assert {seed: r["stacked_seeds"] for seed, r in records(tmp_path).items()} == {0: 1, 1: 2, 2: 2}
+
+
+@pytest.mark.parametrize(("mode", "device", "graphs", "stacked"), [
+    ("on", "cpu", False, True), ("on", "cuda", True, True), ("off", "cuda", False, False),
+    ("auto", "cpu", False, False), ("auto", "cuda", False, True),
+    ("auto", "cuda", True, False),  # graphed seeds stacked measured slower than one after another
+])
+def test_auto_stacks_on_cuda_without_cuda_graphs(mode, device, graphs, stacked):
+    assert stacks_seeds(mode, torch.device(device), {"cuda_graphs": graphs}) is stacked
