@@ -109,20 +109,24 @@ def main() -> None:
     parser.add_argument("--cudnn-benchmark", action="store_true",
                         help="our search.cudnn_benchmark (process-wide, so the reference's convolutions get it too)")
     parser.add_argument("--compile", default=None, metavar="BACKEND", help="our search.compile (e.g. inductor)")
+    parser.add_argument("--compile-mode", default=None, metavar="MODE",
+                        help="our search.compile_mode (e.g. max-autotune-no-cudagraphs)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
     print(f"device {device}, {torch.get_num_threads()} threads, batch {args.batch}, cell {args.cell}, "
           f"channels_last {args.channels_last}, amp {args.amp}, cuda_graphs {args.cuda_graphs}, "
-          f"cudnn_benchmark {args.cudnn_benchmark}, compile {args.compile}, "
+          f"cudnn_benchmark {args.cudnn_benchmark}, compile {args.compile}"
+          f"{f' ({args.compile_mode})' if args.compile_mode else ''}, "
           f"{args.rounds} rounds x {args.steps} steps")
     print("| C | N | image | ours (s/step) | reference (s/step) | speed-up |")
     print("|---|---|---|---|---|---|")
     for triple in args.configs.split(";"):
         C, N, resolution = (int(v) for v in triple.split(","))
         search = {"channels_last": args.channels_last, "amp": args.amp, "cuda_graphs": args.cuda_graphs,
-                  "cudnn_benchmark": args.cudnn_benchmark, "compile": args.compile}
+                  "cudnn_benchmark": args.cudnn_benchmark, "compile": args.compile,
+                  "compile_mode": args.compile_mode}
         try:
             result = compare(C, N, resolution, args.batch, args.steps, args.rounds, device, args.cell, search)
         except UserError as error:

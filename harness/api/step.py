@@ -25,8 +25,9 @@ class TrainerView(Protocol):
     def search(self) -> Mapping[str, Any]:
         """The run's ``search`` settings (epochs, lr, momentum, weight_decay, ...)."""
 
-    def loss(self, batch: Batch, weights: torch.Tensor) -> torch.Tensor:
-        """Supernet loss on ``batch`` with op ``weights`` (any active projection applied)."""
+    def loss(self, batch: Batch, weights: torch.Tensor, weight_grads: bool = True) -> torch.Tensor:
+        """Supernet loss on ``batch`` with op ``weights`` (any active projection applied); with
+        ``weight_grads=False`` the supernet weights are constants in it (only ∇ w.r.t. ``weights``)."""
 
     def weight_parameters(self) -> list[torch.Tensor]:
         """The supernet's trainable weights w."""
@@ -69,6 +70,7 @@ class SearchStep:
     epoch: int = 0
     step: int = 0
 
-    def loss(self, batch: Batch, weights: torch.Tensor) -> torch.Tensor:
-        """Supernet loss on ``batch`` with op ``weights`` (the trainer's projection applied)."""
-        return self.trainer.loss(batch, weights)
+    def loss(self, batch: Batch, weights: torch.Tensor, weight_grads: bool = True) -> torch.Tensor:
+        """Supernet loss on ``batch`` with op ``weights`` (the trainer's projection applied); see
+        ``TrainerView.loss`` for ``weight_grads``."""
+        return self.trainer.loss(batch, weights, weight_grads)

@@ -29,7 +29,7 @@ def arch_gradient(step: SearchStep, logits: torch.Tensor, to_weights: Callable[[
     straight-through path), the gradient is zero, not an autograd error.
     """
     if not unrolled:
-        loss = step.loss(step.val_batch, to_weights(logits))
+        loss = step.loss(step.val_batch, to_weights(logits), weight_grads=False)
         return gradient_or_zeros(loss, logits)
 
     trainer = step.trainer
@@ -58,7 +58,7 @@ def arch_gradient(step: SearchStep, logits: torch.Tensor, to_weights: Callable[[
         with torch.no_grad():
             for p, b, g in zip(params, backup, d_params):
                 p.copy_(b + sign * eps * g)
-        loss = step.loss(step.train_batch, to_weights(logits))
+        loss = step.loss(step.train_batch, to_weights(logits), weight_grads=False)
         return gradient_or_zeros(loss, logits)
 
     try:

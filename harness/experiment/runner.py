@@ -330,7 +330,7 @@ def hessian_eigenvalue(run: Run) -> float:
     mask = run.context.space.logit_mask(alpha.device)
     if mask is not None:
         alpha = alpha + mask.nan_to_num(neginf=-1e4)  # ops an edge does not offer stay at weight ~0
-    return dominant_hessian_eigenvalue(lambda a: step.loss(batch, torch.softmax(a, dim=-1)), alpha)
+    return dominant_hessian_eigenvalue(lambda a: step.loss(batch, torch.softmax(a, dim=-1), weight_grads=False), alpha)
 
 
 def finish(run: Run) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 from tiny import tiny_run
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from harness import DatasetInfo, ImageSet, RunContext, SearchData, Trainer, UserError
 from harness.experiment.config import DEFAULTS, merge
@@ -65,6 +66,40 @@ def test_compiled_forward_trains_like_the_plain_trainer(tmp_path):
     alpha, t = alpha_after_an_epoch(compile="aot_eager")
     assert t.model is not t.supernet  # the forward went through torch.compile
     torch.testing.assert_close(alpha, expected, rtol=1e-5, atol=1e-7)
+
+
+class OpCounter(TorchDispatchMode):
+    def __init__(self) -> None:
+        super().__init__()
+        self.ops = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        self.ops += 1
+        return func(*args, **(kwargs or {}))
+
+
+def test_an_architecture_loss_without_weight_gradients_skips_them_in_a_compiled_backward(tmp_path):
+    run = tiny_run(tmp_path, {"compile": "aot_eager"})
+    supernet = run.space.build_supernet(run.dataset, {})
+    optimizer = DartsOptimizer({})
+    optimizer.attach(run.space, supernet, run)
+    t = Trainer(run, supernet, optimizer)
+    batch = next(t.valid_stream)
+
+    def backward_ops(weight_grads: bool) -> tuple[int, torch.Tensor]:
+        loss = t.loss(batch, optimizer.mixing_weights(training=True), weight_grads=weight_grads)
+        with OpCounter() as counter:
+            (grad,) = torch.autograd.grad(loss, optimizer.alpha)
+        return counter.ops, grad
+
+    backward_ops(True), backward_ops(False)  # compile both variants first
+    (full, expected), (alpha_only, grad) = backward_ops(True), backward_ops(False)
+    torch.testing.assert_close(grad, expected)
+    assert alpha_only < full  # the compiled backward of the plain loss computes the weights' gradients too
+    assert all(p.requires_grad for p in t.weight_parameters()) and len(t.weight_parameters()) > 0
+    with pytest.raises(RuntimeError, match="not have been used in the graph"):  # the weights were constants
+        torch.autograd.grad(t.loss(batch, optimizer.mixing_weights(training=True), weight_grads=False),
+                            t.weight_parameters()[0])
 
 
 def test_bfloat16_autocast_on_the_cpu(tmp_path):
