@@ -4,30 +4,16 @@ from __future__ import annotations
 
 import pytest
 import torch
+from small_nb201 import nb201_trainer
 from tiny import tiny_run
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from harness import DatasetInfo, ImageSet, RunContext, SearchData, Trainer, UserError
-from harness.experiment.config import DEFAULTS, merge
+from harness import Trainer, UserError
 from plugins.darts.optimizer import DartsOptimizer
-from plugins.nb201.space import NB201Space
-
-INFO = DatasetInfo("tiny", num_classes=3, channels=3, image_size=8, mean=(0.5,) * 3, std=(0.25,) * 3)
 
 
 def trainer(tmp_path, **search) -> Trainer:
-    config = merge(DEFAULTS, {"search": {"epochs": 2, "batch_size": 8, "max_steps_per_epoch": 2, **search}})
-    generator = torch.Generator().manual_seed(0)
-    images = torch.randint(0, 256, (32, 3, 8, 8), dtype=torch.uint8, generator=generator)
-    labels = torch.randint(0, 3, (32,), generator=generator)
-    data = SearchData.split(INFO, ImageSet(images, labels), ImageSet(images[:8], labels[:8]), 0, torch.device("cpu"))
-    space = NB201Space()
-    run = RunContext(config, None, space, INFO, data, torch.device("cpu"), 0, tmp_path, None)
-    torch.manual_seed(0)
-    supernet = space.build_supernet(INFO, {"C": 2, "N": 1})
-    optimizer = DartsOptimizer({})
-    optimizer.attach(space, supernet, run)
-    return Trainer(run, supernet, optimizer)
+    return nb201_trainer(tmp_path, max_steps_per_epoch=2, **search)
 
 
 def train_twice(t: Trainer) -> tuple[torch.Tensor, torch.Tensor]:
