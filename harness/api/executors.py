@@ -54,7 +54,8 @@ class Executor(ABC):
     Options: ClassVar[type[Options]] = NoOptions
 
     def __init__(self, options: Mapping[str, Any] | None = None) -> None:
-        self.options = parse_options(type(self).Options, options, f"executor {self.name or type(self).__name__}")
+        self.options = parse_options(type(self).Options, options, f"executor {self.name or type(self).__name__}",
+                                     "--executor-option <name>=<value>")
 
     @abstractmethod
     def run(self, tasks: list[Task], work: Work, done: Done) -> list[Path]:

@@ -53,8 +53,10 @@ def _explain(error: Mapping[str, Any], model: type[Options]) -> str:
     return f"option '{location}' = {given!r}: {error['msg'][0].lower()}{error['msg'][1:]}"
 
 
-def parse_options(model: type[OptionsT], raw: Mapping[str, Any] | Options | None, where: str) -> OptionsT:
-    """``raw`` validated against ``model``; ``where`` names the component (e.g. "optimizer darts")."""
+def parse_options(model: type[OptionsT], raw: Mapping[str, Any] | Options | None, where: str,
+                  set_with: str = "--set <section>.options.<name>=<value>") -> OptionsT:
+    """``raw`` validated against ``model``; ``where`` names the component (e.g. "optimizer darts"),
+    ``set_with`` how a user sets its options."""
     if isinstance(raw, model):
         return raw
     if isinstance(raw, Options):
@@ -65,4 +67,4 @@ def parse_options(model: type[OptionsT], raw: Mapping[str, Any] | Options | None
         return model.model_validate(dict(raw or {}))
     except ValidationError as exc:
         problems = "; ".join(_explain(error, model) for error in exc.errors())
-        raise UserError(f"{where}: {problems} (set with --set <section>.options.<name>=<value>)") from None
+        raise UserError(f"{where}: {problems} (set with {set_with})") from None

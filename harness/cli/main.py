@@ -9,7 +9,7 @@ import click
 
 from harness.api.errors import UserError
 from harness.api.options import describe_options
-from harness.cli.report import add_report_commands, execution_options
+from harness.cli.report import add_report_commands, execution_options, parse_executor_options
 from harness.experiment.config import merge, parse_assignment
 from harness.experiment.seeds import parse_seeds
 from harness.plugin.manager import REGISTRATION_HOOKS, get_plugins
@@ -125,14 +125,6 @@ def run(method: str, dataset: str | None, data_dir: str | None, space: str | Non
         click.echo(f"note: {note}", err=True)
     click.echo(f"\nResults: {experiment}")
     click.echo(render_table(records, "markdown", extra_columns=True))
-
-
-def parse_executor_options(assignments: tuple[str, ...]) -> dict[str, Any]:
-    """``KEY=VALUE`` pairs (values parsed like ``--set``'s) for the executor."""
-    options: dict[str, Any] = {}
-    for assignment in assignments:
-        options = merge(options, parse_assignment(assignment))
-    return options
 
 
 @cli.command(name="bench")

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from harness.api.errors import UserError
-from harness.experiment.config import parse_assignment
+from harness.experiment.config import merge, parse_assignment
 from harness.experiment.seeds import parse_seeds
 from harness.report.formats import FORMATS
 
@@ -29,13 +29,22 @@ def execution_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--logger", "loggers", multiple=True, metavar="NAME",
                      help="Experiment logger: tensorboard, mlflow, wandb (repeatable; see `nasbench list logger`)."),
         click.option("--executor", default="local", show_default=True,
-                     help="Where seeds run: local, local-gpus (one worker per GPU), ray (see `nasbench list executor`)."),
+                     help="Where seeds run: local, local-gpus (one worker per GPU; devices=[cpu,cpu] for two CPU workers), "
+                          "ray (see `nasbench list executor`)."),
         click.option("--executor-option", "executor_options", multiple=True, metavar="KEY=VALUE",
                      help="An executor option, e.g. --executor-option max_retries=5 (repeatable)."),
     ]):
         command = option(command)
     return command
 
+
+
+def parse_executor_options(assignments: tuple[str, ...]) -> dict[str, Any]:
+    """``--executor-option`` ``KEY=VALUE`` pairs (values parsed like ``--set``'s) for the executor."""
+    options: dict[str, Any] = {}
+    for assignment in assignments:
+        options = merge(options, parse_assignment(assignment, "--executor-option", "max_retries=5"))
+    return options
 
 def _names(text: str | None) -> list[str] | None:
     names = [part.strip() for part in (text or "").split(",") if part.strip()]
@@ -184,6 +193,7 @@ def suite(suite_file: Path, results_dir: Path | None, dry_run: bool, reuse_super
     """Run every method × dataset of a suite file over its seeds, then write its table."""
     from harness.experiment.suite import describe, expand, flatten, load_suite, run_suite, validate
 
+    options = parse_executor_options(executor_options)
     loaded = load_suite(suite_file)
     overrides = {key: value for assignment in assignments for key, value in flatten(parse_assignment(assignment)).items()}
     plan = expand(loaded, parse_seeds(seeds) if seeds else None, overrides)
@@ -192,7 +202,6 @@ def suite(suite_file: Path, results_dir: Path | None, dry_run: bool, reuse_super
     if dry_run:
         return
     root = results_dir or Path("results") / "suites" / loaded.name
-    options = {k: v for a in executor_options for k, v in flatten(parse_assignment(a)).items()}
     click.echo(run_suite(loaded, plan, root, device or loaded.device or "auto", executor, options, loggers,
                          reuse_supernets, stack_seeds), nl=False)
     click.echo(f"wrote {root / 'table.md'} and {root / 'table.csv'}", err=True)

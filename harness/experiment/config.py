@@ -70,18 +70,26 @@ def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
 
 
 def parse_value(text: str) -> Any:
-    """``--set`` values: JSON when it parses (numbers, true, null, lists), else a string."""
+    """``--set`` values: JSON when it parses (numbers, true, null, lists), else a string.
+
+    A flat list of bare words, ``[cpu,cpu]`` or ``[nb201, nb101]``, is what people type at a
+    shell (the quotes JSON wants are eaten by it): its items are parsed one by one.
+    """
     try:
         return json.loads(text)
     except json.JSONDecodeError:
+        pass
+    inner = text[1:-1] if text.startswith("[") and text.endswith("]") else None
+    if inner is None or any(bracket in inner for bracket in "[]{}"):
         return text
+    return [parse_value(item.strip()) for item in inner.split(",")]
 
 
-def parse_assignment(assignment: str) -> dict[str, Any]:
+def parse_assignment(assignment: str, flag: str = "--set", example: str = "search.epochs=5") -> dict[str, Any]:
     """``"optimizer.options.samples=3"`` → ``{"optimizer": {"options": {"samples": 3}}}``."""
     key, sep, value = assignment.partition("=")
     if not sep or not key.strip():
-        raise UserError(f"--set expects KEY=VALUE (e.g. search.epochs=5), got '{assignment}'")
+        raise UserError(f"{flag} expects KEY=VALUE (e.g. {example}), got '{assignment}'")
     nested: dict[str, Any] = {}
     cursor = nested
     parts = key.strip().split(".")

@@ -1,14 +1,21 @@
 """Executor options, apart from the executors' modules (Ray and torch load only when used)."""
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Annotated
+
+from pydantic import BeforeValidator, Field
 
 from harness import Options
 
 
+def _device_name(value: object) -> object:
+    """A GPU id typed as a number (``devices=[0,2]``) is the name ``CUDA_VISIBLE_DEVICES`` takes."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
 class LocalGpusOptions(Options):
-    devices: list[str] | None = Field(None, description="one worker per entry, e.g. ['0', '1'] (GPU ids) or "
-                                                        "['cpu', 'cpu']; null: one per visible GPU")
+    devices: list[Annotated[str, BeforeValidator(_device_name)]] | None = Field(
+        None, description="one worker per entry, e.g. [0,1] (GPU ids) or [cpu,cpu]; null: one per visible GPU")
 
 
 class RayOptions(Options):

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from harness import Task, UserError
+from harness.cli.report import parse_executor_options
 from harness.experiment.execute import Progress, execute
 from harness.plugin.manager import get_plugins
 
@@ -50,6 +51,12 @@ def test_local_gpus_workers_give_the_local_records_and_log_where_they_run(tmp_pa
     assert records(folders) == local_records
     if loggers:  # the workers' lifecycle hooks fed the logger
         assert [any((tmp_path / "tensorboard" / "/".join(f.parts[-4:])).glob("events.*")) for f in folders] == [True] * 2
+
+
+@pytest.mark.parametrize("typed, devices", [("devices=[cpu,cpu]", ["cpu", "cpu"]), ("devices=[0,2]", ["0", "2"])])
+def test_local_gpus_takes_the_devices_as_the_readme_spells_them(typed, devices):
+    options = parse_executor_options((typed,))
+    assert get_plugins()["executor"].create("local-gpus", options).options.devices == devices
 
 
 def test_local_gpus_without_a_gpu_is_one_line(tmp_path, monkeypatch):

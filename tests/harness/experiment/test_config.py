@@ -27,6 +27,19 @@ def test_set_parses_json_values_into_nested_keys():
         parse_assignment("novalue")
 
 
+@pytest.mark.parametrize("text, value", [
+    ("[cpu,cpu]", ["cpu", "cpu"]),  # what a shell leaves of ["cpu","cpu"]
+    ("[nb201, nb101]", ["nb201", "nb101"]),
+    ("[1, two, true]", [1, "two", True]),
+    ("[0,2]", [0, 2]),  # JSON already
+    ("[]", []),
+    ("[a,[b]]", "[a,[b]]"),  # nested bare words stay text, for the options check to refuse
+    ("[a", "[a"),
+])
+def test_set_reads_a_list_of_bare_words_as_a_list(text, value):
+    assert parse_assignment(f"benchmarks.names={text}") == {"benchmarks": {"names": value}}
+
+
 def test_resolution_order_defaults_profile_method_user():
     method = Method("m", "darts", "argmax", defaults={"search": {"epochs": 100, "lr": 0.1}})
     config = resolve(method, "digits", {"search": {"lr": 0.2}}, SMALL)
