@@ -168,18 +168,26 @@ def bench_command(method: str, space: str | None, channels: int | None, cells: i
     click.echo(json.dumps(report.as_dict(), indent=2) if as_json else format_report(report))
 
 
+def plural(kind: str) -> str:
+    return f"{kind[:-1]}ies" if kind.endswith("y") else f"{kind}s"
+
+
+KINDS = {spelling.replace(" ", "-"): kind for kind in REGISTRATION_HOOKS for spelling in (kind, plural(kind))}
+"""What ``nasbench list`` takes: each kind of component, singular or plural (``proxy``, ``proxies``)."""
+
+
 @cli.command(name="list")
-@click.argument("kind", required=False, type=click.Choice(sorted(k.replace(" ", "-") for k in REGISTRATION_HOOKS)))
+@click.argument("kind", required=False, metavar="[KIND]", type=click.Choice(sorted(KINDS)))
 @click.option("--options/--no-options", "show_options", default=None,
               help="Show each component's options (default: when a KIND is given).")
 def list_components(kind: str | None, show_options: bool | None) -> None:
     """List methods, search spaces, optimizers, selectors, benchmarks, datasets and proxies."""
     plugins = get_plugins()
-    kinds = [kind.replace("-", " ")] if kind else list(REGISTRATION_HOOKS)
+    kinds = [KINDS[kind]] if kind else list(REGISTRATION_HOOKS)
     detailed = bool(kind) if show_options is None else show_options
     section = {"search space": "space", "optimizer": "optimizer", "selector": "selector"}
     for name in kinds:
-        click.echo(click.style(f"{name}s" if not name.endswith("y") else f"{name[:-1]}ies", bold=True))
+        click.echo(click.style(plural(name), bold=True))
         for entry in plugins[name].entries():
             click.echo(f"  {entry.name:<20} {entry.description}  [{entry.plugin}]")
             if detailed and entry.listed_options is not None:

@@ -5,9 +5,13 @@ import os
 import subprocess
 import sys
 
+import pytest
+from click.testing import CliRunner
+
+from harness.cli.main import build_cli
 from harness.plugin.manager import load_plugins
 
-QUICK_COMMANDS = [["--help"], ["list"], ["list", "optimizer"], ["list", "benchmark"], ["plugins"],
+QUICK_COMMANDS = [["--help"], ["list"], ["list", "optimizer"], ["list", "benchmarks"], ["plugins"],
                   ["query", "6111"], ["table", "--help"], ["benchmark", "--help"], ["proxies", "list"]]
 
 PROBE = """
@@ -48,3 +52,12 @@ def test_declared_options_are_the_components_own():
                 assert entry.options is own, entry.name
                 checked += 1
     assert checked >= 12
+
+
+@pytest.mark.parametrize("singular, plural", [("proxy", "proxies"), ("search-space", "search-spaces"),
+                                              ("executor", "executors")])
+def test_list_takes_a_kind_singular_or_plural(singular, plural):
+    one, many = (CliRunner().invoke(build_cli(), ["list", kind]) for kind in (singular, plural))
+    assert one.exit_code == many.exit_code == 0, one.output + many.output
+    assert one.output == many.output
+    assert one.output.splitlines()[0] == plural.replace("-", " ")

@@ -86,6 +86,15 @@ def test_significance_matches_scipy(results: Path) -> None:
     balenas_row = next(line for line in markdown.splitlines() if line.startswith("| balenas |"))
     assert "94.50±1.29 †" in balenas_row and "‡" not in balenas_row
     assert f"{welch:.3g} / {mwu:.3g}" in markdown
+    assert "p-values vs darts" in markdown
+
+
+def test_no_p_value_section_when_the_reference_is_the_only_method(tmp_path: Path) -> None:
+    for seed, value in enumerate(DARTS):
+        write_run(tmp_path, "darts", seed, {"cifar10/test_acc": value})
+    markdown = render_table(_records(tmp_path), "markdown", vs="darts")
+    assert "| darts | 3 |" in markdown and "95% confidence intervals" in markdown
+    assert "p-values" not in markdown
 
 
 def test_latex_uses_booktabs_and_bolds_the_best(results: Path) -> None:
