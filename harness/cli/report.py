@@ -38,13 +38,13 @@ def execution_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
-
 def parse_executor_options(assignments: tuple[str, ...]) -> dict[str, Any]:
     """``--executor-option`` ``KEY=VALUE`` pairs (values parsed like ``--set``'s) for the executor."""
     options: dict[str, Any] = {}
     for assignment in assignments:
         options = merge(options, parse_assignment(assignment, "--executor-option", "max_retries=5"))
     return options
+
 
 def _names(text: str | None) -> list[str] | None:
     names = [part.strip() for part in (text or "").split(",") if part.strip()]

@@ -400,9 +400,10 @@ def to_markdown(table: Table) -> str:
                   markdown_grid([KEY_TITLES[k] for k in table.shown_keys] + [c.title for c in spread],
                                 ci_body, len(table.shown_keys))]
     tested = [c for c in table.columns if c.kind == "metric"]
-    p_body = [_key_cells(table, row) + [_p_pair(table.cell(row, c)) for c in tested]
-              for _, row in table.rows.iterrows() if row["label"] != table.reference] if tested else []
-    if table.reference and p_body:  # none when the reference is the only method
+    p_body = ([_key_cells(table, row) + [_p_pair(table.cell(row, c)) for c in tested]
+               for _, row in table.rows.iterrows() if row["label"] != table.reference]
+              if table.reference and tested else [])
+    if p_body:  # none when the reference is the only method
         parts += ["", f"p-values vs {table.reference} (Welch t / Mann–Whitney U, two-sided):", "",
                   markdown_grid([KEY_TITLES[k] for k in table.shown_keys] + [c.title for c in tested],
                                 p_body, len(table.shown_keys))]
