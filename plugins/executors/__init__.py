@@ -11,7 +11,8 @@ from plugins.executors.options import LocalGpusOptions, RayOptions
 def nasbench_register_executors(register: Any) -> None:
     register("local", "plugins.executors.local:LocalExecutor", "every seed in this process, one after another")
     register("local-gpus", "plugins.executors.local_gpus:LocalGpusExecutor",
-             "one worker process per visible GPU, one task per seed (no extra dependency)", options=LocalGpusOptions)
+             "one worker process per visible GPU, or per entry of devices=[cpu,cpu], one task per seed "
+             "(no extra dependency)", options=LocalGpusOptions)
     register("ray", "plugins.executors.ray:RayExecutor",
              "a Ray cluster ($RAY_ADDRESS, else local), one task per seed, retried when its worker dies "
              "(pip install 'nasbench[ray]')", options=RayOptions)
