@@ -9,9 +9,11 @@ licences are in ``plugins/nb201_benchmark/data/NOTICE.md``.
 """
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
+from harness import UserError
 from plugins.nb201_benchmark.location import SHIPPED_TABLE
 from plugins.nb201_benchmark.packed import write_packed
 from plugins.nb201_benchmark.table import MetricTable
@@ -32,6 +34,9 @@ def main(source: str) -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        sys.exit(__doc__)
-    main(sys.argv[1])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("source", help="the merged NB201 CSV (../shared/data/nb201/nb201_merged_final_accuracies.csv)")
+    try:
+        main(parser.parse_args().source)
+    except UserError as exc:
+        sys.exit(f"error: {exc.message}")

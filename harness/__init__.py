@@ -32,7 +32,7 @@ from harness.cli.testing import plugin_installed, run_nasbench
 from harness.plugin.hookspecs import hookimpl
 from harness.plugin.manager import get_plugins
 from harness.store.benchmark_files import locate_benchmark_file, nasbench_home
-from harness.store.run_folder import load_checkpoint, save_checkpoint
+from harness.store.run_folder import load_checkpoint, make_parent_folder, save_checkpoint
 
 if TYPE_CHECKING:
     from harness.api.supernet import Supernet
@@ -71,7 +71,7 @@ __all__ = [
     "arch_gradient", "Architecture", "ArchOptimizer", "augment", "Batch", "BatchStream", "Benchmark",
     "BenchmarkContext", "BenchmarkUnavailable", "Components", "Dataset", "DatasetInfo", "describe_options",
     "DivergedError", "Done", "Executor", "flat_items", "get_plugins", "hookimpl", "ImageSet", "iterate_once",
-    "load_checkpoint", "locate_benchmark_file", "Method", "nasbench_home", "NONE_OP", "network_accuracy", "NoOptions",
+    "load_checkpoint", "locate_benchmark_file", "make_parent_folder", "Method", "nasbench_home", "NONE_OP", "network_accuracy", "NoOptions",
     "numeric_items", "Options", "parse_options", "plugin_installed", "Proxy", "resolve_device", "RowChoice",
     "run_name", "run_nasbench", "RunContext", "RunLogger", "save_checkpoint", "SearchData", "SearchSpace",
     "SearchStep", "Selection", "SelectionContext", "Selector", "SplitData", "Supernet", "Task", "to_float",

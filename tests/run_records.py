@@ -12,7 +12,7 @@ def write_run(root: Path, label: str, seed: int, metrics: dict[str, float], meth
               trajectory: list[dict[str, Any]] | None = None, **fields: Any) -> Path:
     """One synthetic run folder in the harness layout (record.json, optional trajectory.csv)."""
     method = method or label
-    folder = run_dir(root, method, space, dataset, f"cfg-{label}", seed)
+    folder = run_dir(root, method, space, dataset, fields.get("config_hash", f"cfg-{label}"), seed)
     record = {"status": status, "failure": None if status == "finished" else "diverged: loss is NaN",
               "method": method, "label": label, "space": space, "dataset": dataset, "seed": seed,
               "config_hash": f"cfg-{label}", "metrics": metrics if status == "finished" else {},

@@ -32,7 +32,7 @@ class NoOptions(Options):
 OptionsT = TypeVar("OptionsT", bound=Options)
 
 
-def describe_options(model: type[Options]) -> list[tuple[str, str, str]]:
+def describe_options(model: type[BaseModel]) -> list[tuple[str, str, str]]:
     """(name, default as JSON, description) per option: what ``nasbench list`` shows, in the
     spelling ``--set`` takes."""
     rows = []

@@ -11,6 +11,7 @@ from harness.api.errors import UserError
 from harness.api.options import describe_options
 from harness.cli.report import add_report_commands, execution_options, parse_executor_options
 from harness.experiment.config import merge, parse_assignment
+from harness.experiment.schema import DatasetSection
 from harness.experiment.seeds import parse_seeds
 from harness.plugin.manager import REGISTRATION_HOOKS, get_plugins
 
@@ -139,7 +140,7 @@ def run(method: str, dataset: str | None, data_dir: str | None, space: str | Non
 @click.option("--eval-images", type=int, default=512, show_default=True,
               help="Images in the validation half the evaluation pass is timed on.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
-@click.option("--threads", type=int, default=None, help="CPU threads for torch [default: torch's].")
+@click.option("--threads", type=click.IntRange(min=1), default=None, help="CPU threads for torch [default: torch's].")
 @click.option("--amp", is_flag=True, help="bfloat16 autocast (CUDA, or CPUs with bfloat16 support).")
 @click.option("--stacked-seeds", type=int, default=1, show_default=True,
               help="Also time one search step of this many seeds trained as one stacked model.")
@@ -181,7 +182,7 @@ KINDS = {spelling.replace(" ", "-"): kind for kind in REGISTRATION_HOOKS for spe
 @click.option("--options/--no-options", "show_options", default=None,
               help="Show each component's options (default: when a KIND is given).")
 def list_components(kind: str | None, show_options: bool | None) -> None:
-    """List methods, search spaces, optimizers, selectors, benchmarks, datasets and proxies."""
+    """List methods, search spaces, optimizers, selectors, benchmarks, datasets, proxies, loggers and executors."""
     plugins = get_plugins()
     kinds = [KINDS[kind]] if kind else list(REGISTRATION_HOOKS)
     detailed = bool(kind) if show_options is None else show_options
@@ -195,6 +196,11 @@ def list_components(kind: str | None, show_options: bool | None) -> None:
                           else f"benchmarks.options.{entry.name}." if name == "benchmark" else "")
                 for option, default, description in describe_options(entry.listed_options):
                     click.echo(f"      {prefix}{option} = {default}  {description}")
+        if detailed and name == "dataset":
+            click.echo("  every dataset:")
+            for option, default, description in describe_options(DatasetSection):
+                if option != "name":
+                    click.echo(f"      dataset.{option} = {default}  {description}")
 
 
 @cli.command()
@@ -234,9 +240,13 @@ def query(arch: str, space: str, benchmark: str, benchmark_file: str | None, tru
     index = bench.index_of(search_space, chosen)
     if index is not None:
         click.echo(f"index  {index}")
-    width = max((len(k) for k in metrics), default=0)
+    if not metrics:
+        raise UserError(f"the {benchmark} table has no metrics for this architecture (a partial table holds only "
+                        "some cells); pass the full benchmark file with --benchmark-file")
+    width = max(len(k) for k in metrics)
     for key in sorted(metrics):
-        click.echo(f"{key:<{width}}  {metrics[key]:.4f}")
+        value = metrics[key]
+        click.echo(f"{key:<{width}}  {int(value) if float(value).is_integer() else f'{value:.4f}'}")
 
 
 add_report_commands(cli)

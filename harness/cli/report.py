@@ -121,7 +121,7 @@ def table(results: Path, fmt: str, metrics: str | None, vs: str | None, optimal:
 def regress(results: Path, baseline: Path, tolerance: float, alpha: float, require_pinned: bool) -> None:
     """Exit 1 when a metric under RESULTS fell below the baseline beyond tolerance, with statistical support,
     or, in the baseline's environment, when any per-seed value changed at all."""
-    if tolerance < 0 or not 0 < alpha < 1:
+    if not tolerance >= 0 or not 0 < alpha < 1:  # written so that NaN fails too
         raise UserError(f"--tolerance must be ≥ 0 and --alpha in (0, 1); got {tolerance} and {alpha}")
     from harness.report.environment import read_environment, results_environment
     from harness.report.regress import compare, exactness, read_baseline, report

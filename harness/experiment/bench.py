@@ -83,7 +83,12 @@ def bench(plugins: Plugins, method: str, user: dict[str, Any], resolution: int, 
         raise UserError("bench needs --steps ≥ 1 and --repeats ≥ 1")
     if stacked_seeds < 1:
         raise UserError("bench needs --stacked-seeds ≥ 1")
+    if resolution < 1:
+        raise UserError("bench needs --resolution ≥ 1 (the image side in pixels)")
     config = resolve_config(plugins, method, PROJECTION_DATASET, user)
+    if int(config["search"]["epochs"]) < 1:
+        raise UserError(f"{method} trains no supernet (0 search epochs), so it has no search step to time; "
+                        "bench a method that searches, e.g. darts")
     batch = int(config["search"]["batch_size"])
     if eval_images < 1:
         raise UserError("bench needs --eval-images ≥ 1")
@@ -176,7 +181,7 @@ def _gpu_settings(search: dict[str, Any]) -> tuple[str, ...]:
 def bench_trainer(plugins: Plugins, config: dict[str, Any], resolution: int, device: torch.device, seed: int,
              half: int, folder: Path) -> Trainer:
     """A real trainer on random uint8 CIFAR-shaped images, ``half`` in each search half, folders in ``folder``."""
-    info = DatasetInfo("bench", num_classes=10, channels=3, image_size=resolution, mean=(0.5,) * 3,
+    info = DatasetInfo("bench (--resolution)", num_classes=10, channels=3, image_size=resolution, mean=(0.5,) * 3,
                        std=(0.25,) * 3, augment=True)
     generator = torch.Generator().manual_seed(seed)
     images = torch.randint(0, 256, (2 * half, 3, resolution, resolution), dtype=torch.uint8, generator=generator)

@@ -5,7 +5,8 @@ The dataset profile comes from the dataset plugin (``Dataset.profile`` and
 
 A config is a plain nested dict (it is written to ``config.json`` as is). Sections:
 ``space``, ``dataset``, ``optimizer``, ``selector``, ``benchmarks``, ``search``, plus
-``method``, ``label`` (the row name in tables, default the method), ``threads`` (CPU
+``method``, ``label`` (the row name in tables, default the method, ``method+selector`` with another
+selector), ``threads`` (CPU
 threads for torch, null = torch's default), ``seed`` and ``device``. Users change any leaf with ``--set a.b=value``;
 the result is checked against the harness's schema (``schema.py``) before any work.
 """
@@ -99,8 +100,15 @@ def parse_assignment(assignment: str, flag: str = "--set", example: str = "searc
     return nested
 
 
+SET_BY_FLAGS = {"method": ("--method", "methods"), "seed": ("--seeds", "seeds"), "device": ("--device", "device")}
+"""Settings each run takes from its command (flag, suite key), never from ``--set``, which they would override."""
+
+
 def check_sections(user: dict[str, Any]) -> None:
     """A section given as a plain value (``--set search=5``) is one line, before anything reads it."""
+    for key, (flag, suite_key) in SET_BY_FLAGS.items():
+        if key in user:
+            raise UserError(f"'{key}' is not a --set setting: use {flag} (in a suite file: {suite_key} = ...)")
     for section, default in DEFAULTS.items():
         if section in user and isinstance(default, dict) and not isinstance(user[section], dict):
             raise UserError(f"setting '{section}' must be a table of settings (e.g. --set {section}."
@@ -130,7 +138,8 @@ def resolve(method: Method, dataset: str | None, user: dict[str, Any],
         config["search"]["epochs"] = 0  # methods that search nothing (random, zero-cost) stay that way in suites
     config["dataset"]["name"] = dataset_name
     config["method"] = method.name
-    config.setdefault("label", method.name)
+    selector = config["selector"]["name"]  # another selector is another row: darts+pt, not a second 'darts'
+    config.setdefault("label", method.name if selector == method.selector else f"{method.name}+{selector}")
     return check_settings(config)
 
 

@@ -38,7 +38,7 @@ from harness.experiment.config import config_hash, search_key
 from harness.experiment.seeds import seed_everything
 from harness.plugin.manager import Plugins
 from harness.store import run_folder as results
-from harness.store.supernets import keep_supernet, supernet_path
+from harness.store.supernets import check_kept_supernet, keep_supernet, supernet_path
 
 SKIP_OP = "skip_connect"
 
@@ -176,6 +176,7 @@ def adopt_supernet(config: dict[str, Any], folder: Path, supernets: Path) -> Non
     """Start this seed from the kept supernet of its search key, if one exists (over a partial checkpoint of its own)."""
     kept = supernet_path(supernets, search_key(config), config["seed"])
     if kept.exists():
+        check_kept_supernet(kept)
         results.atomic_write_bytes(folder / results.CHECKPOINT, kept.read_bytes())
 
 
@@ -247,7 +248,9 @@ def resume(run: Run, folder: Path) -> int:
     origin = state.get("origin")
     if origin is not None and origin != run_name(run.context):
         run.supernet_from = origin
-        print(f"{label}: starting from the supernet trained in {origin} ({state['epoch']} epochs)", file=sys.stderr)
+        epochs = int(state["epoch"])
+        print(f"{label}: starting from the supernet trained in {origin} ({epochs} epoch{'' if epochs == 1 else 's'})",
+              file=sys.stderr)
     else:
         print(f"{label}: resuming after epoch {state['epoch']}", file=sys.stderr)
     return int(state["epoch"])

@@ -18,7 +18,9 @@ MAX_EPOCHS = 10_000
 
 
 class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Strict: ``--set search.epochs=true`` is not 1 epoch, nor ``lr=inf`` a learning rate."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
 class SearchSettings(Section):
@@ -51,7 +53,7 @@ class Component(Section):
 
 class DatasetSection(Section):
     name: StrictStr
-    data_dir: StrictStr | None = None
+    data_dir: StrictStr | None = Field(None, description="folder holding the dataset's files (--data-dir)")
     image_size: int | None = Field(None, ge=1, description="box-downsample images to this side (must divide it)")
     train_size: int | None = Field(None, ge=1, description="a fixed class-balanced subset of the training images")
 
@@ -71,7 +73,7 @@ class HarnessConfig(Section):
     benchmarks: BenchmarksSection
     search: SearchSettings
     method: StrictStr
-    label: StrictStr
+    label: StrictStr = Field(min_length=1)
     threads: int | None = Field(None, ge=1, le=4096, description="CPU threads for torch (--threads)")
     track_hessian: StrictBool = False
     seed: int | None = Field(None, ge=0, lt=2**32)

@@ -83,7 +83,8 @@ def run_seeds(method: str, dataset: str | None, user_config: dict[str, Any], see
     def to_run(seed: int, folder: Path) -> bool:
         previous = previous_record(folder, seed, retry_failed)  # under the lock: another command may have finished it
         if previous is not None and (previous.get("status") == "finished" or not retry_failed):
-            print(f"{config['label']} seed {seed}: already {previous.get('status')} in {folder} (skipped)",
+            again = "" if previous.get("status") == "finished" else "; --retry-failed runs it again"
+            print(f"{config['label']} seed {seed}: already {previous.get('status')} in {folder} (skipped{again})",
                   file=sys.stderr)
             return False
         return True

@@ -122,7 +122,9 @@ def nest(dotted: dict[str, Any]) -> dict[str, Any]:
     return nested
 
 
-def _check_keys(table: dict[str, Any], allowed: set[str], where: str, path: Path) -> None:
+def _check_keys(table: Any, allowed: set[str], where: str, path: Path) -> None:
+    if not isinstance(table, dict):
+        raise UserError(f"{path}: {where} must be a table of key = value, got {table!r}")
     unknown = sorted(set(table) - allowed)
     if unknown:
         raise UserError(f"{path}: unknown key(s) {', '.join(unknown)} in {where}; known: {', '.join(sorted(allowed))}")
@@ -131,6 +133,30 @@ def _check_keys(table: dict[str, Any], allowed: set[str], where: str, path: Path
 def _strings(value: Any, what: str, path: Path) -> list[str]:
     if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
         raise UserError(f"{path}: {what} must be a non-empty list of names, e.g. [\"darts\", \"balenas\"]")
+    return value
+
+
+def _settings(table: dict[str, Any], where: str, path: Path) -> dict[str, Any]:
+    """The dotted overrides of a ``set`` table."""
+    value = table.get("set", {})
+    if not isinstance(value, dict):
+        raise UserError(f'{path}: {where} set must be a table of "key" = value, e.g. "search.epochs" = 50')
+    return flatten(value)
+
+
+def _name(head: dict[str, Any], path: Path) -> str:
+    """The suite's name, which is its results folder under results/suites/: one path component."""
+    name = head.get("name", path.stem)
+    if not isinstance(name, str) or name in ("", ".", "..") or "/" in name or "\0" in name:
+        raise UserError(f"{path}: [suite] name must be a folder name (not empty, no '/', not . or ..), "
+                        f"e.g. \"nb201-darts\"; got {name!r}")
+    return name
+
+
+def _optional_string(head: dict[str, Any], key: str, example: str, path: Path) -> str | None:
+    value = head.get(key)
+    if value is not None and not isinstance(value, str):
+        raise UserError(f"{path}: [suite] {key} must be a string, e.g. {key} = \"{example}\"; got {value!r}")
     return value
 
 
@@ -203,10 +229,10 @@ def load_suite(path: Path) -> Suite:
         _check_keys(raw, GRID_KEYS, f"[[grid]] #{number}", path)
         datasets = _strings(raw["datasets"], f"[[grid]] #{number} datasets", path) if "datasets" in raw else None
         grids.append(Grid(_strings(raw.get("methods"), f"[[grid]] #{number} methods", path), datasets,
-                          str(raw.get("label", "{method}")), flatten(raw.get("set", {}))))
-    return Suite(path, str(head.get("name", path.stem)), str(head.get("description", "")),
-                 _seeds(head.get("seeds", [0]), path), head.get("dataset"), head.get("device"),
-                 head.get("reference"), flatten(head.get("set", {})), grids,
+                          str(raw.get("label", "{method}")), _settings(raw, f"[[grid]] #{number}", path)))
+    return Suite(path, _name(head, path), str(head.get("description", "")), _seeds(head.get("seeds", [0]), path),
+                 _optional_string(head, "dataset", "cifar10", path), _optional_string(head, "device", "cpu", path),
+                 _optional_string(head, "reference", "darts", path), _settings(head, "[suite]", path), grids,
                  _reported_rows(document.get("reported", []), path))
 
 
@@ -215,7 +241,7 @@ def _label(grid: Grid, method: str, dataset: str | None, path: Path) -> str:
     fields.update(method=method, dataset=dataset or "")
     try:
         return grid.label.format_map(fields)
-    except (KeyError, ValueError, IndexError) as exc:
+    except (KeyError, ValueError, IndexError, AttributeError, TypeError) as exc:
         raise UserError(f"{path}: label template '{grid.label}' cannot be filled ({exc}); "
                         f"placeholders: {', '.join('{' + k + '}' for k in sorted(fields))}") from None
 

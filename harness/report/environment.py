@@ -18,7 +18,7 @@ from typing import Any
 
 from harness.api.errors import UserError
 from harness.store.records import record_paths
-from harness.store.run_folder import atomic_write_bytes
+from harness.store.run_folder import CorruptFile, atomic_write_bytes, check_record
 
 ENVIRONMENT_KEYS = ("torch", "numpy", "python", "device", "cpu_capability", "threads", "stacking")
 UNKNOWN = "unknown"
@@ -63,10 +63,10 @@ def _finished_records(root: Path) -> Iterator[dict[str, Any]]:
     """Finished records under ``root``; damaged ones are skipped here (the reports name them)."""
     for path in record_paths(root):
         try:
-            record = json.loads(path.read_text())
-        except (OSError, ValueError):
+            record = check_record(json.loads(path.read_text()), path, "")
+        except (OSError, ValueError, CorruptFile):
             continue
-        if isinstance(record, dict) and record.get("status") == "finished":
+        if record["status"] == "finished":
             yield record
 
 
@@ -81,11 +81,13 @@ def read_environment(baseline: Path) -> dict[str, str] | None:
     path = environment_path(baseline)
     if not path.exists():
         return None
+    remake = "remake the baseline with `nasbench table RESULTS --format baseline --output FILE`"
     try:
         loaded = json.loads(path.read_text())
     except json.JSONDecodeError as exc:
-        raise UserError(f"{path} is not valid JSON ({exc.msg}); remake the baseline with "
-                        "`nasbench table RESULTS --format baseline --output FILE`") from None
+        raise UserError(f"{path} is not valid JSON ({exc.msg}); {remake}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"cannot read {path} ({getattr(exc, 'strerror', None) or exc}); {remake}") from None
     if not isinstance(loaded, dict):
         raise UserError(f"{path} must hold one JSON object of environment keys ({', '.join(ENVIRONMENT_KEYS)})")
     return {str(key): str(value) for key, value in loaded.items()}

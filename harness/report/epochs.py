@@ -14,7 +14,7 @@ import pandas as pd
 
 from harness.api.errors import UserError
 from harness.report.plots import accuracy_metric
-from harness.report.tables import markdown_grid
+from harness.report.tables import group_notes, markdown_grid
 from harness.store.records import load_records, load_trajectories
 
 EPOCH_COLUMNS = ["label", "seed", "best_epoch", "best", "best_skip", "final_epoch", "final", "final_skip", "chosen",
@@ -27,7 +27,8 @@ def _skip(row: pd.Series) -> float:
 
 def best_and_final(trajectories: pd.DataFrame, records: pd.DataFrame, metric: str) -> pd.DataFrame:
     """One row per finished run: best epoch, final epoch and chosen architecture under ``metric``."""
-    chosen = {path: row.get(metric) for path, row in records.set_index("path").iterrows()} if len(records) else {}
+    chosen = ({path: row.get(metric, float("nan")) for path, row in records.set_index("path").iterrows()}
+              if len(records) else {})  # a trajectory-only column has no chosen value
     rows = []
     for (label, seed, path), run in trajectories.dropna(subset=[metric]).groupby(["label", "seed", "path"], sort=True):
         run = run.sort_values("epoch")
@@ -51,6 +52,8 @@ def epoch_table(root: Path, metric: str | None = None, notes: list[str] | None =
         raise UserError("no per-epoch benchmark accuracy in the trajectories (no cheap benchmark was queried); "
                         "pass --metric COLUMN")
     records = load_records(root, notes=notes)
+    if notes is not None and len(records):
+        notes.extend(group_notes(records))
     return best_and_final(finished, records, column), column
 
 

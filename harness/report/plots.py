@@ -18,6 +18,7 @@ from matplotlib.ticker import MaxNLocator
 from harness.api.errors import UserError
 from harness.report.tables import headline_metrics, metric_title, metric_titles
 from harness.store.records import load_trajectories
+from harness.store.run_folder import write_problem
 
 PLOT_FORMATS = ("png", "pdf", "svg")
 
@@ -32,9 +33,11 @@ def accuracy_metric(trajectories: pd.DataFrame, metric: str | None = None) -> st
     """The asked metric, else the benchmarks' first headline test accuracy (NB201: cifar10/test_acc),
     else the first ``*/test_acc`` column with values."""
     if metric is not None:
-        if metric not in trajectories:
-            available = [c for c in trajectories.columns if "/" in c and not c.startswith("opt/")]
-            raise UserError(f"metric '{metric}' is not in the trajectories; available: {', '.join(available) or 'none'}")
+        available = [c for c in trajectories.columns if "/" in c and not c.startswith("opt/")
+                     and pd.api.types.is_numeric_dtype(trajectories[c])]
+        if metric not in available:
+            raise UserError(f"metric '{metric}' is not a benchmark accuracy in the trajectories; available: "
+                            f"{', '.join(available) or 'none'}")
         return metric
     test_accuracy = [c for c in trajectories.columns if re.fullmatch(r"[^/]+/test_acc", c)]
     candidates = [m for m in headline_metrics() if m.endswith("/test_acc")] + test_accuracy
@@ -65,10 +68,13 @@ def band_figure(trajectories: pd.DataFrame, column: str, title: str, ylabel: str
 
 
 def _save(figure: Figure, stem: Path, formats: list[str]) -> list[Path]:
-    stem.parent.mkdir(parents=True, exist_ok=True)
     paths = [stem.with_suffix(f".{fmt}") for fmt in formats]
     for path in paths:
-        figure.savefig(path, dpi=150)
+        try:
+            stem.parent.mkdir(parents=True, exist_ok=True)
+            figure.savefig(path, dpi=150)
+        except OSError as exc:
+            raise write_problem(path, exc) from None
     return paths
 
 
@@ -99,7 +105,9 @@ def _figures(trajectories: pd.DataFrame, where: str, metric: str | None, columns
                                                     r"dominant eigenvalue of $\nabla^2_\alpha \mathcal{L}_{val}$")
     wanted = columns + ([SIGMA_COLUMN] if SIGMA_COLUMN not in columns else [])
     for column in wanted:
-        if column in trajectories and trajectories[column].notna().any():
+        if column in trajectories and not pd.api.types.is_numeric_dtype(trajectories[column]):
+            notes.append(f"{where}: '{column}' holds no numbers; its plot skipped")
+        elif column in trajectories and trajectories[column].notna().any():
             figures[column.replace("/", "-")] = band_figure(trajectories, column, f"{column} per epoch ({where})", column)
         elif column in columns:
             notes.append(f"{where}: no values of '{column}' in the trajectories; its plot skipped")

@@ -8,8 +8,8 @@ higher-is-better (the baseline holds accuracies, see ``tables.baseline_frame``).
 
 When the results were made in the baseline's recorded environment (``environment.py``),
 seeded runs reproduce the baseline bit for bit, so the gate also compares per seed,
-exactly: a value that moved at all is CHANGED and fails, however small the move and
-even if every method moved alike. After an intended change in results, remake the baseline.
+exactly: a value that moved at all, or has no current value, is CHANGED and fails, however
+small the move and even if every method moved alike. After an intended change in results, remake the baseline.
 """
 from __future__ import annotations
 
@@ -50,9 +50,12 @@ def read_baseline(path: Path) -> pd.DataFrame:
     if not path.exists():
         raise UserError(f"baseline {path} does not exist; create it with "
                         f"`nasbench table RESULTS --format baseline --output {path}`")
+    if path.is_dir():
+        raise UserError(f"baseline {path} is a folder; pass the baseline CSV (from `nasbench table RESULTS "
+                        "--format baseline`)")
     try:
         frame = pd.read_csv(path, dtype={key: str for key in KEYS}, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise UserError(f"baseline {path} is not a readable CSV ({exc}); regenerate it with "
                         "`nasbench table RESULTS --format baseline`") from None
     missing = [c for c in BASELINE_COLUMNS if c not in frame]
@@ -62,7 +65,16 @@ def read_baseline(path: Path) -> pd.DataFrame:
     values = pd.to_numeric(frame["value"], errors="coerce")
     if values.isna().any():
         raise UserError(f"baseline {path} has non-numeric values in rows {list(frame.index[values.isna()] + 2)}")
-    return frame.assign(value=values)
+    seeds = pd.to_numeric(frame["seed"], errors="coerce")
+    bad_seeds = seeds.isna() | (seeds % 1 != 0)
+    if bad_seeds.any():
+        raise UserError(f"baseline {path} has seeds that are not integers in rows {list(frame.index[bad_seeds] + 2)}")
+    frame = frame.assign(value=values, seed=seeds.astype(int))
+    repeated = frame.duplicated([*KEYS, "metric", "seed"], keep="first")
+    if repeated.any():
+        raise UserError(f"baseline {path} lists a seed's metric twice in rows {list(frame.index[repeated] + 2)}; "
+                        "regenerate it with `nasbench table RESULTS --format baseline`")
+    return frame
 
 
 def _current_values(records: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
@@ -97,8 +109,8 @@ def exactness(baseline_path: Path, baseline_env: dict[str, str] | None, current_
 def _changed_seeds(old: pd.DataFrame, new: pd.DataFrame | None) -> tuple[list[str], list[int]]:
     """(baseline seeds whose current value moved, as 'seed k: old → new'; seeds with no current value).
 
-    A missing seed is not a change of the code's results: its record failed or was left out
-    as damaged, which the failure and skip notes already say, and the mean check still sees it.
+    A missing seed fails the exact check too: whether its run failed, its record is damaged or
+    it was not run, its baseline value was not reproduced.
     """
     current = {} if new is None else dict(zip(new["seed"].astype(int), new["value"]))
     changed, missing = [], []
@@ -141,9 +153,10 @@ def compare(baseline: pd.DataFrame, records: pd.DataFrame, tolerance: float = 1.
         changed, missing = _changed_seeds(group, current_groups.get(key)) if exact else ([], [])
         if missing:
             notes.append(f"{_key_text(key)}: baseline seed(s) {', '.join(map(str, missing))} have no current value "
-                         "(not compared exactly)")
+                         "(failed, unreadable or not run), so they did not reproduce the baseline")
         if changed:
             notes.append(f"{_key_text(key)} differs from the baseline: " + ", ".join(changed))
+        if changed or missing:
             verdict = verdict if failed else "CHANGED"
             failed = True
         lines.append({**line, "verdict": verdict, "failed": bool(failed)})

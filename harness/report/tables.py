@@ -47,12 +47,21 @@ class Column:
     """``metric`` (benchmark), ``optimizer`` (final optimizer summary), ``cost`` or ``throughput``."""
 
     @property
+    def measure(self) -> str:
+        """``acc`` of ``cifar10/test_acc`` and of ``cifar10/test_acc@12`` (a budget suffix)."""
+        return self.key.rsplit("/", 1)[-1].partition("@")[0].rsplit("_", 1)[-1]
+
+    @property
     def higher_is_better(self) -> bool | None:
         """Direction of "best" for bold cells; None where there is no such thing (σ statistics)."""
         if self.kind != "metric":
             return None
-        measure = self.key.rsplit("/", 1)[-1].rsplit("_", 1)[-1]
-        return {"acc": True, "accuracy": True, "loss": False, "err": False, "error": False}.get(measure)
+        return {"acc": True, "accuracy": True, "loss": False, "err": False, "error": False}.get(self.measure)
+
+    @property
+    def bounds(self) -> tuple[float, float] | None:
+        """The range a mean of this metric lies in: accuracies are percentages."""
+        return (0.0, 100.0) if self.kind == "metric" and self.measure in ("acc", "accuracy") else None
 
     @property
     def has_spread(self) -> bool:
@@ -116,11 +125,14 @@ def metric_titles(plugins: Plugins | None = None) -> dict[str, str]:
 
 
 def default_metrics(records: pd.DataFrame, plugins: Plugins | None = None) -> list[str]:
-    """The benchmarks' headline columns present, then any other ``<dataset>/test_acc`` (e.g. from retrain)."""
+    """The benchmarks' headline columns present, then the ``<dataset>/test_acc`` of datasets no headline
+    covers (e.g. retrain's ``digits/test_acc``; NB201's ``cifar10-valid/test_acc`` is not a paper column)."""
     present = [c for c in records.columns if records[c].notna().any()]
     declared = headline_metrics(plugins)
     headline = [m for m in declared if m in present]
-    others = sorted(c for c in present if _is_metric(c) and c not in headline and re.fullmatch(r"[^/]+/test_acc", c))
+    covered = {m.partition("/")[0] for m in declared}
+    others = sorted(c for c in present if _is_metric(c) and c not in headline
+                    and re.fullmatch(r"[^/]+/test_acc", c) and c.partition("/")[0] not in covered)
     return headline + others
 
 
@@ -203,7 +215,7 @@ def failure_notes(failed: pd.DataFrame) -> list[str]:
     return [f"{len(failed)} failed {plural} excluded: " + "; ".join(parts)]
 
 
-def _group_notes(finished: pd.DataFrame) -> list[str]:
+def group_notes(finished: pd.DataFrame) -> list[str]:
     """Rows that silently merge different experiments are worth a warning."""
     notes = []
     for key, group in finished.groupby(KEYS, sort=True):
@@ -212,7 +224,8 @@ def _group_notes(finished: pd.DataFrame) -> list[str]:
             notes.append(f"row {name} merges {group['config_hash'].nunique()} configurations "
                          f"({', '.join(sorted(map(str, group['config_hash'].unique())))}); give them distinct labels")
         if "seed" in group and group["seed"].duplicated().any():
-            notes.append(f"row {name} has repeated seeds {sorted(group['seed'][group['seed'].duplicated()].unique())}")
+            repeated = sorted(int(seed) for seed in group["seed"][group["seed"].duplicated()].unique())
+            notes.append(f"row {name} has repeated seeds {', '.join(map(str, repeated))}")
     return notes
 
 
@@ -232,13 +245,14 @@ def build_table(records: pd.DataFrame, metrics: list[str] | None = None, vs: str
     columns = table_columns(finished, metrics, extra_columns, plugins)
     if not columns:
         raise UserError("the records have no metrics, search cost or throughput to tabulate")
-    notes = failure_notes(failed) + _group_notes(finished)
+    notes = failure_notes(failed) + group_notes(finished)
     if vs is not None and not finished["label"].eq(vs).any():
         raise UserError(f"--vs {vs}: no finished runs labelled '{vs}'; labels: {', '.join(sorted(finished['label'].unique()))}")
     order = finished.assign(_ref=~finished["label"].eq(vs)).sort_values(["space", "dataset", "_ref", "label", "method"])
     groups = order.groupby(KEYS, sort=False)
     rows = groups.size().rename("runs").reset_index()
     cells = []
+    cut_intervals = False
     for key, group in groups:
         row = dict(zip(KEYS, key))
         reference = finished[finished["label"].eq(vs) & finished["space"].eq(row["space"])
@@ -246,14 +260,21 @@ def build_table(records: pd.DataFrame, metrics: list[str] | None = None, vs: str
         compare = vs is not None and row["label"] != vs and not reference.empty
         for column in columns:
             summary = summarize(group[column.key])
+            low, high = summary.ci_low, summary.ci_high
+            if column.bounds is not None and (low < column.bounds[0] or high > column.bounds[1]):
+                low, high = max(low, column.bounds[0]), min(high, column.bounds[1])
+                cut_intervals = True
             tested = compare and column.kind == "metric"
             cells.append({
                 **row, "column": column.key, "title": column.title, "kind": column.kind,
                 "n": summary.n, "mean": summary.mean, "std": summary.std,
-                "ci95_low": summary.ci_low, "ci95_high": summary.ci_high,
+                "ci95_low": low, "ci95_high": high,
                 "welch_p": welch_p(group[column.key], reference[column.key]) if tested else math.nan,
                 "mannwhitney_p": mann_whitney_p(group[column.key], reference[column.key]) if tested else math.nan,
             })
+    if cut_intervals:  # μ lies in [0, 100], so cutting the interval there keeps its coverage
+        notes.append(f"{CONFIDENCE:.0%} intervals of accuracies are cut at 0 and 100 where the Student-t interval "
+                     "of few seeds reached past them")
     if vs is not None:
         for space, dataset in rows[["space", "dataset"]].drop_duplicates().itertuples(index=False):
             if not ((rows["label"] == vs) & (rows["space"] == space) & (rows["dataset"] == dataset)).any():

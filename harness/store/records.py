@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -15,16 +16,21 @@ import pandas as pd
 from harness.api.errors import UserError
 from harness.store.run_folder import RECORD, TRAJECTORY, CorruptFile, check_record, read_json
 
+RUN_FOLDER = re.compile(r"seed-\d+")
 SKIP_HINT = "this seed is left out (rerun it with --retry-failed, or delete its folder)"
 
 
 def record_paths(root: Path) -> list[Path]:
-    """Every ``record.json`` under ``root`` (a results folder, or one run folder)."""
+    """Every run folder's ``record.json`` under ``root`` (a results folder, or one run folder).
+
+    Only ``seed-<k>`` folders count: a logger's copy of a record (MLflow keeps one as an
+    artifact under ``RESULTS/mlruns``) is not another seed.
+    """
     if not root.exists():
         raise UserError(f"results folder {root} does not exist; run `nasbench run ...` first or pass the right path")
     if not root.is_dir():
         raise UserError(f"{root} is a file; pass a results folder (e.g. results/runs)")
-    return sorted(root.rglob(RECORD))
+    return sorted(path for path in root.rglob(RECORD) if RUN_FOLDER.fullmatch(path.parent.name))
 
 
 def _read(path: Path, notes: list[str] | None) -> dict | None:
@@ -87,6 +93,8 @@ def load_trajectories(root: Path, notes: list[str] | None = None) -> pd.DataFram
             if notes is None:
                 raise
             notes.append(exc.message)
+            continue
+        if frame.empty:  # a header and no epoch yet: nothing to plot or tabulate
             continue
         for key in ("method", "space", "dataset", "seed", "status"):
             frame[key] = record.get(key)

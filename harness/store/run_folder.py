@@ -27,6 +27,7 @@ import json
 import math
 import os
 import pickle
+import re
 import tempfile
 import warnings
 from pathlib import Path
@@ -43,6 +44,9 @@ TRAJECTORY = "trajectory.csv"
 SELECTION = "selection.csv"
 CHECKPOINT = "checkpoint.pt"
 STATUSES = ("finished", "failed")
+NAME_FIELDS = ("method", "label", "space", "dataset")
+NUMBER_FIELDS = ("epochs", "search_seconds", "selection_seconds", "images_per_second", "peak_memory_mb",
+                 "stacked_seeds", "arch_index", "skip_connect")
 
 
 class CorruptFile(UserError):
@@ -56,16 +60,27 @@ def _file_mode() -> int:
     return 0o666 & ~umask
 
 
-def _write_problem(path: Path, exc: OSError) -> UserError:
+def write_problem(path: Path, exc: OSError) -> UserError:
+    """``exc``, raised writing ``path``, as one line saying what to do."""
     if exc.errno == errno.ENOSPC:
         reason = "the disk is full; free some space and run the same command again (finished seeds are kept)"
     elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        reason = "the folder is not writable; pass a writable --results folder"
+        reason = "the folder is not writable; pass a writable location"
     elif exc.errno in (errno.ENOTDIR, errno.EEXIST):
-        reason = "a file stands where a folder should be; pass a folder as --results"
+        reason = "a file stands where a folder should be; pass another path"
     else:
         reason = exc.strerror or str(exc)
     return UserError(f"cannot write {path}: {reason}")
+
+
+def make_parent_folder(path: Path, advice: str) -> None:
+    """Create the folder ``path`` goes in; a file standing where one of its folders should be is
+    one line naming that file, then ``advice``."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        blocker = next(folder for folder in path.parents if folder.exists())
+        raise UserError(f"cannot write {path}: a file stands where a folder should be ({blocker}); {advice}") from None
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -74,7 +89,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as exc:
-        raise _write_problem(path, exc) from None
+        raise write_problem(path, exc) from None
     try:
         with os.fdopen(fd, "wb") as handle:
             os.fchmod(handle.fileno(), _file_mode())
@@ -84,7 +99,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         os.replace(tmp, path)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
-        raise _write_problem(path, exc) from None
+        raise write_problem(path, exc) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -97,7 +112,7 @@ def prepare_root(root: Path) -> None:
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise _write_problem(root, exc) from None
+        raise write_problem(root, exc) from None
     if not os.access(root, os.W_OK | os.X_OK):
         raise UserError(f"cannot write {root}: the folder is not writable; pass a writable --results folder")
 
@@ -154,12 +169,23 @@ def load_checkpoint(path: Path, what_to_do: str = "delete it to start this seed 
             state = torch.load(path, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, TypeError, AttributeError,
             KeyError, IndexError, OSError, UnicodeDecodeError) as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CorruptFile(f"{path} is not a checkpoint this harness can load safely ({reason[:120]}); "
+        raise CorruptFile(f"{path} is not a checkpoint this harness can load safely ({_load_problem(exc)}); "
                           f"{what_to_do}") from None
     if not isinstance(state, dict):
         raise CorruptFile(f"{path} holds a {type(state).__name__}, not a checkpoint; {what_to_do}")
     return state
+
+
+def _load_problem(exc: BaseException) -> str:
+    """What ``torch.load`` refused, in a few words: its weights-only refusal is a page of advice
+    on loading the file anyway, which is not what a results folder from elsewhere should get."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).strip()
+    if unsafe := re.search(r"Unsupported global: GLOBAL (\S+)", text):
+        return f"it holds {unsafe.group(1)}, which could run code when loaded"
+    if detail := re.search(r"WeightsUnpickler error:\s*([^.\n]+)", text):
+        return detail.group(1)
+    sentence = re.split(r"\.\s", text.splitlines()[0])[0] if text else type(exc).__name__
+    return sentence if len(sentence) <= 120 else sentence[:120].rsplit(" ", 1)[0] + " …"
 
 
 def remove_checkpoints(folder: Path) -> None:
@@ -183,12 +209,23 @@ def read_json(path: Path, what_to_do: str) -> Any:
 
 
 def check_record(record: Any, path: Path, what_to_do: str) -> dict[str, Any]:
-    """The record if it has the shape reports rely on: a status, numeric metrics."""
+    """The record if it has the shape reports rely on: a status, the names of its table row, an
+    integer seed, numbers where numbers belong."""
     if not isinstance(record, dict):
         raise CorruptFile(f"{path} holds a {type(record).__name__}, not a run record; {what_to_do}")
     if record.get("status") not in STATUSES:
         raise CorruptFile(f"{path} has no valid status (got {record.get('status')!r}, expected finished or failed); "
                           f"{what_to_do}")
+    for key in NAME_FIELDS:
+        if not isinstance(record.get(key), str) or not record[key]:
+            raise CorruptFile(f"{path}: {key} must be a name, got {record.get(key)!r}; {what_to_do}")
+    seed = record.get("seed")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise CorruptFile(f"{path}: seed must be an integer ≥ 0, got {seed!r}; {what_to_do}")
+    for key in NUMBER_FIELDS:
+        value = record.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise CorruptFile(f"{path}: {key} = {value!r} is not a number; {what_to_do}")
     metrics = record.get("metrics", {})
     if not isinstance(metrics, dict):
         raise CorruptFile(f"{path}: metrics must be a table of numbers, got {metrics!r}; {what_to_do}")

@@ -13,11 +13,20 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from harness.store.run_folder import load_checkpoint
+
 SUPERNETS = ".supernets"
 
 
 def supernet_path(results_root: Path, search_key: str, seed: int) -> Path:
     return results_root / SUPERNETS / search_key / f"seed-{seed}.pt"
+
+
+def check_kept_supernet(kept: Path) -> None:
+    """Refuse a kept supernet that cannot be loaded before a run copies it in: the error must name
+    the cache file, since deleting the run's own copy only brings the broken one back."""
+    load_checkpoint(kept, what_to_do="it is a supernet kept for reuse by an earlier run; delete it to train the "
+                                     "supernet anew, or pass --no-reuse-supernets")
 
 
 def keep_supernet(checkpoint: Path, results_root: Path, search_key: str, seed: int) -> None:

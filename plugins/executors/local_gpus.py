@@ -25,6 +25,17 @@ def visible_gpus() -> list[str]:
     return [str(index) for index in range(torch.cuda.device_count())]
 
 
+def check_devices(devices: list[str]) -> None:
+    """Each entry must be ``cpu`` or a visible GPU's index: a worker given anything else sees no
+    GPU and would quietly run on the CPU."""
+    visible = visible_gpus()
+    for device in devices:
+        if device != "cpu" and device not in visible:
+            known = f"GPUs 0..{len(visible) - 1} are visible" if visible else "no CUDA GPU is visible here"
+            raise UserError(f"--executor-option devices: '{device}' is neither cpu nor the index of a visible GPU "
+                            f"({known}); e.g. devices=[0,1] or devices=[cpu,cpu]")
+
+
 def worker(device: str, work: Work, tasks: Any, results: Any) -> None:
     """Run tasks until the STOP marker; report ``(index, folders, error)`` for each."""
     while (item := tasks.get()) is not STOP:
@@ -45,6 +56,7 @@ class LocalGpusExecutor(Executor):
         if not devices:
             raise UserError("--executor local-gpus found no CUDA GPU; use --executor local, or "
                             "--executor-option devices=[cpu,cpu] for CPU workers")
+        check_devices(devices)
         seeds = [task for group in tasks for task in group.per_seed()]
         context = multiprocessing.get_context("spawn")
         todo, results = context.Queue(), context.Queue()

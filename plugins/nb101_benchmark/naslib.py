@@ -43,8 +43,9 @@ def read_naslib(path: Path, trust: Any = False) -> dict[str, CellRecord]:
     """Every cell of a NASLib NB101 pickle, after the checksum-or-trust check."""
     if not trusted(trust) and sha256(path) not in KNOWN_PICKLES:
         raise UserError(f"{path} is a pickle with an unknown checksum, and unpickling an untrusted file can run "
-                        "arbitrary code; if it is NASLib's NB101 pickle from a source you trust, pass "
-                        f"--set benchmarks.options.nb101.trust=true (or --trust) or set {TRUST_ENV}=1")
+                        "arbitrary code; if it is NASLib's NB101 pickle from a source you trust, pass --trust "
+                        "(nasbench nb101 import, nb101 info) or --set benchmarks.options.nb101.trust=true "
+                        f"(nasbench run), or set {TRUST_ENV}=1")
     try:
         with path.open("rb") as stream:
             data = pickle.load(stream)

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from harness import UserError
+from harness import UserError, make_parent_folder
 
 ARCH_COLUMN = "arch_str"
 INDEX_COLUMN = "index"
@@ -165,8 +165,9 @@ def read_frame(path: Path) -> pd.DataFrame:
             return pd.read_parquet(path)
         frame = pd.read_csv(path)
         if path.suffix.lower() == ".csv" and not _ends_with_newline(path):
-            raise UserError(f"benchmark table {path} is cut off (its last line is incomplete); "
-                            f"download or export it again; {FORMAT_HINT}")
+            raise UserError(f"benchmark table {path} does not end with a line break, so its last line may be "
+                            "cut off (a download cut short): download or export it again, or, if the file is "
+                            f"whole, add the line break (echo >> {path}); {FORMAT_HINT}")
         return frame
     except ImportError:
         raise UserError(f"reading Parquet table {path} needs pyarrow: pip install 'nasbench[parquet]' "
@@ -187,7 +188,7 @@ def _ends_with_newline(path: Path) -> bool:
 
 def write_table(frame: pd.DataFrame, destination: Path) -> None:
     """Write the compact CSV atomically (a crash never leaves a half-written table behind)."""
-    destination.parent.mkdir(parents=True, exist_ok=True)
+    make_parent_folder(destination, "move it away, or set NASBENCH_HOME to another folder")
     handle, temporary = tempfile.mkstemp(dir=destination.parent, prefix=f".{destination.name}.", suffix=".tmp")
     umask = os.umask(0)
     os.umask(umask)

@@ -6,7 +6,10 @@ from typing import Any
 
 import click
 
-from harness import BenchmarkContext, UserError, hookimpl
+from harness import BenchmarkContext, SearchSpace, UserError, hookimpl, parse_options
+
+MAX_SEED = 2**32 - 1
+"""The largest seed, as for ``nasbench run --seeds`` (numpy's seeds are 32-bit)."""
 
 
 @hookimpl
@@ -52,24 +55,30 @@ def list_command() -> None:
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="the dataset's folder (not needed when every proxy is data-free)")
 @click.option("--samples", default=1000, show_default=True, help="number of distinct random architectures")
-@click.option("--seed", default=0, show_default=True)
-@click.option("--batch-size", default=64, show_default=True, help="images in the one scoring batch")
-@click.option("--channels", default=16, show_default=True, help="stem channels C of the discrete network")
-@click.option("--cells", default=5, show_default=True, help="cells per stage N of the discrete network")
+@click.option("--seed", type=click.IntRange(0, MAX_SEED), default=0, show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True,
+              help="images in the one scoring batch")
+@click.option("--channels", type=int, default=None,
+              help="stem channels C of the discrete network [default: the space's]")
+@click.option("--cells", type=int, default=None, help="cells per stage N of the discrete network [default: the space's]")
 @click.option("--device", "device_name", default="cpu", show_default=True, help="auto, cpu, cuda or cuda:N")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="CSV file for the per-architecture scores")
 def correlate_command(proxy_names: str, space_name: str, benchmark_name: str, benchmark_file: Path | None,
                       metric: str, dataset_name: str, data_dir: Path | None, samples: int, seed: int,
-                      batch_size: int, channels: int, cells: int, device_name: str, output: Path | None) -> None:
+                      batch_size: int, channels: int | None, cells: int | None, device_name: str,
+                      output: Path | None) -> None:
     """Spearman's ρ between each proxy's score at initialization and a benchmark metric."""
     from harness import resolve_device
-    from plugins.proxies.correlate import correlate, scoring_batch, write_scores
+    from plugins.proxies.correlate import correlate, prepare_output, scoring_batch, write_scores
 
+    if output is not None:
+        prepare_output(output)
     plugins = _plugins()
     device = resolve_device(device_name)
     proxies = {name: plugins["proxy"].create(name) for name in _names(proxy_names)}
     space = plugins["search space"].create(space_name)
+    network_options = _network_options(space, channels, cells)
     dataset = plugins["dataset"].create(dataset_name)
     options = {"file": str(benchmark_file)} if benchmark_file else {}
     benchmark = plugins["benchmark"].create(benchmark_name, options, BenchmarkContext(space=space, dataset=dataset.info))
@@ -79,16 +88,29 @@ def correlate_command(proxy_names: str, space_name: str, benchmark_name: str, be
     if any(proxy.needs_labels or proxy.needs_inputs for proxy in proxies.values()):
         train, _ = dataset.load(data_dir)
         batch = scoring_batch(train, dataset.info, batch_size, seed, device)
-    result = correlate(space, benchmark, proxies, metric, dataset.info, batch, samples, seed,
-                       {"C": channels, "N": cells}, device)
+    result = correlate(space, benchmark, proxies, metric, dataset.info, batch, samples, seed, network_options, device)
     data = f"one batch of {batch_size} {dataset_name} images" if batch is not None else "no data"
-    click.echo(f"{len(result.scores)} architectures of {space_name} (C={channels}, N={cells}), {data}, "
+    shape = ", ".join(f"{key}={network_options[key]}" for key in ("C", "N") if key in network_options)
+    click.echo(f"{len(result.scores)} architectures of {space_name}{f' ({shape})' if shape else ''}, {data}, "
                f"seed {seed}: {result.seconds:.1f} s ({result.seconds / len(result.scores):.2f} s per architecture)")
     for name, rho in result.spearman.items():
         click.echo(f"{name:10s} Spearman rho vs {metric} = {rho:+.4f}")
     if output is not None:
         write_scores(result, output)
         click.echo(f"per-architecture scores: {output}")
+
+
+def _network_options(space: SearchSpace, channels: int | None, cells: int | None) -> dict[str, Any]:
+    """The space's network options with ``--channels``/``--cells`` where given; a space without C or N
+    (nb101) refuses them rather than having them passed to a network that has no such setting."""
+    declared = type(space).Options.model_fields
+    given = {}
+    for key, flag, value in (("C", "--channels", channels), ("N", "--cells", cells)):
+        if value is not None:
+            if key not in declared:
+                raise UserError(f"{flag} {value}: the {space.name} space has no option {key}; leave {flag} out")
+            given[key] = value
+    return parse_options(type(space).Options, given, f"search space {space.name}", "--channels/--cells").model_dump()
 
 
 def _names(text: str) -> list[str]:

@@ -19,7 +19,17 @@ import torch.nn.functional as F
 from scipy.stats import spearmanr
 from tqdm.auto import tqdm
 
-from harness import Architecture, Benchmark, DatasetInfo, ImageSet, Proxy, SearchSpace, UserError, to_float
+from harness import (
+    Architecture,
+    Benchmark,
+    DatasetInfo,
+    ImageSet,
+    Proxy,
+    SearchSpace,
+    UserError,
+    make_parent_folder,
+    to_float,
+)
 
 
 @dataclass
@@ -106,7 +116,13 @@ def correlate(
     return Correlation(metric, scores, spearman, time.perf_counter() - start)
 
 
+def prepare_output(path: Path) -> None:
+    """Create the folder of ``path``; the command calls it before scoring too, so a bad ``--output``
+    fails in a second, not after the whole experiment."""
+    make_parent_folder(path, "pass another --output")
+
+
 def write_scores(correlation: Correlation, path: Path) -> None:
     """The per-architecture table as CSV (the folder is created)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    prepare_output(path)
     correlation.scores.to_csv(path, index=False)

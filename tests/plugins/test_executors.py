@@ -67,6 +67,17 @@ def test_local_gpus_without_a_gpu_is_one_line(tmp_path, monkeypatch):
         execute(tasks(tmp_path), "local-gpus")
 
 
+@pytest.mark.parametrize("devices", [["nosuch"], ["cuda:3"], ["cpu", "2"]])
+def test_local_gpus_refuses_a_device_that_is_not_cpu_or_a_visible_gpu(tmp_path, monkeypatch, devices):
+    import plugins.executors.local_gpus as local_gpus
+
+    monkeypatch.setattr(local_gpus, "visible_gpus", lambda: ["0", "1"])
+    with pytest.raises(UserError, match=f"'{devices[-1]}' is neither cpu nor the index of a visible GPU "
+                                        "\\(GPUs 0..1 are visible\\)"):
+        execute(tasks(tmp_path), "local-gpus", {"devices": devices})
+    assert not list(tmp_path.iterdir())  # refused before any worker started
+
+
 def test_executors_are_listed_with_their_options():
     registry = get_plugins()["executor"]
     assert registry.names() == ["local", "local-gpus", "ray"]

@@ -222,11 +222,13 @@ def test_unreadable_file_is_a_user_error(tmp_path):
 
 @pytest.mark.parametrize("name, text", [("cut.csv", f"arch_str,cifar10/test_acc\n{ALL_SKIP},54.0\n{ALL_CONV},9"),
                                         ("CUT.CSV", f"arch_str,cifar10/test_acc\n{ALL_SKIP},5"), ("one.csv", "a")])
-def test_a_csv_whose_last_line_is_incomplete_is_cut_off(tmp_path, name, text):
+def test_a_csv_without_a_final_line_break_may_be_cut_off(tmp_path, name, text):
     table = tmp_path / name
-    table.write_text(text)  # a download cut short
-    with pytest.raises(UserError, match=rf"^benchmark table {table} is cut off \(its last line is incomplete\); "
-                                        "download or export it again; see docs/benchmark-table-format.md"):
+    table.write_text(text)  # a download cut short, or a whole file written without the last line break
+    with pytest.raises(UserError, match=rf"^benchmark table {table} does not end with a line break, so its last "
+                                        r"line may be cut off \(a download cut short\): download or export it "
+                                        rf"again, or, if the file is whole, add the line break \(echo >> {table}\); "
+                                        "see docs/benchmark-table-format.md"):
         read_frame(table)
 
 
@@ -419,6 +421,18 @@ def test_cli_info_and_import_errors(tmp_path, without_shipped_table):
     assert missing.exit_code == 2 and "absent.csv does not exist" in missing.output
     unknown = runner.invoke(cli, ["benchmark", "import", str(table), "--name", "nb101"])
     assert unknown.exit_code == 2 and "known: nb201" in unknown.output
+
+
+@pytest.mark.parametrize("home, blocker", [("afile", "afile"), ("home", "home/benchmarks")])
+def test_import_where_a_file_stands_for_a_folder_is_one_line(tmp_path, monkeypatch, home, blocker):
+    (tmp_path / "afile").write_text("")
+    (tmp_path / "home").mkdir()
+    (tmp_path / "home" / "benchmarks").write_text("")
+    monkeypatch.setenv("NASBENCH_HOME", str(tmp_path / home))
+    table = write_csv(tmp_path / "t.csv", [{"arch_str": ALL_SKIP, "cifar10/test_acc": 54.0}])
+    result = CliRunner().invoke(cli_group(), ["benchmark", "import", str(table)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert f"a file stands where a folder should be ({tmp_path / blocker}); move it away" in result.output
 
 
 # --- the official .pth through the real nas_201_api, on a tiny file built here -------------------

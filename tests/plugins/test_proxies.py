@@ -16,6 +16,9 @@ import harness
 import plugins.proxies
 from harness import Benchmark, Dataset, DatasetInfo, SearchSpace, UserError, hookimpl
 from harness.plugin.manager import load_plugins
+from plugins.nb101.space import NB101Space
+from plugins.nb201.space import NB201Space
+from plugins.proxies import _network_options
 from plugins.proxies.correlate import correlate, sample_distinct, write_scores
 from plugins.proxies.grasp import Grasp
 from plugins.proxies.snip import Snip
@@ -209,6 +212,7 @@ class ChainSpace(SearchSpace):
         raise NotImplementedError
 
     def build_network(self, arch, dataset, options):
+        self.options(options)  # as real spaces do: an option the space does not declare is an error
         depth = sum(arch)
         layers = [nn.Flatten(), nn.Linear(dataset.channels * dataset.image_size ** 2, 4, bias=False)]
         layers += [nn.Linear(4, 4, bias=False) for _ in range(depth)]
@@ -333,3 +337,30 @@ def test_proxies_correlate_rejects_an_unknown_proxy(cli):
                                       "--dataset", "toy", "--metric", "toy/test_acc", "--proxy", "synflow,jacob"])
     assert result.exit_code == 2
     assert "unknown proxy 'jacob'" in result.output
+
+
+def test_proxies_correlate_refuses_channels_for_a_space_without_them(cli):
+    result = CliRunner().invoke(cli, ["proxies", "correlate", "--space", "chain", "--benchmark", "depth",
+                                      "--dataset", "toy", "--metric", "toy/test_acc", "--proxy", "synflow",
+                                      "--channels", "8"])
+    assert result.exit_code == 2
+    assert "--channels 8: the chain space has no option C; leave --channels out" in result.output
+
+
+def test_network_options_are_the_spaces_own_with_channels_and_cells_where_given():
+    assert _network_options(NB101Space(), None, None) == {"stem_channels": 128, "stacks": 3, "cells_per_stack": 3}
+    options = _network_options(NB201Space(), 8, None)
+    assert (options["C"], options["N"]) == (8, 5)
+    with pytest.raises(UserError, match="search space nb201: option 'N' = 0: .* \\(set with --channels/--cells\\)"):
+        _network_options(NB201Space(), None, 0)
+    with pytest.raises(UserError, match="--cells 2: the nb101 space has no option N"):
+        _network_options(NB101Space(), None, 2)
+
+
+def test_proxies_correlate_checks_output_before_scoring(cli, tmp_path):
+    (tmp_path / "afile").write_text("")
+    result = CliRunner().invoke(cli, ["proxies", "correlate", "--space", "chain", "--benchmark", "depth",
+                                      "--dataset", "toy", "--metric", "toy/test_acc", "--proxy", "synflow",
+                                      "--output", str(tmp_path / "afile" / "x" / "scores.csv")])
+    assert result.exit_code == 2 and "architectures of chain" not in result.output  # refused before any scoring
+    assert f"a file stands where a folder should be ({tmp_path / 'afile'}); pass another --output" in result.output

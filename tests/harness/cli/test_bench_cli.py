@@ -47,7 +47,9 @@ def test_bench_text_names_the_cost_table_figures():
 def test_bench_bad_input_is_one_line():
     result = CliRunner().invoke(build_cli(), ["bench", *TINY, "--resolution", "10"])
     assert result.exit_code == 2
-    assert "divisible by 4" in result.output and "Traceback" not in result.output
+    assert "divisible by 4; dataset bench (--resolution) has 10" in result.output and "Traceback" not in result.output
+    result = CliRunner().invoke(build_cli(), ["bench", *TINY, "--method", "random"])
+    assert result.exit_code == 2 and "random trains no supernet (0 search epochs)" in result.output
     result = CliRunner().invoke(build_cli(), ["bench", *TINY, "--steps", "0"])
     assert result.exit_code == 2 and "--steps" in result.output
     result = CliRunner().invoke(build_cli(), ["bench", *TINY, "--set", "search.cuda_graphs=true"])

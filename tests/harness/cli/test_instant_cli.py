@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from harness.cli.main import build_cli
 from harness.plugin.manager import load_plugins
 
-QUICK_COMMANDS = [["--help"], ["list"], ["list", "optimizer"], ["list", "benchmarks"], ["plugins"],
+QUICK_COMMANDS = [["--help"], ["list"], ["list", "optimizer"], ["list", "datasets"], ["list", "benchmarks"], ["plugins"],
                   ["query", "6111"], ["table", "--help"], ["benchmark", "--help"], ["proxies", "list"]]
 
 PROBE = """
@@ -61,3 +61,13 @@ def test_list_takes_a_kind_singular_or_plural(singular, plural):
     assert one.exit_code == many.exit_code == 0, one.output + many.output
     assert one.output == many.output
     assert one.output.splitlines()[0] == plural.replace("-", " ")
+
+
+def test_list_datasets_shows_the_settings_every_dataset_takes():
+    result = CliRunner().invoke(build_cli(), ["list", "datasets"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    settings = lines[lines.index("  every dataset:") + 1:]
+    assert [line.split(" = ")[0].strip() for line in settings] == ["dataset.data_dir", "dataset.image_size",
+                                                                   "dataset.train_size"]
+    assert "box-downsample" in settings[1]

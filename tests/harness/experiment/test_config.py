@@ -94,6 +94,14 @@ def test_overriding_the_selector_drops_the_methods_selector_options():
     assert resolve(method, "digits", {})["selector"]["options"] == {"mode": "magnitude"}
 
 
+def test_another_selector_is_another_row_unless_labelled():
+    method = Method("m", "darts", "pt")
+    assert resolve(method, "digits", {})["label"] == "m"
+    assert resolve(method, "digits", {"selector": {"name": "pt"}})["label"] == "m"
+    assert resolve(method, "digits", {"selector": {"name": "proxy"}})["label"] == "m+proxy"
+    assert resolve(method, "digits", {"selector": {"name": "proxy"}, "label": "ours"})["label"] == "ours"
+
+
 def test_a_profile_option_the_space_does_not_declare_is_not_forced_on_it():
     plugins = get_plugins()
     nb101 = resolve_config(plugins, "random", "digits", {"space": {"name": "nb101"}})

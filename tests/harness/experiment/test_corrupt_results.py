@@ -130,6 +130,11 @@ RECORD_CASES = {
     "empty-object": b"{}", "a-list": b"[1, 2]", "bad-status": b'{"status": "done", "metrics": {}}',
     "string-metric": b'{"status": "finished", "metrics": {"synthetic/test_acc": "ninety"}}',
     "metrics-not-a-table": b'{"status": "finished", "metrics": 5}',
+    "no-names": b'{"status": "finished", "metrics": {}}',
+    "seed-not-an-integer": b'{"status": "finished", "method": "darts", "label": "darts", "space": "nb201", '
+                           b'"dataset": "synthetic", "seed": "abc", "metrics": {}}',
+    "seconds-not-a-number": b'{"status": "finished", "method": "darts", "label": "darts", "space": "nb201", '
+                            b'"dataset": "synthetic", "seed": 1, "selection_seconds": "x", "metrics": {}}',
 }
 
 
@@ -147,8 +152,8 @@ def test_a_damaged_record_is_one_line_for_run_and_a_note_for_reports(templates, 
     assert "| darts" in table.output and "Traceback" not in table.output
 
     regress = nasbench("regress", results, "--baseline", templates["baseline"], "--tolerance", "100")
-    assert regress.exit_code == 0, regress.output
-    assert f"note: {record}" in regress.output
+    assert regress.exit_code == 1, regress.output  # in the baseline's environment a seed left out did not reproduce
+    assert f"note: {record}" in regress.output and "seed(s) 1 have no current value" in regress.output
 
     plot = nasbench("plot", results, "--format", "png", "--output-dir", tmp_path / "plots")
     assert plot.exit_code == 0, plot.output

@@ -156,10 +156,32 @@ def test_both_toml_spellings_of_dotted_keys_mean_the_same() -> None:
     ("[suite]\n[[grid]]\nmethods = ['darts']\n[[reported]]\nlabel = 'darts'\nsource = 'P'\n[reported.values]\n"
      "test_acc = { mean = 93.6 }\n", "'test_acc' is not a metric key"),
     ("[suite]\n[[grid]]\nmethods = ['darts']\n[[reported]]\nlabel = 'darts'\nsource = 'P'\nseeds = 4\n", "unknown key.*seeds"),
+    ("suite = 5\n[[grid]]\nmethods = ['darts']\n", "demo.toml: \\[suite\\] must be a table of key = value, got 5"),
+    ("suite = [1]\n[[grid]]\nmethods = ['darts']\n", "\\[suite\\] must be a table of key = value, got \\[1\\]"),
+    ("grid = [1, 2]\n", "\\[\\[grid\\]\\] #1 must be a table of key = value, got 1"),
+    ("reported = [1]\n[[grid]]\nmethods = ['darts']\n", "\\[\\[reported\\]\\] #1 must be a table of key = value"),
+    ("[suite]\nset = 5\n[[grid]]\nmethods = ['darts']\n", 'demo.toml: \\[suite\\] set must be a table of "key" = value'),
+    ("[suite]\nset = [1]\n[[grid]]\nmethods = ['darts']\n", '\\[suite\\] set must be a table of "key" = value'),
+    ("[[grid]]\nmethods = ['darts']\nset = 5\n", '\\[\\[grid\\]\\] #1 set must be a table of "key" = value'),
+    ("[[grid]]\nmethods = ['darts']\nlabel = '{method.nope}'\n", "'{method.nope}' cannot be filled"),
+    ("[[grid]]\nmethods = ['darts']\nlabel = '{method[x]}'\n", "'{method\\[x\\]}' cannot be filled"),
+    ("[suite]\ndevice = 5\n[[grid]]\nmethods = ['darts']\n", "\\[suite\\] device must be a string"),
+    ("[suite]\nreference = 5\n[[grid]]\nmethods = ['darts']\n", "\\[suite\\] reference must be a string"),
+    *[(f"[suite]\nname = '{name}'\n[[grid]]\nmethods = ['darts']\n", "\\[suite\\] name must be a folder name")
+      for name in ("../../escape", "a/b", "", ".", "..")],
 ])
 def test_malformed_suites_are_user_errors(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(UserError, match=message):
         expand(load_suite(_write(tmp_path, text)))
+
+
+def test_table_reported_from_a_malformed_suite_is_one_line(tmp_path: Path) -> None:
+    results = tmp_path / "runs"
+    write_run(results, "darts", 0, {"digits/test_acc": 80.0}, dataset="digits")
+    suite_file = _write(tmp_path, "[suite]\nset = 5\n[[grid]]\nmethods = ['darts']\n")
+    result = CliRunner().invoke(_cli(), ["table", str(results), "--reported", str(suite_file)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert result.output.strip() == f'Error: {suite_file}: [suite] set must be a table of "key" = value, e.g. "search.epochs" = 50'
 
 
 def test_unknown_names_fail_before_any_run_and_list_the_known_ones(tmp_path: Path, names) -> None:

@@ -57,6 +57,21 @@ def test_other_search_settings_or_opting_out_train_anew(tmp_path):
                (json.loads(p.read_text()) for p in (tmp_path / "balenas-tf").rglob("record.json")))
 
 
+def test_a_corrupt_kept_supernet_is_named_and_never_copied_into_a_run(tmp_path):
+    small = ["--dataset", "synthetic", "--epochs", "1", "--device", "cpu", "--set", "space.options.C=4",
+             "--set", "search.max_steps_per_epoch=2", "--set", "search.batch_size=16", "--results", str(tmp_path)]
+    invoke("--method", "darts", *small)
+    (kept,) = (tmp_path / SUPERNETS).rglob("seed-0.pt")
+    with kept.open("r+b") as stream:
+        stream.truncate(100)
+    result = CliRunner().invoke(build_cli(), ["run", "--method", "darts-pt", *small])
+    assert result.exit_code == 2, result.output
+    (line,) = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert f"{SUPERNETS}/{kept.parent.name}/seed-0.pt is not a checkpoint" in line
+    assert line.endswith("delete it to train the supernet anew, or pass --no-reuse-supernets")
+    assert not list((tmp_path / "darts-pt").rglob("checkpoint.pt"))
+
+
 def test_the_search_key_ignores_exactly_method_label_selector_seed_and_device():
     config = {"method": "darts", "label": "x", "selector": {"name": "argmax"}, "seed": 0, "device": "cpu",
               "optimizer": {"name": "darts"}, "search": {"epochs": 5}, "space": {"name": "nb201"}}

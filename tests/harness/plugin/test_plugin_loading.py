@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import re
+import subprocess
 import sys
+import zipfile
 
 import pytest
 import torch
@@ -95,6 +97,25 @@ def test_the_readmes_plugin_test_passes_with_the_public_helper(installed_example
     assert len(tests) == 1
     tests[0](tmp_path)
     assert list(tmp_path.rglob("record.json"))
+
+
+def test_the_readmes_package_layout_builds_a_wheel_with_the_entry_point(tmp_path):
+    """The README's pyproject.toml builds as `pip install` would, even with the test file beside the
+    module (setuptools' discovery refuses two top-level modules unless `py-modules` names one)."""
+    section = README.read_text().split("## Writing a plugin", 1)[1]
+    (tmp_path / "pyproject.toml").write_text(re.search(r"```toml\n(.*?)```", section, re.S).group(1))
+    _, blocks = readme_blocks()
+    (tmp_path / "nasbench_gradnorm.py").write_text(blocks[0])
+    (tmp_path / "test_gradnorm.py").write_text(blocks[1])
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
+                            "--wheel-dir", str(tmp_path / "dist"), str(tmp_path)], capture_output=True, text=True)
+    assert built.returncode == 0, built.stdout + built.stderr
+    (wheel,) = (tmp_path / "dist").glob("nasbench_gradnorm-0.1.0-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        entry_points = archive.read("nasbench_gradnorm-0.1.0.dist-info/entry_points.txt").decode()
+    assert "nasbench_gradnorm.py" in names and not any("test_gradnorm" in name for name in names)
+    assert "[nasbench]\ngradnorm = nasbench_gradnorm" in entry_points
 
 
 def test_a_third_party_entry_point_named_like_a_built_in_is_an_error(tmp_path, monkeypatch):

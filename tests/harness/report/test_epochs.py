@@ -48,3 +48,27 @@ def test_runs_without_trajectories_are_one_clear_line(tmp_path):
     write_run(tmp_path, "random", 0, {METRIC: 80.0})
     result = CliRunner().invoke(build_cli(), ["epochs", str(tmp_path)])
     assert result.exit_code != 0 and "write none" in result.output and "Traceback" not in result.output
+
+
+def test_a_label_over_two_configurations_gets_the_tables_note(tmp_path):
+    _collapse_and_rescue(tmp_path)
+    write_run(tmp_path, "darts", 0, {METRIC: 88.0}, trajectory=_trajectory([88.0], [0]), config_hash="cfg-other")
+    notes: list[str] = []
+    epoch_table(tmp_path, notes=notes)
+    assert "row 'darts' (nb201-cifar10) merges 2 configurations (cfg-darts, cfg-other); give them distinct labels" in notes
+    assert "row 'darts' (nb201-cifar10) has repeated seeds 0" in notes
+
+
+def test_a_metric_that_is_not_a_benchmark_accuracy_is_one_line(tmp_path):
+    _collapse_and_rescue(tmp_path)
+    for metric in ("arch", "train_loss", "nosuch/test_acc"):
+        result = CliRunner().invoke(build_cli(), ["epochs", str(tmp_path), "--metric", metric])
+        assert result.exit_code == 2, result.output
+        assert f"metric '{metric}' is not a benchmark accuracy in the trajectories; available: {METRIC}" in result.output
+
+
+def test_a_per_epoch_metric_the_records_lack_has_no_chosen_value(tmp_path):
+    write_run(tmp_path, "darts", 0, {METRIC: 70.0},
+              trajectory=[{**row, "cifar100/test_acc": 40.0 + row["epoch"]} for row in _trajectory([80.0, 93.0], [1, 2])])
+    frame, _ = epoch_table(tmp_path, "cifar100/test_acc")
+    assert frame.loc[0, "best"] == 42.0 and frame.loc[0, "chosen"] != frame.loc[0, "chosen"]  # NaN

@@ -125,3 +125,29 @@ def test_error_plots_100_minus_the_accuracy_on_a_log_axis(results: Path, tmp_pat
     darts = [line for line in axes.lines if line.get_label().startswith("darts")][0]
     # accuracy = 50 - 2·epoch + seed, mean over seeds 0-2: 51 - 2·epoch; error = 49 + 2·epoch
     np.testing.assert_allclose(darts.get_ydata(), [51.0, 53.0, 55.0, 57.0])
+
+
+def test_an_output_folder_that_is_a_file_is_one_line(results: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "afile"
+    blocker.write_text("not a folder")
+    group = click.Group("nasbench")
+    add_report_commands(group)
+    for output in (blocker, blocker / "x"):
+        result = CliRunner().invoke(group, ["plot", str(results), "--format", "png", "--output-dir", str(output)])
+        assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+        assert "a file stands where a folder should be" in result.output
+
+
+def test_a_column_without_numbers_is_skipped_with_a_note(results: Path, tmp_path: Path) -> None:
+    report = plot_results(results, tmp_path / "out", ["png"], columns=["arch"])
+    assert "nb201-cifar10: 'arch' holds no numbers; its plot skipped" in report.notes
+    assert not any(path.name.startswith("arch") for path in report.files)
+
+
+def test_a_trajectory_with_a_header_and_no_epoch_is_nothing_to_plot(results: Path, tmp_path: Path) -> None:
+    (trajectory,) = results.rglob("balenas/*/*/seed-0/trajectory.csv")
+    trajectory.write_text(trajectory.read_text().splitlines()[0] + "\n")
+    report = plot_results(results, tmp_path / "out", ["png"])
+    _assert_images(report.files)
+    trajectories = load_trajectories(results)
+    assert set(trajectories.loc[trajectories["label"] == "balenas", "seed"]) == {1, 2, 9}

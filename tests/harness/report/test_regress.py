@@ -149,6 +149,29 @@ def test_a_single_seed_moving_is_enough_in_the_same_environment(tmp_path: Path) 
     assert result.exit_code == 1 and "seed 4: 89.9 → 89.9" in result.output
 
 
+def test_a_seed_missing_in_the_same_environment_fails(tmp_path: Path) -> None:
+    """Failed, damaged or not run: a baseline seed without a current value was not reproduced."""
+    baseline = _baseline(tmp_path, BASE, **PINNED)
+    now = _results(tmp_path / "now", BASE, **PINNED)
+    (record,) = now.rglob("seed-0/record.json")
+    record.write_text(record.read_text()[:50])
+    result = _regress(baseline, now, "--require-pinned")
+    assert result.exit_code == 1, result.output
+    assert "baseline seed(s) 0 have no current value (failed, unreadable or not run)" in result.output
+    assert "CHANGED" in result.output and "FAIL: 1 of 1 checks failed" in result.output
+
+
+def test_baselines_with_odd_seeds_or_repeated_rows_are_refused(tmp_path: Path) -> None:
+    baseline = _baseline(tmp_path, BASE)
+    text = baseline.read_text().splitlines()
+    (tmp_path / "seed.csv").write_text("\n".join([*text[:2], text[2].replace(",1,", ",x,"), *text[3:]]) + "\n")
+    with pytest.raises(UserError, match=r"seeds that are not integers in rows \[3\]"):
+        read_baseline(tmp_path / "seed.csv")
+    (tmp_path / "twice.csv").write_text("\n".join([*text, text[1]]) + "\n")
+    with pytest.raises(UserError, match=r"lists a seed's metric twice in rows \[7\]"):
+        read_baseline(tmp_path / "twice.csv")
+
+
 def test_another_environment_gets_the_statistical_check_only_and_says_why(tmp_path: Path) -> None:
     baseline = _baseline(tmp_path, BASE, **PINNED)
     other = {"versions": {**VERSIONS, "threads": "4"}, "device": "cpu (x86_64)"}

@@ -72,6 +72,34 @@ def test_csv_has_student_t_intervals(results: Path) -> None:
         assert row["ci95_high"] == pytest.approx(mean + half)
 
 
+T_975_DF1 = 12.706204736174698  # ... 1 degree of freedom
+
+
+def test_accuracy_intervals_are_cut_at_0_and_100(tmp_path: Path) -> None:
+    """μ lies in [0, 100], so the interval cut there keeps its coverage; σ statistics are not cut."""
+    write_run(tmp_path, "darts", 0, {"cifar10/test_acc": 97.0, "cifar10/test_acc@12": 1.0},
+              optimizer={"sigma_mean": -0.5})
+    write_run(tmp_path, "darts", 1, {"cifar10/test_acc": 99.0, "cifar10/test_acc@12": 3.0},
+              optimizer={"sigma_mean": 0.5})
+    table = build_table(load_records(tmp_path), metrics=["cifar10/test_acc", "cifar10/test_acc@12",
+                                                         "optimizer/sigma_mean"])
+    cells = table.cells.set_index("column")
+    half = T_975_DF1 * math.sqrt(2.0) / math.sqrt(2)
+    assert (cells.loc["cifar10/test_acc", "ci95_low"], cells.loc["cifar10/test_acc", "ci95_high"]) == (
+        pytest.approx(98.0 - half), 100.0)
+    assert (cells.loc["cifar10/test_acc@12", "ci95_low"], cells.loc["cifar10/test_acc@12", "ci95_high"]) == (
+        0.0, pytest.approx(2.0 + half))
+    assert cells.loc["optimizer/sigma_mean", "ci95_low"] == pytest.approx(-T_975_DF1 * math.sqrt(0.5) / math.sqrt(2))
+    assert any("cut at 0 and 100" in note for note in table.notes)
+    assert not any("cut at" in note for note in build_table(_records_of(50.0, 51.0, tmp_path / "narrow")).notes)
+
+
+def _records_of(first: float, second: float, root: Path) -> pd.DataFrame:
+    for seed, value in enumerate((first, second)):
+        write_run(root, "darts", seed, {"cifar10/test_acc": value})
+    return load_records(root)
+
+
 def test_significance_matches_scipy(results: Path) -> None:
     payload = json.loads(render_table(_records(results), "json", vs="darts"))
     cells = {(c["label"], c["column"]): c for c in payload["cells"]}
@@ -115,9 +143,26 @@ def test_failed_runs_are_excluded_but_reported(results: Path) -> None:
     assert any(note.startswith("1 failed run excluded") and "seed 7" in note and "NaN" in note for note in table.notes)
 
 
+def test_a_loggers_copy_of_a_record_is_not_another_seed(results: Path) -> None:
+    """MLflow keeps each record as an artifact under RESULTS/mlruns; only seed-<k> folders are runs."""
+    (seed_0,) = results.rglob("darts/*/*/seed-0/record.json")
+    artifacts = results / "mlruns" / "1" / "0123abcd" / "artifacts"
+    artifacts.mkdir(parents=True)
+    (artifacts / "record.json").write_text(seed_0.read_text())
+    table = build_table(_records(results))
+    darts = table.cells[(table.cells["label"] == "darts") & (table.cells["column"] == "cifar10/test_acc")].iloc[0]
+    assert darts["n"] == 3 and not any("repeated seeds" in note for note in table.notes)
+
+
+def test_a_seed_in_two_run_folders_is_named_in_a_note(results: Path) -> None:
+    write_run(results, "darts", 0, {"cifar10/test_acc": 50.0}, config_hash="cfg-other")
+    notes = build_table(_records(results)).notes
+    assert "row 'darts' (nb201-cifar10) has repeated seeds 0" in notes
+
+
 def test_default_columns_are_headline_then_retrain_test_accuracy(tmp_path: Path) -> None:
     write_run(tmp_path, "darts", 0, {"digits/test_acc": 90.0, "digits/train_acc": 99.0, "cifar10/test_acc": 54.3,
-                                     "cifar10-valid/valid_acc": 39.8}, dataset="digits")
+                                     "cifar10-valid/valid_acc": 39.8, "cifar10-valid/test_acc": 39.5}, dataset="digits")
     table = build_table(load_records(tmp_path))
     assert [c.title for c in table.columns] == ["CIFAR-10 valid", "CIFAR-10 test", "digits test", "Search (s)", "images/s"]
 
