@@ -50,13 +50,16 @@ def _explain(error: Mapping[str, Any], model: type[Options]) -> str:
             return f"takes no options, got '{location}'"
         return f"unknown option '{location}'; known: {', '.join(model.model_fields)}"
     given = error.get("input")
-    return f"option '{location}' = {given!r}: {error['msg'][0].lower()}{error['msg'][1:]}"
+    message = error["msg"].removeprefix("Value error, ")  # a validator's own words need no pydantic label
+    return f"option '{location}' = {given!r}: {message[0].lower()}{message[1:]}"
 
 
 def parse_options(model: type[OptionsT], raw: Mapping[str, Any] | Options | None, where: str,
-                  set_with: str = "--set <section>.options.<name>=<value>") -> OptionsT:
+                  set_with: str = "--set <section>.options.<name>=<value>",
+                  plugins: Any | None = None) -> OptionsT:
     """``raw`` validated against ``model``; ``where`` names the component (e.g. "optimizer darts"),
-    ``set_with`` how a user sets its options."""
+    ``set_with`` how a user sets its options. With ``plugins`` (when a config is checked), a
+    validator can look a name up in them: ``info.context["plugins"]``."""
     if isinstance(raw, model):
         return raw
     if isinstance(raw, Options):
@@ -64,7 +67,7 @@ def parse_options(model: type[OptionsT], raw: Mapping[str, Any] | Options | None
     if raw is not None and not isinstance(raw, Mapping):
         raise UserError(f"{where}: options must be a table of name = value, got {raw!r}")
     try:
-        return model.model_validate(dict(raw or {}))
+        return model.model_validate(dict(raw or {}), context=None if plugins is None else {"plugins": plugins})
     except ValidationError as exc:
         problems = "; ".join(_explain(error, model) for error in exc.errors())
         raise UserError(f"{where}: {problems} (set with {set_with})") from None

@@ -52,10 +52,10 @@ def _drop_undeclared_profile_options(plugins: Plugins, config: dict[str, Any], p
             options.pop(key, None)
 
 
-def _checked(model: type[Options] | None, raw: Any, where: str) -> Any:
+def _checked(model: type[Options] | None, raw: Any, where: str, plugins: Plugins) -> Any:
     if model is None:
         return raw
-    return parse_options(model, raw, where).model_dump(mode="json")
+    return parse_options(model, raw, where, plugins=plugins).model_dump(mode="json")
 
 
 def validate_components(plugins: Plugins, config: dict[str, Any]) -> None:
@@ -68,7 +68,7 @@ def validate_components(plugins: Plugins, config: dict[str, Any]) -> None:
     plugins["dataset"].get(config["dataset"]["name"])
     for kind in ("optimizer", "selector"):
         entry = plugins[kind].get(config[kind]["name"])
-        config[kind]["options"] = _checked(entry.options, config[kind].get("options"), f"{kind} {entry.name}")
+        config[kind]["options"] = _checked(entry.options, config[kind].get("options"), f"{kind} {entry.name}", plugins)
     names = config["benchmarks"].get("names")
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
         raise UserError(f"benchmarks.names must be a list of benchmark names, got {names!r}")
@@ -76,4 +76,4 @@ def validate_components(plugins: Plugins, config: dict[str, Any]) -> None:
     for name in [n.rstrip("?") for n in names]:
         entry = plugins["benchmark"].get(name)
         if name in all_options:
-            all_options[name] = _checked(entry.options, all_options[name], f"benchmark {name}")
+            all_options[name] = _checked(entry.options, all_options[name], f"benchmark {name}", plugins)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 
 from harness import Options
 
@@ -43,3 +43,14 @@ class ProxySelectorOptions(Options):
     source: Literal["posterior", "uniform"] = Field(
         "posterior", description="posterior: argmax of α drawn from the optimizer; uniform: random architectures")
     batch_size: int = Field(64, ge=1, description="images in the proxy's one batch")
+
+    @field_validator("proxy")
+    @classmethod
+    def _registered(cls, name: str, info: ValidationInfo) -> str:
+        """Checked with the config (which passes the plugins), so a misspelled proxy stops the run
+        before its search, not after it."""
+        plugins = (info.context or {}).get("plugins")
+        if plugins is not None and name not in plugins["proxy"]:
+            known = ", ".join(sorted(entry.name for entry in plugins["proxy"].entries()))
+            raise ValueError(f"unknown proxy '{name}'; known: {known}")
+        return name

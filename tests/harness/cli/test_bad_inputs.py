@@ -155,6 +155,8 @@ CASES: list[tuple[list[str], str]] = [
     ([*RUN, "--set", "device=cpu"], "'device' is not a --set setting: use --device"),
     ([*RUN, "--set", "selector.options.nosuch=1"], "selector argmax: takes no options"),
     ([*RUN, "--selector", "proxy", "--set", "selector.options.k=0"], "option 'k' = 0"),
+    ([*RUN, "--selector", "proxy", "--set", "selector.options.proxy=nosuch"],
+     "option 'proxy' = 'nosuch': unknown proxy 'nosuch'; known: grasp, snip, synflow"),
     ([*RUN, "--set", "benchmarks.names=retrain"], "benchmarks.names"),
     ([*RUN, "--set", "benchmarks.names=[5]"], "benchmarks.names"),
     ([*RUN, "--set", "benchmarks.options=5"], "benchmarks.options"),
