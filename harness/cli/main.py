@@ -216,6 +216,10 @@ def plugins() -> None:
         click.echo(f"    hooks: {', '.join(hooks)}")
 
 
+COUNT_MEASURES = ("params",)
+"""Metrics that count something (NB101's trainable parameters): printed as integers, the rest with 4 decimals."""
+
+
 @cli.command()
 @click.argument("arch")
 @click.option("--space", default="nb201", show_default=True)
@@ -245,8 +249,8 @@ def query(arch: str, space: str, benchmark: str, benchmark_file: str | None, tru
                         "some cells); pass the full benchmark file with --benchmark-file")
     width = max(len(k) for k in metrics)
     for key in sorted(metrics):
-        value = metrics[key]
-        click.echo(f"{key:<{width}}  {int(value) if float(value).is_integer() else f'{value:.4f}'}")
+        counted = key.rsplit("/", 1)[-1].partition("@")[0] in COUNT_MEASURES
+        click.echo(f"{key:<{width}}  {int(metrics[key]) if counted else f'{metrics[key]:.4f}'}")
 
 
 add_report_commands(cli)

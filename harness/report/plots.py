@@ -69,12 +69,12 @@ def band_figure(trajectories: pd.DataFrame, column: str, title: str, ylabel: str
 
 def _save(figure: Figure, stem: Path, formats: list[str]) -> list[Path]:
     paths = [stem.with_suffix(f".{fmt}") for fmt in formats]
-    for path in paths:
-        try:
-            stem.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        stem.parent.mkdir(parents=True, exist_ok=True)
+        for path in paths:
             figure.savefig(path, dpi=150)
-        except OSError as exc:
-            raise write_problem(path, exc) from None
+    except OSError as exc:
+        raise write_problem(stem.parent, exc) from None
     return paths
 
 

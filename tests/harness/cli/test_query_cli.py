@@ -52,3 +52,9 @@ def test_missing_benchmark_file_is_one_line(tmp_path):
     result = query(ALL_SKIP, "--benchmark-file", str(tmp_path / "nope.csv"))
     assert result.exit_code == 2 and "nope.csv" in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_an_accuracy_that_happens_to_be_whole_keeps_its_decimals():
+    result = query("|none~0|+|none~0|none~1|+|none~0|none~1|none~2|")
+    assert result.exit_code == 0, result.output
+    assert "cifar10-valid/test_acc       10.0000\n" in result.output
