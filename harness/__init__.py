@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from harness.api.benchmarks import Benchmark, BenchmarkContext, BenchmarkUnavailable
 from harness.api.datasets import Dataset, DatasetInfo, ImageSet
 from harness.api.errors import UserError
-from harness.api.executors import Done, Executor, Task, Work
+from harness.api.executors import Done, Executor, Task, Work, serve_tasks
 from harness.api.loggers import RunLogger, flat_items, numeric_items, run_name
 from harness.api.methods import Method
 from harness.api.optimizers import ArchOptimizer
@@ -74,6 +74,6 @@ __all__ = [
     "load_checkpoint", "locate_benchmark_file", "make_parent_folder", "Method", "nasbench_home", "NONE_OP", "network_accuracy", "NoOptions",
     "numeric_items", "Options", "parse_options", "plugin_installed", "Proxy", "resolve_device", "RowChoice",
     "run_name", "run_nasbench", "RunContext", "RunLogger", "save_checkpoint", "SearchData", "SearchSpace",
-    "SearchStep", "Selection", "SelectionContext", "Selector", "SplitData", "Supernet", "Task", "to_float",
+    "SearchStep", "Selection", "SelectionContext", "Selector", "serve_tasks", "SplitData", "Supernet", "Task", "to_float",
     "Trainer", "TrainerView", "UserError", "WeightTransform", "Work",
 ]

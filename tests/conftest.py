@@ -27,3 +27,12 @@ def isolated_user_folders(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("NASBENCH_CACHE", str(home / "cache"))
     monkeypatch.delenv("NASBENCH_NB201_FILE", raising=False)
     monkeypatch.delenv("NASBENCH_DISABLE_THIRD_PARTY", raising=False)
+
+
+@pytest.fixture(autouse=True)
+def seeds_one_after_another(monkeypatch):
+    """``--workers auto`` would run a test's seeds in spawned processes on a multi-core machine, where
+    its monkeypatches do not reach; tests that mean to run side by side ask for ``workers="2"``."""
+    import harness.experiment.seed_workers as seed_workers
+
+    monkeypatch.setattr(seed_workers, "usable_cores", lambda: 1)

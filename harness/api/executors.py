@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
+from harness.api.errors import UserError
 from harness.api.options import NoOptions, Options, parse_options
 
 Done = Callable[[Path], None]
@@ -38,6 +39,8 @@ class Task:
     """Start a seed from a supernet another method already trained with the same settings (``harness.store.supernets``)."""
     stack_seeds: str = "auto"
     """Train seeds that start from the same epoch as one stacked model: auto (on CUDA), on, off."""
+    workers: str = "auto"
+    """Processes that run the seeds at once (``harness.experiment.seed_workers``): auto (on CPUs), or a number."""
 
     def per_seed(self) -> list[Task]:
         """The task split into one task per seed (what remote executors schedule)."""
@@ -45,6 +48,19 @@ class Task:
 
 
 Work = Callable[[Task, "Done | None"], list[Path]]
+
+
+def serve_tasks(work: Work, todo: Any, results: Any) -> None:
+    """A worker process's loop: run ``(index, task)`` items from ``todo`` until ``None``; put
+    ``(index, folders, error)`` on ``results``, the error as one line."""
+    while (item := todo.get()) is not None:
+        index, task = item
+        try:
+            results.put((index, [str(folder) for folder in work(task, None)], None))
+        except UserError as exc:
+            results.put((index, [], str(exc)))
+        except BaseException as exc:  # reported to the parent, which names the seed
+            results.put((index, [], f"{type(exc).__name__}: {exc}"))
 
 
 class Executor(ABC):

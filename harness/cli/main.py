@@ -104,8 +104,8 @@ def user_config_from_options(dataset_dir: str | None, space: str | None, selecto
 def run(method: str, dataset: str | None, data_dir: str | None, space: str | None, selector: str | None,
         benchmarks: tuple[str, ...], benchmark_file: str | None, seeds: str, device: str, epochs: int | None,
         results_root: str, label: str | None, track_hessian: bool, amp: bool, retry_failed: bool,
-        reuse_supernets: bool, stack_seeds: str, threads: int | None, assignments: tuple[str, ...], loggers: tuple[str, ...], executor: str,
-        executor_options: tuple[str, ...]) -> None:
+        reuse_supernets: bool, stack_seeds: str, workers: str, threads: int | None, assignments: tuple[str, ...],
+        loggers: tuple[str, ...], executor: str, executor_options: tuple[str, ...]) -> None:
     """Search with METHOD over seeds, look the found architectures up, print a table."""
     from harness.api.executors import Task
     from harness.experiment.execute import execute
@@ -117,7 +117,8 @@ def run(method: str, dataset: str | None, data_dir: str | None, space: str | Non
     if threads is not None:
         user["threads"] = threads
     task = Task(method, dataset, user, tuple(parse_seeds(seeds)), device, str(Path(results_root).resolve()),
-                retry_failed, loggers=loggers, reuse_supernets=reuse_supernets, stack_seeds=stack_seeds)
+                retry_failed, loggers=loggers, reuse_supernets=reuse_supernets, stack_seeds=stack_seeds,
+                workers=workers)
     folders = execute([task], executor, parse_executor_options(executor_options))
     experiment = folders[0].parent
     skipped: list[str] = []

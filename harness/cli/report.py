@@ -16,6 +16,15 @@ from harness.report.formats import FORMATS
 # scipy, matplotlib or torch.
 
 
+def _workers(context: click.Context, parameter: click.Parameter, value: str) -> str:
+    from harness.experiment.seed_workers import check_workers
+
+    try:
+        return check_workers(value)
+    except UserError as exc:
+        raise click.BadParameter(str(exc).split(": ", 1)[1]) from None
+
+
 def execution_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """Where and how the seeds of ``run`` and ``suite`` are carried out: the options both commands share."""
     for option in reversed([
@@ -26,6 +35,9 @@ def execution_options(command: Callable[..., Any]) -> Callable[..., Any]:
                      help="Train the seeds as one stack: one vmapped model (one convolution call for all seeds). "
                           "auto = on CUDA devices without search.cuda_graphs only; on CPUs, and with CUDA graphs, "
                           "it measured little gain or a loss (README, Speed)."),
+        click.option("--workers", default="auto", show_default=True, callback=_workers,
+                     help="Processes that run the seeds at once (with the local executor): auto = on CPUs, as many as "
+                          "the cores hold at --threads each, unless seeds are stacked; 1 = one after another."),
         click.option("--logger", "loggers", multiple=True, metavar="NAME",
                      help="Experiment logger: tensorboard, mlflow, wandb (repeatable; see `nasbench list logger`)."),
         click.option("--executor", default="local", show_default=True,
@@ -188,7 +200,7 @@ def epochs(results: Path, metric: str | None, fmt: str, output: Path | None) -> 
 @click.option("--device", default=None, help="auto, cpu, cuda or cuda:N [default: the suite's device, else auto].")
 @execution_options
 def suite(suite_file: Path, results_dir: Path | None, dry_run: bool, reuse_supernets: bool, stack_seeds: str,
-          seeds: str | None, assignments: tuple[str, ...], device: str | None, loggers: tuple[str, ...], executor: str,
+          workers: str, seeds: str | None, assignments: tuple[str, ...], device: str | None, loggers: tuple[str, ...], executor: str,
           executor_options: tuple[str, ...]) -> None:
     """Run every method × dataset of a suite file over its seeds, then write its table."""
     from harness.experiment.suite import describe, expand, flatten, load_suite, run_suite, validate
@@ -203,7 +215,7 @@ def suite(suite_file: Path, results_dir: Path | None, dry_run: bool, reuse_super
         return
     root = results_dir or Path("results") / "suites" / loaded.name
     click.echo(run_suite(loaded, plan, root, device or loaded.device or "auto", executor, options, loggers,
-                         reuse_supernets, stack_seeds), nl=False)
+                         reuse_supernets, stack_seeds, workers), nl=False)
     click.echo(f"wrote {root / 'table.md'} and {root / 'table.csv'}", err=True)
 
 

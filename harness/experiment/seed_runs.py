@@ -1,4 +1,5 @@
-"""Running a method over seeds: one results folder per seed, each under its lock, stacked when it pays.
+"""Running a method over seeds: one results folder per seed, each under its lock, stacked or side by
+side in worker processes (``harness.experiment.seed_workers``) when it pays.
 
 Re-running the same command skips finished seeds and resumes interrupted ones, because the
 folder name is a hash of the resolved config. Seeds that start from the same epoch can
@@ -28,6 +29,7 @@ from harness.experiment.checks import resolve_config
 from harness.experiment.config import config_hash
 from harness.experiment.loggers import attached_loggers
 from harness.experiment.runner import Run, complete_run, prepare_run, run_one
+from harness.experiment.seed_workers import check_workers, run_side_by_side, worker_count
 from harness.experiment.stacking import search_stacked
 from harness.plugin.manager import Plugins, get_plugins
 from harness.store import run_folder as results
@@ -35,6 +37,18 @@ from harness.store.seed_lock import SeedLock
 
 STACK_MODES = ("auto", "on", "off")
 Planned = tuple[int, dict[str, Any], Path]
+
+
+def check_stack_mode(mode: str) -> None:
+    if mode not in STACK_MODES:
+        raise UserError(f"--stack-seeds {mode!r}: expected one of {', '.join(STACK_MODES)}")
+
+
+def seed_folder(results_root: Path, config: dict[str, Any], seed: int, device: torch.device) -> tuple[dict[str, Any], Path]:
+    """The seed's config and its run folder (named by the config's hash)."""
+    seeded = {**config, "seed": seed, "device": str(device)}
+    return seeded, results.run_dir(results_root, config["method"], config["space"]["name"], config["dataset"]["name"],
+                                   config_hash(seeded), seed)
 
 
 def stacks_seeds(mode: str, device: torch.device, search: dict[str, Any]) -> bool:
@@ -54,8 +68,7 @@ def run_seeds(method: str, dataset: str | None, user_config: dict[str, Any], see
     supernet another method already trained under ``results_root`` starts from it
     (``harness.store.supernets``).
     """
-    if stack_seeds not in STACK_MODES:
-        raise UserError(f"--stack-seeds {stack_seeds!r}: expected one of {', '.join(STACK_MODES)}")
+    check_stack_mode(stack_seeds)
     plugins = get_plugins()
     config = resolve_config(plugins, method, dataset, user_config)
     results.prepare_root(results_root)
@@ -65,9 +78,7 @@ def run_seeds(method: str, dataset: str | None, user_config: dict[str, Any], see
     source = ReducedDataset.wrap(plugins["dataset"].create(config["dataset"]["name"]), config["dataset"])
     planned: list[Planned] = []
     for seed in seeds:  # every seed's record is read before any work: a damaged one stops nothing half-way
-        seeded = {**config, "seed": seed, "device": str(torch_device)}
-        folder = results.run_dir(results_root, config["method"], config["space"]["name"],
-                                 config["dataset"]["name"], config_hash(seeded), seed)
+        seeded, folder = seed_folder(results_root, config, seed, torch_device)
         if not retry_failed:
             results.read_record(folder)  # a damaged record stops the command before any seed runs
         planned.append((seed, seeded, folder))
@@ -174,10 +185,46 @@ def previous_record(folder: Path, seed: int, retry_failed: bool) -> dict[str, An
 
 
 def run_task(task: Task, done: Callable[[Path], None] | None = None) -> list[Path]:
-    """One executor task in this process (an executor's ``work``; a module-level function, so it pickles)."""
+    """One executor task in this process, its seeds side by side where that pays (an executor's
+    ``work``; a module-level function, so it pickles)."""
     with attached_loggers(get_plugins(), task.loggers, Path(task.results_root)):
-        return run_seeds(task.method, task.dataset, task.user_config, list(task.seeds), task.device,
-                         Path(task.results_root), task.retry_failed, done, task.reuse_supernets, task.stack_seeds)
+        workers = task_workers(task)
+        if workers > 1:
+            return run_side_by_side(task, workers, lambda seed_task: seeds_here(seed_task, None), run_task,
+                                    done or (lambda folder: None))
+        return seeds_here(task, done)
+
+
+def seeds_here(task: Task, done: Callable[[Path], None] | None) -> list[Path]:
+    return run_seeds(task.method, task.dataset, task.user_config, list(task.seeds), task.device,
+                     Path(task.results_root), task.retry_failed, done, task.reuse_supernets, task.stack_seeds)
+
+
+def task_workers(task: Task) -> int:
+    """The processes that run ``task``'s seeds (``harness.experiment.seed_workers``), counting only
+    seeds that will compute: finished ones are skipped without a worker."""
+    check_workers(task.workers)
+    check_stack_mode(task.stack_seeds)
+    if task.workers == "1" or len(task.seeds) < 2:
+        return 1
+    config = resolve_config(get_plugins(), task.method, task.dataset, task.user_config)
+    device = resolve_device(task.device)
+    folders = [seed_folder(Path(task.results_root), config, seed, device)[1] for seed in task.seeds]
+    pending = sum(needs_running(folder, task.retry_failed) for folder in folders)
+    return worker_count(task.workers, device.type, config.get("threads"), task.stack_seeds,
+                        stacks_seeds(task.stack_seeds, device, config["search"]), pending)
+
+
+def needs_running(folder: Path, retry_failed: bool) -> bool:
+    """Whether the seed will compute; a damaged record stops the command here, before any seed
+    runs, as ``run_seeds`` does (with ``retry_failed`` the seed runs again)."""
+    try:
+        record = results.read_record(folder)
+    except results.CorruptFile:
+        if not retry_failed:
+            raise
+        return True
+    return record is None or (retry_failed and record.get("status") != "finished")
 
 
 def load_dataset(source: Dataset, data_dir: str | None) -> tuple[ImageSet, ImageSet]:

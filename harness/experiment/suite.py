@@ -306,10 +306,11 @@ def _benchmark_file(plan: list[PlannedRun]) -> Path | None:
 
 def run_suite(suite: Suite, plan: list[PlannedRun], results_root: Path, device: str, executor: str = "local",
               executor_options: dict[str, Any] | None = None, loggers: tuple[str, ...] = (),
-              reuse_supernets: bool = True, stack_seeds: str = "auto") -> str:
+              reuse_supernets: bool = True, stack_seeds: str = "auto", workers: str = "auto") -> str:
     """Run the plan (finished seeds are skipped), write table.md and table.csv, return the Markdown."""
     tasks = [Task(run.method, run.dataset, run.user_config, tuple(run.seeds), device, str(results_root.resolve()),
-                  label=run.label, loggers=loggers, reuse_supernets=reuse_supernets, stack_seeds=stack_seeds)
+                  label=run.label, loggers=loggers, reuse_supernets=reuse_supernets, stack_seeds=stack_seeds,
+                  workers=workers)
              for run in plan]
     folders = execute(tasks, executor, executor_options, f"suite {suite.name}")
     notes: list[str] = []

@@ -11,12 +11,9 @@ import os
 import queue
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
-from harness import Done, Executor, Task, UserError, Work
+from harness import Done, Executor, Task, UserError, Work, serve_tasks
 from plugins.executors.options import LocalGpusOptions
-
-STOP = None
 
 
 def visible_gpus() -> list[str]:
@@ -34,16 +31,6 @@ def check_devices(devices: list[str]) -> None:
             known = f"GPUs 0..{len(visible) - 1} are visible" if visible else "no CUDA GPU is visible here"
             raise UserError(f"--executor-option devices: '{device}' is neither cpu nor the index of a visible GPU "
                             f"({known}); e.g. devices=[0,1] or devices=[cpu,cpu]")
-
-
-def worker(device: str, work: Work, tasks: Any, results: Any) -> None:
-    """Run tasks until the STOP marker; report ``(index, folders, error)`` for each."""
-    while (item := tasks.get()) is not STOP:
-        index, task = item
-        try:
-            results.put((index, [str(f) for f in work(task, None)], None))
-        except BaseException as exc:  # reported to the parent, which names the seed
-            results.put((index, [], f"{type(exc).__name__}: {exc}"))
 
 
 class LocalGpusExecutor(Executor):
@@ -65,11 +52,11 @@ class LocalGpusExecutor(Executor):
             todo.put((index, replace(task, device=device)))
         workers = []
         for device in devices[:len(seeds)]:
-            todo.put(STOP)
+            todo.put(None)
             environment = dict(os.environ)
             os.environ["CUDA_VISIBLE_DEVICES"] = "" if device == "cpu" else device
             try:
-                process = context.Process(target=worker, args=(device, work, todo, results), daemon=True)
+                process = context.Process(target=serve_tasks, args=(work, todo, results))
                 process.start()
             finally:
                 os.environ.clear()
@@ -77,22 +64,26 @@ class LocalGpusExecutor(Executor):
             workers.append(process)
         folders: dict[int, list[str]] = {}
         errors: list[str] = []
-        while len(folders) + len(errors) < len(seeds):
-            try:
-                index, paths, error = results.get(timeout=5)
-            except queue.Empty:
-                if not any(process.is_alive() for process in workers):
-                    raise UserError("every local-gpus worker exited before its tasks were done; "
-                                    "see the messages above") from None
-                continue
-            if error:
-                errors.append(f"{seeds[index].method} seed {seeds[index].seeds[0]}: {error}")
-                continue
-            folders[index] = paths
-            for path in paths:
-                done(Path(path))
-        for process in workers:
-            process.join()
+        try:
+            while len(folders) + len(errors) < len(seeds):
+                try:
+                    index, paths, error = results.get(timeout=5)
+                except queue.Empty:
+                    if not any(process.is_alive() for process in workers):
+                        raise UserError("every local-gpus worker exited before its tasks were done; "
+                                        "see the messages above") from None
+                    continue
+                if error:
+                    errors.append(f"{seeds[index].method} seed {seeds[index].seeds[0]}: {error}")
+                    continue
+                folders[index] = paths
+                for path in paths:
+                    done(Path(path))
+        finally:  # workers are not daemons (a dataset's decoding pool runs in them), so stop them here
+            for process in workers:
+                if len(folders) + len(errors) < len(seeds):
+                    process.terminate()
+                process.join()
         if errors:
             raise UserError(f"{len(errors)} task(s) failed: " + "; ".join(errors))
         return [Path(p) for index in range(len(seeds)) for p in folders[index]]

@@ -1,0 +1,156 @@
+"""`--workers`: a task's seeds side by side in this process and spawned ones, each ending as it would alone."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import harness.experiment.seed_workers as seed_workers
+from harness import Task, UserError
+from harness.cli.main import build_cli
+from harness.experiment.execute import execute
+from harness.experiment.seed_runs import task_workers
+from harness.experiment.seed_workers import check_workers, worker_count
+
+CONFIG = {"space": {"options": {"C": 4}}, "search": {"max_steps_per_epoch": 3, "batch_size": 16, "epochs": 6},
+          "benchmarks": {"names": ["retrain"], "options": {"retrain": {"epochs": 1, "C": 4}}}, "threads": 1}
+KEPT = ("arch", "metrics", "epochs", "seed", "status", "optimizer", "config_hash")
+
+
+def task(root: Path, seeds=(0, 1, 2), workers: str = "1") -> Task:
+    return Task("darts", "synthetic", CONFIG, tuple(seeds), "cpu", str(root), workers=workers)
+
+
+def records(folders: list[Path]) -> list[dict]:
+    return [{k: v for k, v in json.loads((f / "record.json").read_text()).items() if k in KEPT} for f in folders]
+
+
+@pytest.fixture(scope="module")
+def alone(tmp_path_factory) -> list[dict]:
+    return records(execute([task(tmp_path_factory.mktemp("alone"))]))
+
+
+@pytest.mark.parametrize("cores, threads, pending, expected", [
+    (2, 1, 4, 2), (16, 1, 4, 4), (16, 4, 8, 4), (2, 2, 4, 1), (2, 1, 1, 1), (2, 1, 0, 1), (2, None, 4, 1)])
+def test_auto_takes_as_many_processes_as_the_cores_hold_at_the_threads_each(monkeypatch, cores, threads, pending,
+                                                                            expected):
+    monkeypatch.setattr(seed_workers, "usable_cores", lambda: cores)
+    assert worker_count("auto", "cpu", threads, "auto", False, pending) == expected
+
+
+def test_auto_keeps_one_process_on_cuda_and_for_stacked_seeds(monkeypatch):
+    monkeypatch.setattr(seed_workers, "usable_cores", lambda: 16)
+    assert worker_count("auto", "cuda", 1, "auto", False, 4) == 1
+    assert worker_count("auto", "cpu", 1, "on", True, 4) == 1
+
+
+def test_a_number_is_taken_up_to_the_seeds_to_run_and_not_with_stack_seeds_on():
+    assert worker_count("3", "cuda", None, "auto", True, 2) == 2
+    assert worker_count("1", "cpu", 1, "on", True, 4) == 1
+    with pytest.raises(UserError, match="pass one of the two"):
+        worker_count("2", "cpu", 1, "on", True, 4)
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "two", "1.5", ""])
+def test_workers_other_than_auto_or_a_count_are_one_line(value):
+    with pytest.raises(UserError, match="expected auto or a whole number"):
+        check_workers(value)
+    result = CliRunner().invoke(build_cli(), ["run", "--workers", value])
+    assert result.exit_code == 2 and "Invalid value for '--workers': expected auto" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_seeds_side_by_side_end_as_they_do_one_after_another(tmp_path, alone):
+    assert records(execute([task(tmp_path, workers="2")], "local")) == alone
+
+
+def test_this_process_and_a_worker_share_the_seeds_and_report_each_once(tmp_path, alone):
+    here: list[int] = []
+
+    def run_here(seed_task: Task) -> list[Path]:
+        """Run the seed, then wait until the worker holds another seed's lock, so both take part."""
+        from harness.experiment.seed_runs import seeds_here
+
+        here.append(seed_task.seeds[0])
+        folders = seeds_here(seed_task, None)
+        deadline = time.monotonic() + 120
+        while not [lock for lock in tmp_path.rglob(".lock") if int(lock.parent.name[5:]) not in here]:
+            assert time.monotonic() < deadline, "the worker never took a seed"
+            time.sleep(0.05)
+        return folders
+
+    done: list[Path] = []
+    folders = seed_workers.run_side_by_side(task(tmp_path), 2, run_here, _work, done.append)
+    assert records(folders) == alone
+    assert sorted(done) == sorted(folders)
+    assert 0 < len(here) < 3 and here[0] == 0
+
+
+def _work(seed_task: Task, done) -> list[Path]:
+    from harness.experiment.seed_runs import run_task
+
+    return run_task(seed_task, done)
+
+
+def test_finished_seeds_start_no_worker(tmp_path, monkeypatch):
+    execute([task(tmp_path, seeds=(0, 1))])
+    monkeypatch.setattr(seed_workers, "usable_cores", lambda: 4)
+    assert task_workers(task(tmp_path, seeds=(0, 1, 2), workers="auto")) == 1
+    assert task_workers(task(tmp_path, seeds=(0, 1, 2, 3), workers="auto")) == 2
+
+
+def test_a_damaged_record_stops_the_command_before_any_seed_runs(tmp_path):
+    execute([task(tmp_path, seeds=(1,))])
+    next(tmp_path.rglob("seed-1/record.json")).write_text("{cut")
+    with pytest.raises(UserError, match=r"seed-1/record.json is not valid JSON"):
+        execute([task(tmp_path, seeds=(0, 1, 2), workers="2")])
+    assert [p.parent.name for p in tmp_path.rglob("record.json")] == ["seed-1"]
+
+
+def test_a_seed_that_fails_in_either_process_is_one_line_and_the_others_keep_their_records(tmp_path, alone):
+    execute([task(tmp_path, seeds=(2,))])
+    folder = next(tmp_path.rglob("seed-2"))
+    (folder / "record.json").unlink()
+    (folder / "checkpoint.pt").write_bytes(b"not a checkpoint")  # whoever resumes seed 2 refuses it
+    with pytest.raises(UserError, match=r"^1 seed\(s\) failed: darts seed 2: \S+/seed-2/checkpoint.pt is not a "
+                                        r"checkpoint this harness can load safely"):
+        execute([replace(task(tmp_path, workers="2"), reuse_supernets=False)])  # not its kept supernet: the checkpoint
+    assert records([p.parent for p in sorted(tmp_path.rglob("record.json"))]) == alone[:2]
+
+
+def kill_a_worker(root: Path, killed: list[int]) -> None:
+    """Kill -9 the first process other than this one that holds a seed's lock."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        for lock in root.rglob(".lock"):
+            holder = lock.read_text().split()
+            if holder and int(holder[0]) != os.getpid() and not (lock.parent / "record.json").exists():
+                os.kill(int(holder[0]), signal.SIGKILL)
+                killed.append(int(holder[0]))
+                return
+        time.sleep(0.01)
+
+
+def test_a_killed_worker_is_one_line_and_the_same_command_resumes_its_seed(tmp_path, alone):
+    killed: list[int] = []
+    killer = threading.Thread(target=kill_a_worker, args=(tmp_path, killed), daemon=True)
+    killer.start()
+    with pytest.raises(UserError, match=r"^a seed worker exited before seed\(s\) \d ended; run the same command again"):
+        execute([task(tmp_path, workers="2")])
+    killer.join(timeout=1)
+    assert killed
+    assert records(execute([task(tmp_path, workers="2")])) == alone
+
+
+def test_the_cli_passes_workers_to_the_task(tmp_path, monkeypatch):
+    seen: list[Task] = []
+    monkeypatch.setattr("harness.experiment.execute.run_task", lambda t, done: seen.append(t) or [])
+    CliRunner().invoke(build_cli(), ["run", "--workers", "3", "--results", str(tmp_path)])
+    assert [t.workers for t in seen] == ["3"]
