@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from harness.engine.devices import resolve_device
     from harness.engine.evaluation import network_accuracy
     from harness.engine.trainer import DivergedError, Trainer
+    from harness.experiment.seed_workers import run_side_by_side, seed_processes
 
 LAZY = {
     "Supernet": "harness.api.supernet",
@@ -54,6 +55,8 @@ LAZY = {
     "network_accuracy": "harness.engine.evaluation",
     "DivergedError": "harness.engine.trainer",
     "Trainer": "harness.engine.trainer",
+    "run_side_by_side": "harness.experiment.seed_workers",
+    "seed_processes": "harness.experiment.seed_workers",
 }
 """Public names that import torch, and the module each comes from."""
 
@@ -73,7 +76,7 @@ __all__ = [
     "DivergedError", "Done", "Executor", "flat_items", "get_plugins", "hookimpl", "ImageSet", "iterate_once",
     "load_checkpoint", "locate_benchmark_file", "make_parent_folder", "Method", "nasbench_home", "NONE_OP", "network_accuracy", "NoOptions",
     "numeric_items", "Options", "parse_options", "plugin_installed", "Proxy", "resolve_device", "RowChoice",
-    "run_name", "run_nasbench", "RunContext", "RunLogger", "save_checkpoint", "SearchData", "SearchSpace",
-    "SearchStep", "Selection", "SelectionContext", "Selector", "serve_tasks", "SplitData", "Supernet", "Task", "to_float",
+    "run_name", "run_nasbench", "run_side_by_side", "RunContext", "RunLogger", "save_checkpoint", "SearchData", "SearchSpace",
+    "SearchStep", "seed_processes", "Selection", "SelectionContext", "Selector", "serve_tasks", "SplitData", "Supernet", "Task", "to_float",
     "Trainer", "TrainerView", "UserError", "WeightTransform", "Work",
 ]

@@ -36,8 +36,9 @@ def execution_options(command: Callable[..., Any]) -> Callable[..., Any]:
                           "auto = on CUDA devices without search.cuda_graphs only; on CPUs, and with CUDA graphs, "
                           "it measured little gain or a loss (README, Speed)."),
         click.option("--workers", default="auto", show_default=True, callback=_workers,
-                     help="Processes that run the seeds at once (with the local executor): auto = on CPUs, as many as "
-                          "the cores hold at --threads each, unless seeds are stacked; 1 = one after another."),
+                     help="Processes that run the seeds at once, a suite's methods' seeds too (local executor): "
+                          "auto = on CPUs, as many as the cores hold at --threads each, unless seeds are stacked; "
+                          "1 = one after another in this process."),
         click.option("--logger", "loggers", multiple=True, metavar="NAME",
                      help="Experiment logger: tensorboard, mlflow, wandb (repeatable; see `nasbench list logger`)."),
         click.option("--executor", default="local", show_default=True,

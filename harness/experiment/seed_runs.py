@@ -1,5 +1,4 @@
-"""Running a method over seeds: one results folder per seed, each under its lock, stacked or side by
-side in worker processes (``harness.experiment.seed_workers``) when it pays.
+"""Running a method over seeds: one results folder per seed, each under its lock, stacked when it pays.
 
 Re-running the same command skips finished seeds and resumes interrupted ones, because the
 folder name is a hash of the resolved config. Seeds that start from the same epoch can
@@ -29,7 +28,6 @@ from harness.experiment.checks import resolve_config
 from harness.experiment.config import config_hash
 from harness.experiment.loggers import attached_loggers
 from harness.experiment.runner import Run, complete_run, prepare_run, run_one
-from harness.experiment.seed_workers import check_workers, run_side_by_side, worker_count
 from harness.experiment.stacking import search_stacked
 from harness.plugin.manager import Plugins, get_plugins
 from harness.store import run_folder as results
@@ -185,34 +183,10 @@ def previous_record(folder: Path, seed: int, retry_failed: bool) -> dict[str, An
 
 
 def run_task(task: Task, done: Callable[[Path], None] | None = None) -> list[Path]:
-    """One executor task in this process, its seeds side by side where that pays (an executor's
-    ``work``; a module-level function, so it pickles)."""
+    """One executor task in this process (an executor's ``work``; a module-level function, so it pickles)."""
     with attached_loggers(get_plugins(), task.loggers, Path(task.results_root)):
-        workers = task_workers(task)
-        if workers > 1:
-            return run_side_by_side(task, workers, lambda seed_task: seeds_here(seed_task, None), run_task,
-                                    done or (lambda folder: None))
-        return seeds_here(task, done)
-
-
-def seeds_here(task: Task, done: Callable[[Path], None] | None) -> list[Path]:
-    return run_seeds(task.method, task.dataset, task.user_config, list(task.seeds), task.device,
-                     Path(task.results_root), task.retry_failed, done, task.reuse_supernets, task.stack_seeds)
-
-
-def task_workers(task: Task) -> int:
-    """The processes that run ``task``'s seeds (``harness.experiment.seed_workers``), counting only
-    seeds that will compute: finished ones are skipped without a worker."""
-    check_workers(task.workers)
-    check_stack_mode(task.stack_seeds)
-    if task.workers == "1" or len(task.seeds) < 2:
-        return 1
-    config = resolve_config(get_plugins(), task.method, task.dataset, task.user_config)
-    device = resolve_device(task.device)
-    folders = [seed_folder(Path(task.results_root), config, seed, device)[1] for seed in task.seeds]
-    pending = sum(needs_running(folder, task.retry_failed) for folder in folders)
-    return worker_count(task.workers, device.type, config.get("threads"), task.stack_seeds,
-                        stacks_seeds(task.stack_seeds, device, config["search"]), pending)
+        return run_seeds(task.method, task.dataset, task.user_config, list(task.seeds), task.device,
+                         Path(task.results_root), task.retry_failed, done, task.reuse_supernets, task.stack_seeds)
 
 
 def needs_running(folder: Path, retry_failed: bool) -> bool:

@@ -1,12 +1,13 @@
-"""Seeds side by side on a CPU: this process and spawned workers take a task's seeds from one queue.
+"""Seeds side by side on a CPU: this process and spawned workers take a command's seeds from one queue.
 
 On small datasets one seed's run keeps one core busy (``threads = 1``), so seeds run one
-after another leave the other cores idle. ``--workers auto`` runs the seeds of a task at
-once, each in its own process with the threads it has alone, so each computes the same
-bits and writes the same folder. Workers are spawned, not forked (a fork of a process
-that ran torch's thread pools is unsafe): each imports torch and the plugins again, a few
-seconds this process spends on its first seed. Seeds on CUDA, or stacked, stay in one
-process: there the stack is the faster way (README, "Stacked seeds").
+after another leave the other cores idle. With ``--workers auto`` the ``local`` executor
+runs the seeds of all its tasks (a suite's methods too) at once, each in its own process
+with the threads it has alone, so each computes the same bits and writes the same folder.
+Workers are spawned, not forked (a fork of a process that ran torch's thread pools is
+unsafe): each imports torch and the plugins again, a few seconds this process spends on
+its first seed. Seeds on CUDA, or stacked, stay in one process: there the stack is the
+faster way (README, "Stacked seeds").
 """
 from __future__ import annotations
 
@@ -15,13 +16,16 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from harness.api.errors import UserError
 from harness.api.executors import Done, Task, Work, serve_tasks
+from harness.engine.devices import resolve_device
+from harness.experiment.checks import resolve_config
+from harness.experiment.seed_runs import check_stack_mode, needs_running, seed_folder, stacks_seeds
+from harness.plugin.manager import get_plugins
 
 AUTO = "auto"
 POLL_SECONDS = 0.5
@@ -39,19 +43,49 @@ def check_workers(value: str) -> str:
     raise UserError(f"--workers {value!r}: expected auto or a whole number of processes ≥ 1 (1 = one seed after another)")
 
 
-def worker_count(requested: str, device_type: str, threads: int | None, stack_mode: str, stacked: bool,
-                 pending: int) -> int:
-    """How many processes run a task's ``pending`` seeds.
+@dataclass(frozen=True)
+class SeedPlan:
+    """What decides where a task's seeds run: its device, threads, stacking, and the seeds still to compute."""
 
-    ``auto``: on a CPU with a set thread count, as many as the cores hold, unless the seeds
-    are stacked. A number is taken as asked (processes share a GPU too), but not with
-    ``--stack-seeds on``, which asks for one process.
-    """
+    device_type: str
+    threads: int | None
+    stack_mode: str
+    stacked: bool
+    pending: int
+
+
+def seed_plan(task: Task) -> SeedPlan:
+    """The task's plan; finished seeds are not pending (they start no worker), and a damaged
+    record stops the command here, before any seed runs, as ``run_seeds`` does."""
+    check_stack_mode(task.stack_seeds)
+    config = resolve_config(get_plugins(), task.method, task.dataset, task.user_config)
+    device = resolve_device(task.device)
+    folders = [seed_folder(Path(task.results_root), config, seed, device)[1] for seed in task.seeds]
+    return SeedPlan(device.type, config.get("threads"), task.stack_seeds,
+                    stacks_seeds(task.stack_seeds, device, config["search"]) and len(task.seeds) > 1,
+                    sum(needs_running(folder, task.retry_failed) for folder in folders))
+
+
+def seed_processes(tasks: list[Task]) -> int:
+    """How many processes run the seeds of ``tasks`` (one command's, sharing its ``--workers``)."""
+    requested = check_workers(tasks[0].workers) if tasks else "1"
+    if requested == "1":
+        return 1
+    return worker_count(requested, [seed_plan(task) for task in tasks])
+
+
+def worker_count(requested: str, plans: list[SeedPlan]) -> int:
+    """``auto``: on a CPU with set thread counts, as many processes as the cores hold, unless a
+    task's seeds stack or run on another device. A number is taken as asked (processes share a
+    GPU too), but not with ``--stack-seeds on``, which asks for one process."""
+    working = [plan for plan in plans if plan.pending]
+    pending = sum(plan.pending for plan in working)
     if requested == AUTO:
-        if device_type != "cpu" or stacked or not threads:
+        if any(plan.device_type != "cpu" or plan.stacked or not plan.threads for plan in working):
             return 1
+        threads = max((int(plan.threads or 1) for plan in working), default=1)
         return max(1, min(pending, usable_cores() // threads))
-    if int(requested) > 1 and stack_mode == "on":
+    if int(requested) > 1 and any(plan.stack_mode == "on" for plan in plans):
         raise UserError(f"--workers {requested} runs seeds in separate processes and --stack-seeds on trains them "
                         "as one model in one process: pass one of the two")
     return max(1, min(int(requested), pending))
@@ -119,16 +153,16 @@ class Collector:
             self.add(index, [Path(p) for p in paths], error)
 
 
-def run_side_by_side(task: Task, workers: int, run_here: Callable[[Task], list[Path]], work: Work,
-                     done: Done) -> list[Path]:
-    """Run ``task``'s seeds in this process (``run_here``) and ``workers - 1`` spawned ones (``work``).
+def run_side_by_side(tasks: list[Task], workers: int, work: Work, done: Done) -> list[Path]:
+    """Run the seeds of ``tasks`` with ``work``, in this process and ``workers - 1`` spawned ones;
+    their folders in task order (seeds in order).
 
     The seeds in seed order are one queue; whoever is free takes the next. A seed's failure
     (a ``UserError``, here or in a worker) is reported with the others' at the end, in one
     line; after it this process starts no seed and empties the queue, so the workers stop
     after the seeds they run. Any other error here (a bug, Ctrl-C) stops the workers at once.
     """
-    tasks = [replace(seed_task, workers="1") for seed_task in task.per_seed()]
+    tasks = [replace(seed_task, workers="1") for task in tasks for seed_task in task.per_seed()]
     context = multiprocessing.get_context("spawn")
     todo, results = context.Queue(), context.Queue()
     for index, seed_task in enumerate(tasks):
@@ -146,7 +180,7 @@ def run_side_by_side(task: Task, workers: int, run_here: Callable[[Task], list[P
                 collector.skip(index)
                 continue
             try:
-                collector.add(index, run_here(seed_task), None)
+                collector.add(index, work(seed_task, None), None)
             except UserError as exc:
                 collector.add(index, [], str(exc))
         while not collector.complete() and any(process.is_alive() for process in processes):

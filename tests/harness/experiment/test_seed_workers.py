@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import operator
 import os
 import signal
 import threading
@@ -16,8 +17,8 @@ import harness.experiment.seed_workers as seed_workers
 from harness import Task, UserError
 from harness.cli.main import build_cli
 from harness.experiment.execute import execute
-from harness.experiment.seed_runs import task_workers
-from harness.experiment.seed_workers import check_workers, worker_count
+from harness.experiment.seed_runs import run_task
+from harness.experiment.seed_workers import SeedPlan, check_workers, seed_processes, worker_count
 
 CONFIG = {"space": {"options": {"C": 4}}, "search": {"max_steps_per_epoch": 3, "batch_size": 16, "epochs": 6},
           "benchmarks": {"names": ["retrain"], "options": {"retrain": {"epochs": 1, "C": 4}}}, "threads": 1}
@@ -37,25 +38,36 @@ def alone(tmp_path_factory) -> list[dict]:
     return records(execute([task(tmp_path_factory.mktemp("alone"))]))
 
 
+def plan(device="cpu", threads=1, stack_mode="auto", stacked=False, pending=4) -> SeedPlan:
+    return SeedPlan(device, threads, stack_mode, stacked, pending)
+
+
 @pytest.mark.parametrize("cores, threads, pending, expected", [
     (2, 1, 4, 2), (16, 1, 4, 4), (16, 4, 8, 4), (2, 2, 4, 1), (2, 1, 1, 1), (2, 1, 0, 1), (2, None, 4, 1)])
 def test_auto_takes_as_many_processes_as_the_cores_hold_at_the_threads_each(monkeypatch, cores, threads, pending,
                                                                             expected):
     monkeypatch.setattr(seed_workers, "usable_cores", lambda: cores)
-    assert worker_count("auto", "cpu", threads, "auto", False, pending) == expected
+    assert worker_count("auto", [plan(threads=threads, pending=pending)]) == expected
+
+
+def test_auto_counts_the_seeds_of_every_task_and_the_most_threads_any_asks(monkeypatch):
+    monkeypatch.setattr(seed_workers, "usable_cores", lambda: 16)
+    assert worker_count("auto", [plan(pending=1)] * 7) == 7  # a suite's methods, one seed each
+    assert worker_count("auto", [plan(threads=2, pending=10), plan(threads=4, pending=10)]) == 4
+    assert worker_count("auto", [plan(pending=3), plan(threads=None, pending=0)]) == 3  # nothing left to run there
 
 
 def test_auto_keeps_one_process_on_cuda_and_for_stacked_seeds(monkeypatch):
     monkeypatch.setattr(seed_workers, "usable_cores", lambda: 16)
-    assert worker_count("auto", "cuda", 1, "auto", False, 4) == 1
-    assert worker_count("auto", "cpu", 1, "on", True, 4) == 1
+    assert worker_count("auto", [plan(device="cuda")]) == 1
+    assert worker_count("auto", [plan(stack_mode="on", stacked=True), plan()]) == 1
 
 
 def test_a_number_is_taken_up_to_the_seeds_to_run_and_not_with_stack_seeds_on():
-    assert worker_count("3", "cuda", None, "auto", True, 2) == 2
-    assert worker_count("1", "cpu", 1, "on", True, 4) == 1
+    assert worker_count("3", [plan(device="cuda", threads=None, stacked=True, pending=2)]) == 2
+    assert worker_count("1", [plan(stack_mode="on", stacked=True)]) == 1
     with pytest.raises(UserError, match="pass one of the two"):
-        worker_count("2", "cpu", 1, "on", True, 4)
+        worker_count("2", [plan(stack_mode="on", stacked=True)])
 
 
 @pytest.mark.parametrize("value", ["0", "-1", "two", "1.5", ""])
@@ -74,12 +86,11 @@ def test_seeds_side_by_side_end_as_they_do_one_after_another(tmp_path, alone):
 def test_this_process_and_a_worker_share_the_seeds_and_report_each_once(tmp_path, alone):
     here: list[int] = []
 
-    def run_here(seed_task: Task) -> list[Path]:
-        """Run the seed, then wait until the worker holds another seed's lock, so both take part."""
-        from harness.experiment.seed_runs import seeds_here
-
+    def work(seed_task: Task, done) -> list[Path]:
+        """Run the seed (here, where the worker's copy never records); here, wait until the worker
+        holds another seed's lock, so that both take part."""
         here.append(seed_task.seeds[0])
-        folders = seeds_here(seed_task, None)
+        folders = run_task(seed_task, done)
         deadline = time.monotonic() + 120
         while not [lock for lock in tmp_path.rglob(".lock") if int(lock.parent.name[5:]) not in here]:
             assert time.monotonic() < deadline, "the worker never took a seed"
@@ -87,23 +98,36 @@ def test_this_process_and_a_worker_share_the_seeds_and_report_each_once(tmp_path
         return folders
 
     done: list[Path] = []
-    folders = seed_workers.run_side_by_side(task(tmp_path), 2, run_here, _work, done.append)
+    folders = seed_workers.run_side_by_side([task(tmp_path)], 2, work_in_worker_or(work), done.append)
     assert records(folders) == alone
     assert sorted(done) == sorted(folders)
     assert 0 < len(here) < 3 and here[0] == 0
 
 
-def _work(seed_task: Task, done) -> list[Path]:
-    from harness.experiment.seed_runs import run_task
+def work_in_worker_or(here):
+    """``here`` in this process; a spawned worker unpickles plain ``run_task`` (a local function does not pickle)."""
+    class Work:
+        def __call__(self, seed_task, done):
+            return here(seed_task, done)
 
-    return run_task(seed_task, done)
+        def __reduce__(self):
+            return operator.itemgetter(0), ((run_task,),)
+    return Work()
+
+
+def test_a_suite_runs_the_seeds_of_all_its_methods_from_one_queue(tmp_path, alone, monkeypatch):
+    both = [task(tmp_path, seeds=(0, 1)), replace(task(tmp_path, seeds=(2,)), label="again")]
+    monkeypatch.setattr(seed_workers, "usable_cores", lambda: 4)
+    assert seed_processes([replace(t, workers="auto") for t in both]) == 3
+    folders = execute([replace(t, workers="2") for t in both], "local")
+    assert records(folders) == alone
 
 
 def test_finished_seeds_start_no_worker(tmp_path, monkeypatch):
     execute([task(tmp_path, seeds=(0, 1))])
     monkeypatch.setattr(seed_workers, "usable_cores", lambda: 4)
-    assert task_workers(task(tmp_path, seeds=(0, 1, 2), workers="auto")) == 1
-    assert task_workers(task(tmp_path, seeds=(0, 1, 2, 3), workers="auto")) == 2
+    assert seed_processes([task(tmp_path, seeds=(0, 1, 2), workers="auto")]) == 1
+    assert seed_processes([task(tmp_path, seeds=(0, 1, 2, 3), workers="auto")]) == 2
 
 
 def test_a_damaged_record_stops_the_command_before_any_seed_runs(tmp_path):
