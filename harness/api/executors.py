@@ -9,6 +9,7 @@ for the overall progress line.
 """
 from __future__ import annotations
 
+import signal
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -52,15 +53,23 @@ Work = Callable[[Task, "Done | None"], list[Path]]
 
 def serve_tasks(work: Work, todo: Any, results: Any) -> None:
     """A worker process's loop: run ``(index, task)`` items from ``todo`` until ``None``; put
-    ``(index, folders, error)`` on ``results``, the error as one line."""
+    ``(index, folders, error)`` on ``results``, the error as one line. Ctrl-C is the parent's:
+    it stops its workers with SIGTERM, on which a worker exits through Python (its exit
+    handlers release what it holds), without a traceback and without taking the next seed."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _exit_on_terminate)
     while (item := todo.get()) is not None:
         index, task = item
         try:
             results.put((index, [str(folder) for folder in work(task, None)], None))
         except UserError as exc:
             results.put((index, [], str(exc)))
-        except BaseException as exc:  # reported to the parent, which names the seed
+        except Exception as exc:  # reported to the parent, which names the seed
             results.put((index, [], f"{type(exc).__name__}: {exc}"))
+
+
+def _exit_on_terminate(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)
 
 
 class Executor(ABC):

@@ -149,28 +149,41 @@ def test_a_seed_that_fails_in_either_process_is_one_line_and_the_others_keep_the
     assert records([p.parent for p in sorted(tmp_path.rglob("record.json"))]) == alone[:2]
 
 
-def kill_a_worker(root: Path, killed: list[int]) -> None:
-    """Kill -9 the first process other than this one that holds a seed's lock."""
+def signal_a_worker(root: Path, signalled: list[int], number: int) -> None:
+    """Send ``number`` to the first process other than this one that holds a seed's lock."""
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         for lock in root.rglob(".lock"):
             holder = lock.read_text().split()
             if holder and int(holder[0]) != os.getpid() and not (lock.parent / "record.json").exists():
-                os.kill(int(holder[0]), signal.SIGKILL)
-                killed.append(int(holder[0]))
+                os.kill(int(holder[0]), number)
+                signalled.append(int(holder[0]))
                 return
         time.sleep(0.01)
 
 
-def test_a_killed_worker_is_one_line_and_the_same_command_resumes_its_seed(tmp_path, alone):
+@pytest.mark.parametrize("number", [signal.SIGKILL, signal.SIGTERM])
+def test_a_killed_worker_is_one_line_and_the_same_command_resumes_its_seed(tmp_path, alone, capfd, number):
     killed: list[int] = []
-    killer = threading.Thread(target=kill_a_worker, args=(tmp_path, killed), daemon=True)
+    killer = threading.Thread(target=signal_a_worker, args=(tmp_path, killed, number), daemon=True)
     killer.start()
     with pytest.raises(UserError, match=r"^a seed worker exited before seed\(s\) \d ended; run the same command again"):
         execute([task(tmp_path, workers="2")])
     killer.join(timeout=1)
     assert killed
+    assert "Traceback" not in capfd.readouterr().err  # SIGTERM, the parent's way to stop a worker, is quiet
     assert records(execute([task(tmp_path, workers="2")])) == alone
+
+
+def test_ctrl_c_is_for_this_process_a_worker_ignores_it(tmp_path, alone):
+    """The terminal sends Ctrl-C to every process of the command; this one decides (and stops the workers)."""
+    interrupted: list[int] = []
+    thread = threading.Thread(target=signal_a_worker, args=(tmp_path, interrupted, signal.SIGINT), daemon=True)
+    thread.start()
+    folders = execute([task(tmp_path, workers="2")])
+    thread.join(timeout=1)
+    assert interrupted
+    assert records(folders) == alone
 
 
 def test_the_cli_passes_workers_to_the_task(tmp_path, monkeypatch):
