@@ -156,6 +156,7 @@ def bench_command(method: str, space: str | None, channels: int | None, cells: i
 
     import torch
 
+    from harness.engine.allocator import allocator_hint
     from harness.engine.devices import resolve_device
     from harness.experiment.bench import bench, format_report
 
@@ -168,6 +169,8 @@ def bench_command(method: str, space: str | None, channels: int | None, cells: i
     report = bench(get_plugins(), method, user, resolution, torch_device, steps, repeats, eval_images,
                    stacked_seeds=stacked_seeds)
     click.echo(json.dumps(report.as_dict(), indent=2) if as_json else format_report(report))
+    if torch_device.type == "cpu" and (hint := allocator_hint()) is not None:
+        click.echo(hint, err=True)
 
 
 def plural(kind: str) -> str:

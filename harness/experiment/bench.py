@@ -28,6 +28,7 @@ import torch
 from harness.api.datasets import DatasetInfo, ImageSet
 from harness.api.errors import UserError
 from harness.api.run import RunContext
+from harness.engine.allocator import loaded_allocator
 from harness.engine.cuda_graphs import CapturedStep
 from harness.engine.data import SearchData
 from harness.engine.devices import peak_memory_mb, synchronize
@@ -201,7 +202,7 @@ def bench_trainer(plugins: Plugins, config: dict[str, Any], resolution: int, dev
 def _device_name(device: torch.device) -> str:
     if device.type == "cuda":
         return f"{device} ({torch.cuda.get_device_name(device)})"
-    return f"cpu ({torch.get_num_threads()} threads)"
+    return f"cpu ({torch.get_num_threads()} threads, allocator {loaded_allocator()})"
 
 
 def format_report(report: BenchReport) -> str:

@@ -30,6 +30,7 @@ from harness.api.run import RunContext
 from harness.api.selectors import SelectionContext
 from harness.api.spaces import Architecture
 from harness.api.step import SearchStep
+from harness.engine.allocator import loaded_allocator
 from harness.engine.data import SearchData
 from harness.engine.devices import peak_memory_mb
 from harness.engine.hessian import dominant_hessian_eigenvalue
@@ -423,4 +424,5 @@ def versions() -> dict[str, str]:
         own = "source"
     return {"nasbench": own, "torch": torch.__version__, "python": platform.python_version(),
             "numpy": np.__version__, "cuda": str(torch.version.cuda),
-            "cpu_capability": torch.backends.cpu.get_cpu_capability(), "threads": str(torch.get_num_threads())}
+            "cpu_capability": torch.backends.cpu.get_cpu_capability(), "threads": str(torch.get_num_threads()),
+            "allocator": loaded_allocator()}
