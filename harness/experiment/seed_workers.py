@@ -11,6 +11,7 @@ faster way (README, "Stacked seeds").
 """
 from __future__ import annotations
 
+import math
 import multiprocessing
 import os
 import queue
@@ -31,9 +32,26 @@ AUTO = "auto"
 POLL_SECONDS = 0.5
 
 
+CGROUP_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
+
+
 def usable_cores() -> int:
-    """The cores this process may run on (its affinity, not the machine's count)."""
-    return len(os.sched_getaffinity(0))
+    """The cores this process may use: its affinity, capped by a container's CPU quota (cgroup v2
+    ``cpu.max``, e.g. ``docker --cpus 2`` on a larger host), not the machine's count."""
+    cores = len(os.sched_getaffinity(0))
+    try:
+        quota = cpu_quota(CGROUP_CPU_MAX.read_text())
+    except OSError:
+        return cores
+    return min(cores, quota) if quota is not None else cores
+
+
+def cpu_quota(cpu_max: str) -> int | None:
+    """Whole CPUs a cgroup v2 ``cpu.max`` (``"<quota> <period>"`` or ``"max <period>"``) allows, at least 1."""
+    quota, _, period = cpu_max.strip().partition(" ")
+    if quota == "max" or not quota.isdigit() or not period.isdigit() or int(period) == 0:
+        return None
+    return max(1, math.ceil(int(quota) / int(period)))
 
 
 def check_workers(value: str) -> str:

@@ -19,6 +19,7 @@ from harness.cli.main import build_cli
 from harness.experiment.execute import execute
 from harness.experiment.seed_runs import run_task
 from harness.experiment.seed_workers import SeedPlan, check_workers, seed_processes, worker_count
+from harness.experiment.seed_workers import usable_cores as real_usable_cores  # before the suite's fixture replaces it
 
 CONFIG = {"space": {"options": {"C": 4}}, "search": {"max_steps_per_epoch": 3, "batch_size": 16, "epochs": 6},
           "benchmarks": {"names": ["retrain"], "options": {"retrain": {"epochs": 1, "C": 4}}}, "threads": 1}
@@ -48,6 +49,23 @@ def test_auto_takes_as_many_processes_as_the_cores_hold_at_the_threads_each(monk
                                                                             expected):
     monkeypatch.setattr(seed_workers, "usable_cores", lambda: cores)
     assert worker_count("auto", [plan(threads=threads, pending=pending)]) == expected
+
+
+@pytest.mark.parametrize("cpu_max, expected", [("max 100000", None), ("200000 100000", 2), ("150000 100000", 2),
+                                              ("50000 100000", 1), ("", None), ("12 0", None)])
+def test_a_containers_cpu_quota_is_read_as_whole_cpus(cpu_max, expected):
+    assert seed_workers.cpu_quota(cpu_max) == expected
+
+
+def test_usable_cores_are_the_affinity_capped_by_the_quota(monkeypatch, tmp_path):
+    quota = tmp_path / "cpu.max"
+    monkeypatch.setattr(seed_workers, "CGROUP_CPU_MAX", quota)
+    affinity = len(os.sched_getaffinity(0))
+    assert real_usable_cores() == affinity  # no cgroup file: the affinity
+    quota.write_text("100000 100000\n")
+    assert real_usable_cores() == 1
+    quota.write_text(f"{100000 * (affinity + 3)} 100000\n")
+    assert real_usable_cores() == affinity
 
 
 def test_auto_counts_the_seeds_of_every_task_and_the_most_threads_any_asks(monkeypatch):
