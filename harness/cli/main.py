@@ -169,7 +169,7 @@ def bench_command(method: str, space: str | None, channels: int | None, cells: i
     report = bench(get_plugins(), method, user, resolution, torch_device, steps, repeats, eval_images,
                    stacked_seeds=stacked_seeds)
     click.echo(json.dumps(report.as_dict(), indent=2) if as_json else format_report(report))
-    if torch_device.type == "cpu" and (hint := allocator_hint()) is not None:
+    if torch_device.type == "cpu" and not as_json and (hint := allocator_hint()) is not None:
         click.echo(hint, err=True)
 
 

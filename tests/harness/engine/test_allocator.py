@@ -46,13 +46,18 @@ def test_the_hint_names_an_installed_library_then_how_to_get_one_and_nothing_whe
     assert allocator.allocator_hint() is None
 
 
+BENCH = ["bench", "-C", "4", "-N", "1", "--resolution", "8", "--steps", "1", "--repeats", "1", "--eval-images", "64",
+         "--device", "cpu"]
+
+
 def test_bench_on_the_cpu_names_the_allocator_and_gives_the_hint(monkeypatch):
     monkeypatch.setattr(allocator, "installed_fast_allocator", lambda: None)
-    result = CliRunner().invoke(build_cli(), ["bench", "-C", "4", "-N", "1", "--resolution", "8", "--steps", "1",
-                                              "--repeats", "1", "--eval-images", "64", "--device", "cpu"])
+    result = CliRunner().invoke(build_cli(), BENCH)
     assert result.exit_code == 0, result.output
     assert ", allocator system)" in result.stdout.splitlines()[0]
     assert "note: running on the system's malloc" in result.stderr
+    as_json = CliRunner().invoke(build_cli(), [*BENCH, "--json"])
+    assert json.loads(as_json.output)["device"].endswith(", allocator system)")  # nothing but the JSON
 
 
 def test_a_record_keeps_the_allocator(tmp_path):
