@@ -94,6 +94,7 @@ def table(results: Path, fmt: str, metrics: str | None, vs: str | None, optimal:
     """Tabulate the runs under RESULTS: rows = labels, cells = mean±std over seeds."""
     from harness.experiment.suite import load_suite
     from harness.report.environment import results_environment, write_environment
+    from harness.report.settings import results_settings, write_settings
     from harness.report.tables import baseline_frame, benchmark_optima, build_table, failure_notes, render, split_records
     from harness.store.records import load_records
 
@@ -106,9 +107,11 @@ def table(results: Path, fmt: str, metrics: str | None, vs: str | None, optimal:
         _emit(baseline_frame(records, _names(metrics)).to_csv(index=False), output)
         notes = failure_notes(split_records(records)[1]) if not records.empty else []
         if output is not None:
-            click.echo(f"wrote {write_environment(output, results_environment(results))}", err=True)
+            click.echo(f"wrote {write_environment(output, results_environment(results))} and "
+                       f"{write_settings(output, results_settings(results))}", err=True)
         else:
-            notes.append("the environment is recorded only with --output (FILE.environment.json)")
+            notes.append("the environment and settings are recorded only with --output "
+                         "(FILE.environment.json, FILE.settings.json)")
     else:
         built = build_table(records, _names(metrics), vs, extra_columns=extra_columns, reported=reported)
         if optimal:
@@ -138,6 +141,7 @@ def regress(results: Path, baseline: Path, tolerance: float, alpha: float, requi
         raise UserError(f"--tolerance must be ≥ 0 and --alpha in (0, 1); got {tolerance} and {alpha}")
     from harness.report.environment import read_environment, results_environment
     from harness.report.regress import compare, exactness, read_baseline, report
+    from harness.report.settings import read_settings, results_settings, settings_changes, settings_path
     from harness.store.records import load_records
 
     expected = read_baseline(baseline)
@@ -146,8 +150,13 @@ def regress(results: Path, baseline: Path, tolerance: float, alpha: float, requi
     for note in skipped:
         click.echo(f"note: {note}", err=True)
     exact, note = exactness(baseline, read_environment(baseline), results_environment(results), require_pinned)
-    comparison = compare(expected, records, tolerance, alpha, exact=exact)
+    recorded = read_settings(baseline)
+    changes = settings_changes(recorded, results_settings(results)) if recorded is not None else {}
+    comparison = compare(expected, records, tolerance, alpha, exact=exact, other_settings=changes)
     comparison.notes.insert(0, note)
+    if recorded is None:
+        comparison.notes.insert(1, f"the baseline records no settings ({settings_path(baseline)} is missing), so runs "
+                                   "made with other settings read as regressions; remake it to record them")
     click.echo(report(comparison, tolerance, alpha), nl=False)
     if comparison.failed:
         raise SystemExit(1)

@@ -10,6 +10,8 @@ When the results were made in the baseline's recorded environment (``environment
 seeded runs reproduce the baseline bit for bit, so the gate also compares per seed,
 exactly: a value that moved at all, or has no current value, is CHANGED and fails, however
 small the move and even if every method moved alike. After an intended change in results, remake the baseline.
+A label whose runs were made with other settings than the baseline's (``settings.py``) fails
+as SETTINGS instead of reading as a regression.
 """
 from __future__ import annotations
 
@@ -124,13 +126,27 @@ def _changed_seeds(old: pd.DataFrame, new: pd.DataFrame | None) -> tuple[list[st
 
 
 def compare(baseline: pd.DataFrame, records: pd.DataFrame, tolerance: float = 1.0, alpha: float = 0.05,
-            exact: bool = False) -> Comparison:
-    """Check every baseline key and metric against the current records (per seed too, when ``exact``)."""
+            exact: bool = False, other_settings: dict[str, list[str]] | None = None) -> Comparison:
+    """Check every baseline key and metric against the current records (per seed too, when ``exact``).
+
+    ``other_settings``: per label, how its current runs' settings differ from the baseline's
+    (``settings.settings_changes``); such a label's lines fail as SETTINGS, whatever its values.
+    """
     current = _current_values(records, sorted(baseline["metric"].unique()))
     key_columns = [*KEYS, "metric"]
     current_groups = {key: group for key, group in current.groupby(key_columns)}
     lines, notes = [], []
+    other_settings = other_settings or {}
+    for label, changes in sorted(other_settings.items()):
+        notes.append(f"{label} was made with other settings than the baseline: {'; '.join(changes)}; its values are "
+                     "not compared (run with the baseline's settings, or remake the baseline)")
     for key, group in baseline.groupby(key_columns, sort=True):
+        if key[0] in other_settings:
+            lines.append({**dict(zip(key_columns, key)), "baseline_mean": clean(group["value"]).mean(),
+                          "baseline_std": _std(clean(group["value"])), "baseline_n": len(group),
+                          "current_mean": math.nan, "current_std": math.nan, "current_n": 0, "delta": math.nan,
+                          "p": math.nan, "verdict": "SETTINGS", "failed": True})
+            continue
         old = clean(group["value"])
         new = clean(current_groups[key]["value"] if key in current_groups else [])
         line = dict(zip(key_columns, key), baseline_mean=old.mean(), baseline_std=_std(old), baseline_n=len(old),

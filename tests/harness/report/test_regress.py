@@ -18,6 +18,7 @@ from harness.api.errors import UserError
 from harness.cli.report import add_report_commands
 from harness.report.environment import differences, environment_path, read_environment, results_environment
 from harness.report.regress import compare, read_baseline
+from harness.report.settings import settings_path
 from harness.report.tables import BASELINE_COLUMNS
 from harness.store.records import load_records
 
@@ -217,3 +218,75 @@ def test_mixed_environments_are_not_one_environment(tmp_path: Path) -> None:
     environment = results_environment(root)
     assert environment["torch"] == "mixed: 2.13.0+cpu, 2.4.0"
     assert differences(environment, environment) == ["torch mixed: 2.13.0+cpu, 2.4.0 (baseline mixed: 2.13.0+cpu, 2.4.0)"]
+
+
+def _configured(root: Path, values: list[float], label: str = "darts", **config) -> Path:
+    """Runs whose config.json holds ``config`` on top of a machine's own keys (seed, device, paths)."""
+    for seed, value in enumerate(values):
+        full = {"seed": seed, "device": "cpu", "threads": 1, "label": label,
+                "dataset": {"name": "digits", "data_dir": f"/home/{label}/data"},
+                "benchmarks": {"names": ["nb201"], "options": {"nb201": {"file": "/tables/nb201.csv"}}}, **config}
+        write_run(root, label, seed, {"digits/test_acc": value}, dataset="digits", config=full)
+    return root
+
+
+def _baseline_of(tmp_path: Path, results: Path) -> Path:
+    target = tmp_path / "baseline.csv"
+    result = CliRunner().invoke(_cli(), ["table", str(results), "--format", "baseline", "--output", str(target)])
+    assert result.exit_code == 0, result.output
+    assert f"and {settings_path(target)}" in result.output
+    return target
+
+
+def test_baseline_records_each_labels_settings_without_the_machines_keys(tmp_path: Path) -> None:
+    baseline = _baseline_of(tmp_path, _configured(tmp_path / "base", BASE, search={"epochs": 3}))
+    assert json.loads(settings_path(baseline).read_text()) == {
+        "darts": {"benchmarks.names": '["nb201"]', "dataset.name": '"digits"', "search.epochs": "3"}}
+
+
+def test_runs_with_other_settings_fail_as_settings_and_say_which(tmp_path: Path) -> None:
+    baseline = _baseline_of(tmp_path, _configured(tmp_path / "base", BASE, search={"epochs": 3}))
+    result = _regress(baseline, _configured(tmp_path / "now", BASE, search={"epochs": 5}, space={"name": "nb201"}))
+    assert result.exit_code == 1
+    assert "| SETTINGS |" in result.output
+    assert ("note: darts was made with other settings than the baseline: search.epochs 5 (baseline 3); "
+            "space.name \"nb201\" (baseline (not set)); its values are not compared") in result.output
+
+
+def test_another_machines_paths_seeds_and_threads_are_not_other_settings(tmp_path: Path) -> None:
+    baseline = _baseline_of(tmp_path, _configured(tmp_path / "base", BASE, search={"epochs": 3}))
+    elsewhere = _configured(tmp_path / "now", BASE, search={"epochs": 3})
+    for config_file in elsewhere.rglob("config.json"):
+        config = json.loads(config_file.read_text())
+        config.update(threads=8, device="cuda:1")
+        config["dataset"]["data_dir"] = "/scratch/digits"
+        config_file.write_text(json.dumps(config))
+    result = _regress(baseline, elsewhere)
+    assert result.exit_code == 0, result.output
+    assert "SETTINGS" not in result.output and "other settings" not in result.output
+
+
+def test_a_label_run_with_two_sets_of_settings_is_not_compared(tmp_path: Path) -> None:
+    baseline = _baseline_of(tmp_path, _configured(tmp_path / "base", BASE, search={"epochs": 3}))
+    now = _configured(tmp_path / "now", BASE, search={"epochs": 3})
+    write_run(now, "darts", 9, {"digits/test_acc": 90.0}, dataset="digits", config_hash="cfg-other",
+              config={"search": {"epochs": 4}})
+    result = _regress(baseline, now)
+    assert result.exit_code == 1
+    assert "the current runs of this label were made with more than one set of settings" in result.output
+
+
+def test_a_baseline_without_settings_says_what_it_cannot_tell(tmp_path: Path) -> None:
+    baseline = _baseline_of(tmp_path, _configured(tmp_path / "base", BASE, search={"epochs": 3}))
+    settings_path(baseline).unlink()
+    result = _regress(baseline, _configured(tmp_path / "now", BASE, search={"epochs": 5}))
+    assert result.exit_code == 0
+    assert f"the baseline records no settings ({settings_path(baseline)} is missing)" in result.output
+
+
+@pytest.mark.parametrize("text, message", [("{cut", "is not valid JSON"), ('{"darts": 3}', "must hold one JSON object")])
+def test_a_damaged_settings_file_is_one_line(tmp_path: Path, text: str, message: str) -> None:
+    baseline = _baseline_of(tmp_path, _configured(tmp_path / "base", BASE))
+    settings_path(baseline).write_text(text)
+    result = _regress(baseline, _configured(tmp_path / "now", BASE))
+    assert result.exit_code != 0 and message in result.output and "Traceback" not in result.output
