@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from harness.api.benchmarks import Benchmark, BenchmarkContext, BenchmarkUnavailable
 from harness.api.datasets import Dataset, DatasetInfo, ImageSet
 from harness.api.errors import UserError
-from harness.api.executors import Done, Executor, Task, Work, serve_tasks
+from harness.api.executors import Done, Executor, Task, Work, serve_tasks, start_worker
 from harness.api.loggers import RunLogger, flat_items, numeric_items, run_name
 from harness.api.methods import Method
 from harness.api.optimizers import ArchOptimizer
@@ -74,9 +74,10 @@ __all__ = [
     "arch_gradient", "Architecture", "ArchOptimizer", "augment", "Batch", "BatchStream", "Benchmark",
     "BenchmarkContext", "BenchmarkUnavailable", "Components", "Dataset", "DatasetInfo", "describe_options",
     "DivergedError", "Done", "Executor", "flat_items", "get_plugins", "hookimpl", "ImageSet", "iterate_once",
-    "load_checkpoint", "locate_benchmark_file", "make_parent_folder", "Method", "nasbench_home", "NONE_OP", "network_accuracy", "NoOptions",
-    "numeric_items", "Options", "parse_options", "plugin_installed", "Proxy", "resolve_device", "RowChoice",
-    "run_name", "run_nasbench", "run_side_by_side", "RunContext", "RunLogger", "save_checkpoint", "SearchData", "SearchSpace",
-    "SearchStep", "seed_processes", "Selection", "SelectionContext", "Selector", "serve_tasks", "SplitData", "Supernet", "Task", "to_float",
-    "Trainer", "TrainerView", "UserError", "WeightTransform", "Work",
+    "load_checkpoint", "locate_benchmark_file", "make_parent_folder", "Method", "nasbench_home", "NONE_OP",
+    "network_accuracy", "NoOptions", "numeric_items", "Options", "parse_options", "plugin_installed", "Proxy",
+    "resolve_device", "RowChoice", "run_name", "run_nasbench", "run_side_by_side", "RunContext", "RunLogger",
+    "save_checkpoint", "SearchData", "SearchSpace", "SearchStep", "seed_processes", "Selection", "SelectionContext",
+    "Selector", "serve_tasks", "SplitData", "start_worker", "Supernet", "Task", "to_float", "Trainer",
+    "TrainerView", "UserError", "WeightTransform", "Work"
 ]

@@ -9,6 +9,7 @@ for the overall progress line.
 """
 from __future__ import annotations
 
+import os
 import signal
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
@@ -66,6 +67,20 @@ def serve_tasks(work: Work, todo: Any, results: Any) -> None:
             results.put((index, [], str(exc)))
         except Exception as exc:  # reported to the parent, which names the seed
             results.put((index, [], f"{type(exc).__name__}: {exc}"))
+
+
+def start_worker(context: Any, work: Work, todo: Any, results: Any, environment: dict[str, str]) -> Any:
+    """A started ``serve_tasks`` process of the multiprocessing ``context``, with ``environment``
+    added to what it inherits (spawned children read it when they start; this process's is restored)."""
+    saved = dict(os.environ)
+    os.environ.update(environment)
+    try:
+        process = context.Process(target=serve_tasks, args=(work, todo, results))
+        process.start()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return process
 
 
 def _exit_on_terminate(signum: int, frame: Any) -> None:

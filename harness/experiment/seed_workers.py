@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.api.errors import UserError
-from harness.api.executors import Done, Task, Work, serve_tasks
+from harness.api.executors import Done, Task, Work, start_worker
 from harness.engine.devices import resolve_device
 from harness.experiment.checks import resolve_config
 from harness.experiment.seed_runs import check_stack_mode, needs_running, seed_folder, stacks_seeds
@@ -189,7 +189,8 @@ def run_side_by_side(tasks: list[Task], workers: int, work: Work, done: Done) ->
         todo.put(None)
     todo.cancel_join_thread()  # seeds nobody took after an error must not hold this process at exit
     collector = Collector(tasks, results, done)
-    processes = [start_worker(context, position, work, todo, results) for position in range(1, workers)]
+    processes = [start_worker(context, work, todo, results, {"TQDM_POSITION": str(position)})  # bars below ours
+                 for position in range(1, workers)]
     collector.thread.start()
     try:
         while (item := todo.get()) is not None:
@@ -214,16 +215,3 @@ def run_side_by_side(tasks: list[Task], workers: int, work: Work, done: Done) ->
     if (problems := collector.problems()) is not None:
         raise UserError(problems)
     return [folder for index in range(len(tasks)) for folder in collector.folders[index]]
-
-
-def start_worker(context: Any, position: int, work: Work, todo: Any, results: Any) -> Any:
-    """A spawned worker; its progress bars go to line ``position`` below this process's (``TQDM_POSITION``)."""
-    environment = dict(os.environ)
-    os.environ["TQDM_POSITION"] = str(position)
-    try:
-        process = context.Process(target=serve_tasks, args=(work, todo, results))
-        process.start()
-    finally:
-        os.environ.clear()
-        os.environ.update(environment)
-    return process

@@ -76,21 +76,29 @@ def write_environment(baseline: Path, environment: dict[str, str]) -> Path:
     return path
 
 
-def read_environment(baseline: Path) -> dict[str, str] | None:
-    """The baseline's recorded environment, or None when it has none."""
-    path = environment_path(baseline)
+REMAKE = "remake the baseline with `nasbench table RESULTS --format baseline --output FILE`"
+
+
+def read_sidecar(path: Path) -> dict[str, Any] | None:
+    """A JSON object a baseline keeps next to its CSV, None when absent; unreadable or not an
+    object is one line."""
     if not path.exists():
         return None
-    remake = "remake the baseline with `nasbench table RESULTS --format baseline --output FILE`"
     try:
         loaded = json.loads(path.read_text())
     except json.JSONDecodeError as exc:
-        raise UserError(f"{path} is not valid JSON ({exc.msg}); {remake}") from None
+        raise UserError(f"{path} is not valid JSON ({exc.msg}); {REMAKE}") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"cannot read {path} ({getattr(exc, 'strerror', None) or exc}); {remake}") from None
+        raise UserError(f"cannot read {path} ({getattr(exc, 'strerror', None) or exc}); {REMAKE}") from None
     if not isinstance(loaded, dict):
-        raise UserError(f"{path} must hold one JSON object of environment keys ({', '.join(ENVIRONMENT_KEYS)})")
-    return {str(key): str(value) for key, value in loaded.items()}
+        raise UserError(f"{path} must hold one JSON object; {REMAKE}")
+    return loaded
+
+
+def read_environment(baseline: Path) -> dict[str, str] | None:
+    """The baseline's recorded environment, or None when it has none."""
+    loaded = read_sidecar(environment_path(baseline))
+    return None if loaded is None else {str(key): str(value) for key, value in loaded.items()}
 
 
 def differences(baseline: dict[str, str], current: dict[str, str]) -> list[str]:

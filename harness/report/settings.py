@@ -17,6 +17,7 @@ from typing import Any
 
 from harness.api.errors import UserError
 from harness.api.loggers import flat_items
+from harness.report.environment import REMAKE, read_sidecar
 from harness.store.records import record_paths
 from harness.store.run_folder import CONFIG, CorruptFile, atomic_write_bytes, check_record
 
@@ -68,17 +69,11 @@ def write_settings(baseline: Path, settings: dict[str, dict[str, str] | str]) ->
 def read_settings(baseline: Path) -> dict[str, dict[str, str] | str] | None:
     """The baseline's recorded settings per label, or None when it has none."""
     path = settings_path(baseline)
-    if not path.exists():
+    loaded = read_sidecar(path)
+    if loaded is None:
         return None
-    remake = "remake the baseline with `nasbench table RESULTS --format baseline --output FILE`"
-    try:
-        loaded = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise UserError(f"{path} is not valid JSON ({exc.msg}); {remake}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"cannot read {path} ({getattr(exc, 'strerror', None) or exc}); {remake}") from None
-    if not isinstance(loaded, dict) or not all(isinstance(v, dict) or v == MIXED for v in loaded.values()):
-        raise UserError(f"{path} must hold one JSON object: per label, its settings or \"{MIXED}\"; {remake}")
+    if not all(isinstance(value, dict) or value == MIXED for value in loaded.values()):
+        raise UserError(f"{path} must hold, per label, its settings or \"{MIXED}\"; {REMAKE}")
     return {str(label): value if value == MIXED else {str(k): str(v) for k, v in value.items()}
             for label, value in loaded.items()}
 

@@ -7,12 +7,11 @@ With ``devices = ['cpu', ...]`` the same workers run on the CPU (one thread each
 from __future__ import annotations
 
 import multiprocessing
-import os
 import queue
 from dataclasses import replace
 from pathlib import Path
 
-from harness import Done, Executor, Task, UserError, Work, serve_tasks
+from harness import Done, Executor, Task, UserError, Work, start_worker
 from plugins.executors.options import LocalGpusOptions
 
 
@@ -53,15 +52,8 @@ class LocalGpusExecutor(Executor):
         workers = []
         for device in devices[:len(seeds)]:
             todo.put(None)
-            environment = dict(os.environ)
-            os.environ["CUDA_VISIBLE_DEVICES"] = "" if device == "cpu" else device
-            try:
-                process = context.Process(target=serve_tasks, args=(work, todo, results))
-                process.start()
-            finally:
-                os.environ.clear()
-                os.environ.update(environment)
-            workers.append(process)
+            visible = "" if device == "cpu" else device
+            workers.append(start_worker(context, work, todo, results, {"CUDA_VISIBLE_DEVICES": visible}))
         folders: dict[int, list[str]] = {}
         errors: list[str] = []
         try:

@@ -284,7 +284,8 @@ def test_a_baseline_without_settings_says_what_it_cannot_tell(tmp_path: Path) ->
     assert f"the baseline records no settings ({settings_path(baseline)} is missing)" in result.output
 
 
-@pytest.mark.parametrize("text, message", [("{cut", "is not valid JSON"), ('{"darts": 3}', "must hold one JSON object")])
+@pytest.mark.parametrize("text, message", [("{cut", "is not valid JSON"), ("[1]", "must hold one JSON object"),
+                                           ('{"darts": 3}', "must hold, per label, its settings")])
 def test_a_damaged_settings_file_is_one_line(tmp_path: Path, text: str, message: str) -> None:
     baseline = _baseline_of(tmp_path, _configured(tmp_path / "base", BASE))
     settings_path(baseline).write_text(text)
