@@ -133,7 +133,7 @@ def table(results: Path, fmt: str, metrics: str | None, vs: str | None, optimal:
 @click.option("--alpha", type=float, default=0.05, show_default=True, help="Significance level of the one-sided Welch test.")
 @click.option("--require-pinned", is_flag=True,
               help="Fail unless RESULTS were made in the baseline's recorded environment (then every per-seed value "
-                   "must match exactly). CI uses it.")
+                   "must match exactly).")
 def regress(results: Path, baseline: Path, tolerance: float, alpha: float, require_pinned: bool) -> None:
     """Exit 1 when a metric under RESULTS fell below the baseline beyond tolerance, with statistical support,
     or, in the baseline's environment, when any per-seed value changed at all."""
