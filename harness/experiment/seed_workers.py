@@ -38,7 +38,8 @@ CGROUP_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
 def usable_cores() -> int:
     """The cores this process may use: its affinity, capped by a container's CPU quota (cgroup v2
     ``cpu.max``, e.g. ``docker --cpus 2`` on a larger host), not the machine's count."""
-    cores = len(os.sched_getaffinity(0))
+    affinity = getattr(os, "sched_getaffinity", None)  # Linux; macOS has none
+    cores = len(affinity(0)) if affinity is not None else os.cpu_count() or 1
     try:
         quota = cpu_quota(CGROUP_CPU_MAX.read_text())
     except OSError:

@@ -68,6 +68,13 @@ def test_usable_cores_are_the_affinity_capped_by_the_quota(monkeypatch, tmp_path
     assert real_usable_cores() == affinity
 
 
+def test_without_an_affinity_call_the_cores_are_the_machines(monkeypatch, tmp_path):
+    monkeypatch.delattr(os, "sched_getaffinity")
+    monkeypatch.setattr(os, "cpu_count", lambda: 6)
+    monkeypatch.setattr(seed_workers, "CGROUP_CPU_MAX", tmp_path / "none")
+    assert real_usable_cores() == 6
+
+
 def test_auto_counts_the_seeds_of_every_task_and_the_most_threads_any_asks(monkeypatch):
     monkeypatch.setattr(seed_workers, "usable_cores", lambda: 16)
     assert worker_count("auto", [plan(pending=1)] * 7) == 7  # a suite's methods, one seed each
