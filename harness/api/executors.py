@@ -9,8 +9,10 @@ for the overall progress line.
 """
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -21,6 +23,7 @@ from harness.api.errors import UserError
 from harness.api.options import NoOptions, Options, parse_options
 
 Done = Callable[[Path], None]
+PR_SET_PDEATHSIG = 1
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,14 @@ def serve_tasks(work: Work, todo: Any, results: Any) -> None:
     handlers release what it holds), without a traceback and without taking the next seed."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _exit_on_terminate)
+    parent = os.getppid()
+    _end_with_parent()
+    from tqdm import tqdm  # here: `import harness` stays light
+
+    tqdm.set_lock(threading.RLock())  # tqdm's default, a named semaphore, would leak if this worker is killed
     while (item := todo.get()) is not None:
+        if os.getppid() != parent:  # the parent died without stopping us: take no further seed
+            return
         index, task = item
         try:
             results.put((index, [str(folder) for folder in work(task, None)], None))
@@ -81,6 +91,15 @@ def start_worker(context: Any, work: Work, todo: Any, results: Any, environment:
         os.environ.clear()
         os.environ.update(saved)
     return process
+
+
+def _end_with_parent() -> None:
+    """On Linux, have the kernel send this worker SIGTERM when its parent dies (killed before it could stop it)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):  # not Linux: the check before each task still ends the worker
+        pass
 
 
 def _exit_on_terminate(signum: int, frame: Any) -> None:

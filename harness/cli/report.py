@@ -94,7 +94,7 @@ def table(results: Path, fmt: str, metrics: str | None, vs: str | None, optimal:
     """Tabulate the runs under RESULTS: rows = labels, cells = mean±std over seeds."""
     from harness.experiment.suite import load_suite
     from harness.report.environment import results_environment, write_environment
-    from harness.report.settings import results_settings, write_settings
+    from harness.report.settings import check_one_setting_each, results_settings, write_settings
     from harness.report.tables import baseline_frame, benchmark_optima, build_table, failure_notes, render, split_records
     from harness.store.records import load_records
 
@@ -104,11 +104,13 @@ def table(results: Path, fmt: str, metrics: str | None, vs: str | None, optimal:
     for note in skipped:
         click.echo(f"note: {note}", err=True)
     if fmt == "baseline":
+        settings = results_settings(results)
+        check_one_setting_each(settings, results)
         _emit(baseline_frame(records, _names(metrics)).to_csv(index=False), output)
         notes = failure_notes(split_records(records)[1]) if not records.empty else []
         if output is not None:
             click.echo(f"wrote {write_environment(output, results_environment(results))} and "
-                       f"{write_settings(output, results_settings(results))}", err=True)
+                       f"{write_settings(output, settings)}", err=True)
         else:
             notes.append("the environment and settings are recorded only with --output "
                          "(FILE.environment.json, FILE.settings.json)")
@@ -141,7 +143,7 @@ def regress(results: Path, baseline: Path, tolerance: float, alpha: float, requi
         raise UserError(f"--tolerance must be ≥ 0 and --alpha in (0, 1); got {tolerance} and {alpha}")
     from harness.report.environment import read_environment, results_environment
     from harness.report.regress import compare, exactness, read_baseline, report
-    from harness.report.settings import read_settings, results_settings, settings_changes, settings_path
+    from harness.report.settings import read_settings, results_settings, settings_changes, settings_path, unchecked_settings
     from harness.store.records import load_records
 
     expected = read_baseline(baseline)
@@ -151,12 +153,10 @@ def regress(results: Path, baseline: Path, tolerance: float, alpha: float, requi
         click.echo(f"note: {note}", err=True)
     exact, note = exactness(baseline, read_environment(baseline), results_environment(results), require_pinned)
     recorded = read_settings(baseline)
-    changes = settings_changes(recorded, results_settings(results)) if recorded is not None else {}
+    current = results_settings(results)
+    changes = settings_changes(recorded, current) if recorded is not None else {}
     comparison = compare(expected, records, tolerance, alpha, exact=exact, other_settings=changes)
-    comparison.notes.insert(0, note)
-    if recorded is None:
-        comparison.notes.insert(1, f"the baseline records no settings ({settings_path(baseline)} is missing), so runs "
-                                   "made with other settings read as regressions; remake it to record them")
+    comparison.notes[:0] = [note, *unchecked_settings(expected, recorded, settings_path(baseline))]
     click.echo(report(comparison, tolerance, alpha), nl=False)
     if comparison.failed:
         raise SystemExit(1)

@@ -57,7 +57,7 @@ def cpu_quota(cpu_max: str) -> int | None:
 
 def check_workers(value: str) -> str:
     """``auto`` or a whole number ≥ 1, else one line saying so."""
-    if value == AUTO or (value.isdigit() and int(value) >= 1):
+    if value == AUTO or (value.isascii() and value.isdigit() and int(value) >= 1):
         return value
     raise UserError(f"--workers {value!r}: expected auto or a whole number of processes ≥ 1 (1 = one seed after another)")
 
@@ -128,7 +128,7 @@ class Collector:
         with self.lock:
             if error is not None:
                 task = self.tasks[index]
-                self.errors[index] = f"{task.method} seed {task.seeds[0]}: {error}"
+                self.errors[index] = f"{task.method} seed {task.seeds[0]}: {error.rstrip('. ')}"
                 return
             self.folders[index] = folders
             for folder in folders:
@@ -158,10 +158,10 @@ class Collector:
         parts = [f"{len(self.errors)} seed(s) failed: " + "; ".join(self.errors[i] for i in sorted(self.errors))] \
             if self.errors else []
         if lost:
-            parts.append(f"a seed worker exited before seed(s) {seeds(lost)} ended")
+            parts.append(f"a seed worker exited before seed(s) {seeds(lost)} ended (the same command resumes them)")
         if self.unstarted:
-            parts.append(f"seed(s) {seeds(self.unstarted)} did not start after the failure")
-        return "; ".join(parts) + "; run the same command again to resume or run them" if parts else None
+            parts.append(f"seed(s) {seeds(self.unstarted)} did not start after that")
+        return "; ".join(parts) if parts else None
 
     def _drain(self) -> None:
         while not self.stopped.is_set():

@@ -23,6 +23,7 @@ import pandas as pd
 
 from harness.api.errors import UserError
 from harness.report.environment import differences, environment_path
+from harness.report.settings import settings_key
 from harness.report.stats import clean, welch_p
 from harness.report.tables import BASELINE_COLUMNS, KEYS, baseline_frame, failure_notes, markdown_grid, split_records
 
@@ -129,19 +130,19 @@ def compare(baseline: pd.DataFrame, records: pd.DataFrame, tolerance: float = 1.
             exact: bool = False, other_settings: dict[str, list[str]] | None = None) -> Comparison:
     """Check every baseline key and metric against the current records (per seed too, when ``exact``).
 
-    ``other_settings``: per label, how its current runs' settings differ from the baseline's
-    (``settings.settings_changes``); such a label's lines fail as SETTINGS, whatever its values.
+    ``other_settings``: per ``settings.settings_key``, how its current runs' settings differ from
+    the baseline's (``settings.settings_changes``); its lines fail as SETTINGS, whatever the values.
     """
     current = _current_values(records, sorted(baseline["metric"].unique()))
     key_columns = [*KEYS, "metric"]
     current_groups = {key: group for key, group in current.groupby(key_columns)}
     lines, notes = [], []
     other_settings = other_settings or {}
-    for label, changes in sorted(other_settings.items()):
-        notes.append(f"{label} was made with other settings than the baseline: {'; '.join(changes)}; its values are "
-                     "not compared (run with the baseline's settings, or remake the baseline)")
+    for run_key, changes in sorted(other_settings.items()):
+        notes.append(f"{run_key} was made with other settings than the baseline: {'; '.join(changes)}; its values "
+                     "are not compared (run with the baseline's settings, or remake the baseline)")
     for key, group in baseline.groupby(key_columns, sort=True):
-        if key[0] in other_settings:
+        if settings_key(*key[:4]) in other_settings:
             lines.append({**dict(zip(key_columns, key)), "baseline_mean": clean(group["value"]).mean(),
                           "baseline_std": _std(clean(group["value"])), "baseline_n": len(group),
                           "current_mean": math.nan, "current_std": math.nan, "current_n": 0, "delta": math.nan,

@@ -3,17 +3,19 @@
 A regression gate that compares results made with other settings (another number of
 epochs, another space size) reports their differences as regressions, or as CHANGED
 seeds in its exact check, when nothing regressed. ``nasbench table --format baseline
---output F.csv`` records each label's resolved config in ``F.settings.json``;
-``nasbench regress`` fails a label whose current runs were made with other settings, and
-says which. Keys that name the machine rather than the experiment (the seed, the device,
-the thread count, data and benchmark file paths) are left out, so a baseline made on one
-machine gates runs on another.
+--output F.csv`` records the resolved config of each of its keys (label, method, space,
+dataset) in ``F.settings.json``; ``nasbench regress`` fails a key whose current runs were
+made with other settings, and says which. Keys that name the machine rather than the
+experiment (the seed, the device, the thread count, data and benchmark file paths) are
+left out, so a baseline made on one machine gates runs on another.
 """
 from __future__ import annotations
 
 import json
 from pathlib import Path
 from typing import Any
+
+import pandas as pd
 
 from harness.api.errors import UserError
 from harness.api.loggers import flat_items
@@ -39,8 +41,14 @@ def run_settings(config: dict[str, Any]) -> dict[str, str]:
             if key.split(".")[0] not in NOT_SETTINGS and key.split(".")[-1] not in PATH_LEAVES}
 
 
+def settings_key(label: str, method: str, space: str, dataset: str) -> str:
+    """How a baseline row's runs are named in the settings file: the baseline CSV's key columns."""
+    return f"{label} [{method}, {space}-{dataset}]"
+
+
 def results_settings(root: Path) -> dict[str, dict[str, str] | str]:
-    """Per label, the settings of its finished runs under ``root``; ``"mixed"`` when its runs disagree.
+    """Per baseline key (label, method, space, dataset), the settings of its finished runs under
+    ``root``; ``"mixed"`` when its runs disagree.
 
     Runs without a readable ``config.json`` (or record) are left out: the reports name them.
     """
@@ -54,10 +62,19 @@ def results_settings(root: Path) -> dict[str, dict[str, str] | str]:
         if record["status"] != "finished" or not isinstance(config, dict):
             continue
         settings = run_settings(config)
-        seen = found.setdefault(str(record["label"]), [])
+        key = settings_key(*(str(record[field]) for field in ("label", "method", "space", "dataset")))
+        seen = found.setdefault(key, [])
         if settings not in seen:
             seen.append(settings)
-    return {label: runs[0] if len(runs) == 1 else MIXED for label, runs in sorted(found.items())}
+    return {key: runs[0] if len(runs) == 1 else MIXED for key, runs in sorted(found.items())}
+
+
+def check_one_setting_each(settings: dict[str, dict[str, str] | str], root: Path) -> None:
+    """A baseline needs one set of settings per key: mixed runs would repeat seeds or average unlike runs."""
+    mixed = [key for key, value in settings.items() if value == MIXED]
+    if mixed:
+        raise UserError(f"cannot make a baseline from {root}: the runs of {', '.join(mixed)} were made with more than "
+                        "one set of settings; pass a results folder that holds one configuration per label")
 
 
 def write_settings(baseline: Path, settings: dict[str, dict[str, str] | str]) -> Path:
@@ -67,29 +84,41 @@ def write_settings(baseline: Path, settings: dict[str, dict[str, str] | str]) ->
 
 
 def read_settings(baseline: Path) -> dict[str, dict[str, str] | str] | None:
-    """The baseline's recorded settings per label, or None when it has none."""
+    """The baseline's recorded settings per key (``settings_key``), or None when it has none."""
     path = settings_path(baseline)
     loaded = read_sidecar(path)
     if loaded is None:
         return None
     if not all(isinstance(value, dict) or value == MIXED for value in loaded.values()):
-        raise UserError(f"{path} must hold, per label, its settings or \"{MIXED}\"; {REMAKE}")
+        raise UserError(f"{path} must hold, per label and dataset, its settings or \"{MIXED}\"; {REMAKE}")
     return {str(label): value if value == MIXED else {str(k): str(v) for k, v in value.items()}
             for label, value in loaded.items()}
 
 
 def settings_changes(baseline: dict[str, dict[str, str] | str], current: dict[str, dict[str, str] | str]
                      ) -> dict[str, list[str]]:
-    """Per label that has runs on both sides, what its current settings change (labels with none left out)."""
-    changes = {label: settings_differences(baseline[label], current[label]) for label in baseline if label in current}
-    return {label: found for label, found in changes.items() if found}
+    """Per key with runs on both sides, what its current settings change (keys with no change left out)."""
+    changes = {key: settings_differences(baseline[key], current[key]) for key in baseline if key in current}
+    return {key: found for key, found in changes.items() if found}
 
 
 def settings_differences(baseline: dict[str, str] | str, current: dict[str, str] | str) -> list[str]:
     """What differs between a label's baseline and current settings, as ``key now (baseline then)``."""
-    if isinstance(baseline, str) or isinstance(current, str):  # MIXED
-        return [] if baseline == current else [f"the {'baseline' if baseline == MIXED else 'current'} runs of "
-                                               "this label were made with more than one set of settings"]
+    if isinstance(baseline, str) or isinstance(current, str):  # MIXED: no one set of settings to compare
+        return [f"the {side} runs were made with more than one set of settings"
+                for side, value in (("baseline", baseline), ("current", current)) if value == MIXED]
     absent = "(not set)"
     return [f"{key} {current.get(key, absent)} (baseline {baseline.get(key, absent)})"
             for key in sorted(set(baseline) | set(current)) if baseline.get(key) != current.get(key)]
+
+
+def unchecked_settings(baseline_rows: pd.DataFrame, recorded: dict[str, dict[str, str] | str] | None,
+                       path: Path) -> list[str]:
+    """Notes on what the settings check cannot see: no settings file, or baseline rows it holds none for."""
+    if recorded is None:
+        return [f"the baseline records no settings ({path} is missing), so runs made with other settings read as "
+                "regressions; remake it to record them"]
+    keys = {settings_key(*row) for row in baseline_rows[["label", "method", "space", "dataset"]].itertuples(
+        index=False, name=None)}
+    return [f"{key}: the baseline records no settings for it in {path}, so they are not checked"
+            for key in sorted(keys) if key not in recorded]

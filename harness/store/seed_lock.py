@@ -14,6 +14,8 @@ import socket
 from pathlib import Path
 from typing import IO
 
+from harness.store.run_folder import make_parent_folder
+
 LOCK = ".lock"
 
 
@@ -25,7 +27,7 @@ class SeedLock:
         self._handle: IO[str] | None = None
 
     def acquire(self, wait: bool) -> bool:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        make_parent_folder(self.path, "move it away or pass another --results folder")
         handle = self.path.open("a+")
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))

@@ -5,6 +5,8 @@ import json
 import operator
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import replace
@@ -95,7 +97,7 @@ def test_a_number_is_taken_up_to_the_seeds_to_run_and_not_with_stack_seeds_on():
         worker_count("2", [plan(stack_mode="on", stacked=True)])
 
 
-@pytest.mark.parametrize("value", ["0", "-1", "two", "1.5", ""])
+@pytest.mark.parametrize("value", ["0", "-1", "two", "1.5", "", "２", "AUTO"])
 def test_workers_other_than_auto_or_a_count_are_one_line(value):
     with pytest.raises(UserError, match="expected auto or a whole number"):
         check_workers(value)
@@ -192,7 +194,7 @@ def test_a_killed_worker_is_one_line_and_the_same_command_resumes_its_seed(tmp_p
     killed: list[int] = []
     killer = threading.Thread(target=signal_a_worker, args=(tmp_path, killed, number), daemon=True)
     killer.start()
-    with pytest.raises(UserError, match=r"^a seed worker exited before seed\(s\) \d ended; run the same command again"):
+    with pytest.raises(UserError, match=r"^a seed worker exited before seed\(s\) \d ended \(the same command resumes them\)$"):
         execute([task(tmp_path, workers="2")])
     killer.join(timeout=1)
     assert killed
@@ -216,3 +218,54 @@ def test_the_cli_passes_workers_to_the_task(tmp_path, monkeypatch):
     monkeypatch.setattr("harness.experiment.execute.run_task", lambda t, done: seen.append(t) or [])
     CliRunner().invoke(build_cli(), ["run", "--workers", "3", "--results", str(tmp_path)])
     assert [t.workers for t in seen] == ["3"]
+
+
+PARENT = """
+import multiprocessing, sys, time
+sys.path.insert(0, sys.argv[1])
+from blocker import work
+from harness.api.executors import start_worker
+context = multiprocessing.get_context("spawn")
+todo, results = context.Queue(), context.Queue()
+todo.put((0, sys.argv[2]))
+print(start_worker(context, work, todo, results, {}).pid, flush=True)
+time.sleep(600)
+"""
+BLOCKER = """
+import time
+from pathlib import Path
+
+def work(marker, done):
+    Path(marker).write_text("started")
+    time.sleep(600)
+"""
+
+
+def test_a_worker_ends_with_its_parent_killed_before_it_could_stop_it(tmp_path):
+    (tmp_path / "blocker.py").write_text(BLOCKER)
+    marker = tmp_path / "started"
+    parent = subprocess.Popen([sys.executable, "-c", PARENT, str(tmp_path), str(marker)], stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        worker = int(parent.stdout.readline())
+        deadline = time.monotonic() + 60
+        while not marker.exists():
+            assert time.monotonic() < deadline, "the worker never started its task"
+            time.sleep(0.05)
+    finally:
+        parent.kill()
+        parent.wait()
+    deadline = time.monotonic() + 20
+    while Path(f"/proc/{worker}").exists() and "zombie" not in Path(f"/proc/{worker}/status").read_text():
+        assert time.monotonic() < deadline, "the worker outlived its parent"
+        time.sleep(0.05)
+
+
+def test_a_file_where_a_seeds_folder_goes_is_one_line(tmp_path):
+    folder = execute([task(tmp_path, seeds=(0,))])[0]
+    for item in folder.iterdir():
+        item.unlink()
+    folder.rmdir()
+    folder.write_text("not a folder")
+    with pytest.raises(UserError, match=r"a file stands where a folder should be .*seed-0\); move it away"):
+        execute([task(tmp_path, seeds=(0,))])

@@ -241,7 +241,7 @@ def _baseline_of(tmp_path: Path, results: Path) -> Path:
 def test_baseline_records_each_labels_settings_without_the_machines_keys(tmp_path: Path) -> None:
     baseline = _baseline_of(tmp_path, _configured(tmp_path / "base", BASE, search={"epochs": 3}))
     assert json.loads(settings_path(baseline).read_text()) == {
-        "darts": {"benchmarks.names": '["nb201"]', "dataset.name": '"digits"', "search.epochs": "3"}}
+        "darts [darts, nb201-digits]": {"benchmarks.names": '["nb201"]', "dataset.name": '"digits"', "search.epochs": "3"}}
 
 
 def test_runs_with_other_settings_fail_as_settings_and_say_which(tmp_path: Path) -> None:
@@ -249,7 +249,7 @@ def test_runs_with_other_settings_fail_as_settings_and_say_which(tmp_path: Path)
     result = _regress(baseline, _configured(tmp_path / "now", BASE, search={"epochs": 5}, space={"name": "nb201"}))
     assert result.exit_code == 1
     assert "| SETTINGS |" in result.output
-    assert ("note: darts was made with other settings than the baseline: search.epochs 5 (baseline 3); "
+    assert ("note: darts [darts, nb201-digits] was made with other settings than the baseline: search.epochs 5 (baseline 3); "
             "space.name \"nb201\" (baseline (not set)); its values are not compared") in result.output
 
 
@@ -273,7 +273,45 @@ def test_a_label_run_with_two_sets_of_settings_is_not_compared(tmp_path: Path) -
               config={"search": {"epochs": 4}})
     result = _regress(baseline, now)
     assert result.exit_code == 1
-    assert "the current runs of this label were made with more than one set of settings" in result.output
+    assert "darts [darts, nb201-digits] was made with other settings than the baseline: the current runs were made " \
+           "with more than one set of settings" in result.output
+
+
+def test_a_baseline_is_not_made_from_runs_of_two_settings(tmp_path: Path) -> None:
+    mixed = _configured(tmp_path / "base", BASE, search={"epochs": 3})
+    write_run(mixed, "darts", 7, {"digits/test_acc": 90.0}, dataset="digits", config_hash="cfg-other",
+              config={"search": {"epochs": 4}})
+    target = tmp_path / "baseline.csv"
+    result = CliRunner().invoke(_cli(), ["table", str(mixed), "--format", "baseline", "--output", str(target)])
+    assert result.exit_code != 0 and not target.exists()
+    assert "the runs of darts [darts, nb201-digits] were made with more than one set of settings" in result.output
+
+
+def test_one_label_on_two_datasets_is_checked_per_dataset(tmp_path: Path) -> None:
+    base = _configured(tmp_path / "base", BASE, search={"epochs": 3})
+    for seed, value in enumerate(BASE):
+        write_run(base, "darts", seed, {"synthetic/test_acc": value}, dataset="synthetic",
+                  config={"dataset": {"name": "synthetic"}, "search": {"epochs": 3}})
+    baseline = _baseline_of(tmp_path, base)
+    now = _configured(tmp_path / "now", BASE, search={"epochs": 3})
+    for seed, value in enumerate(BASE):
+        write_run(now, "darts", seed, {"synthetic/test_acc": value}, dataset="synthetic",
+                  config={"dataset": {"name": "synthetic"}, "search": {"epochs": 1}})
+    result = _regress(baseline, now)
+    assert result.exit_code == 1
+    lines = {line.split("|")[4].strip(): line.split("|")[-2].strip() for line in result.output.splitlines()
+             if line.startswith("| darts")}
+    assert lines == {"digits/test_acc": "ok", "synthetic/test_acc": "SETTINGS"}
+    assert "darts [darts, nb201-synthetic] was made with other settings than the baseline: search.epochs 1 " \
+           "(baseline 3)" in result.output
+
+
+def test_baseline_rows_without_recorded_settings_say_so(tmp_path: Path) -> None:
+    baseline = _baseline_of(tmp_path, _configured(tmp_path / "base", BASE))
+    settings_path(baseline).write_text("{}")
+    result = _regress(baseline, _configured(tmp_path / "now", BASE))
+    assert result.exit_code == 0
+    assert "darts [darts, nb201-digits]: the baseline records no settings for it" in result.output
 
 
 def test_a_baseline_without_settings_says_what_it_cannot_tell(tmp_path: Path) -> None:
@@ -285,7 +323,7 @@ def test_a_baseline_without_settings_says_what_it_cannot_tell(tmp_path: Path) ->
 
 
 @pytest.mark.parametrize("text, message", [("{cut", "is not valid JSON"), ("[1]", "must hold one JSON object"),
-                                           ('{"darts": 3}', "must hold, per label, its settings")])
+                                           ('{"darts": 3}', "must hold, per label and dataset, its settings")])
 def test_a_damaged_settings_file_is_one_line(tmp_path: Path, text: str, message: str) -> None:
     baseline = _baseline_of(tmp_path, _configured(tmp_path / "base", BASE))
     settings_path(baseline).write_text(text)
