@@ -1,6 +1,7 @@
 """The ``nasbench`` command line. Plugins add commands through ``nasbench_register_commands``."""
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -270,7 +271,14 @@ def build_cli() -> click.Group:
     return cli
 
 
+def _stop_on_terminate(signum: int, frame: Any) -> None:
+    """SIGTERM (``kill``, a scheduler's time limit) ends nasbench through Python, like Ctrl-C: seed
+    workers are stopped, locks and temporary files released (the next run resumes)."""
+    raise SystemExit(128 + signum)
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _stop_on_terminate)
     try:
         command = build_cli()
     except click.ClickException as exc:

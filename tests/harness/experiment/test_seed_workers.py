@@ -269,3 +269,20 @@ def test_a_file_where_a_seeds_folder_goes_is_one_line(tmp_path):
     folder.write_text("not a folder")
     with pytest.raises(UserError, match=r"a file stands where a folder should be .*seed-0\); move it away"):
         execute([task(tmp_path, seeds=(0,))])
+
+
+def test_sigterm_stops_a_side_by_side_run_quietly_and_resumably(tmp_path, alone):
+    command = [sys.executable, "-m", "harness.cli.main", "run", "--method", "darts", "--dataset", "synthetic",
+               "--device", "cpu", "--seeds", "0-2", "--workers", "2", "--threads", "1", "--benchmark", "retrain",
+               "--set", "space.options.C=4", "--set", "search.max_steps_per_epoch=3", "--set", "search.batch_size=16",
+               "--set", "search.epochs=6", "--set", "benchmarks.options.retrain.epochs=1",
+               "--set", "benchmarks.options.retrain.C=4", "--results", str(tmp_path)]
+    run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.rglob("checkpoint.pt")):
+        assert time.monotonic() < deadline and run.poll() is None, "no seed got as far as a checkpoint"
+        time.sleep(0.02)
+    run.send_signal(signal.SIGTERM)
+    _, err = run.communicate(timeout=60)
+    assert run.returncode == 128 + signal.SIGTERM and "Traceback" not in err
+    assert records(execute([task(tmp_path, workers="2")])) == alone
