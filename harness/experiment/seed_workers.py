@@ -30,8 +30,6 @@ from harness.plugin.manager import get_plugins
 
 AUTO = "auto"
 POLL_SECONDS = 0.5
-
-
 CGROUP_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
 
 
@@ -111,7 +109,7 @@ def worker_count(requested: str, plans: list[SeedPlan]) -> int:
 
 
 class Collector:
-    """What became of each of a task's seeds, by position: folders, a failure, or not started. Results
+    """What became of each seed, by position in the queue: folders, a failure, or not started. Results
     of this process come in directly, the workers' through their queue, drained by a thread so a
     progress line comes when a worker's seed ends."""
 
