@@ -61,7 +61,7 @@ def serve_tasks(work: Work, todo: Any, results: Any) -> None:
     it stops its workers with SIGTERM, on which a worker exits through Python (its exit
     handlers release what it holds), without a traceback and without taking the next seed."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, _exit_on_terminate)
+    signal.signal(signal.SIGTERM, exit_on_signal)
     parent = os.getppid()
     _end_with_parent()
     from tqdm import tqdm  # here: `import harness` stays light
@@ -102,7 +102,9 @@ def _end_with_parent() -> None:
         pass
 
 
-def _exit_on_terminate(signum: int, frame: Any) -> None:
+def exit_on_signal(signum: int, frame: Any) -> None:
+    """A signal handler that ends the process through Python (``finally`` blocks and exit handlers
+    run), with the shell's exit status for that signal."""
     raise SystemExit(128 + signum)
 
 

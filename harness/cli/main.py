@@ -271,14 +271,11 @@ def build_cli() -> click.Group:
     return cli
 
 
-def _stop_on_terminate(signum: int, frame: Any) -> None:
-    """SIGTERM (``kill``, a scheduler's time limit) ends nasbench through Python, like Ctrl-C: seed
-    workers are stopped, locks and temporary files released (the next run resumes)."""
-    raise SystemExit(128 + signum)
-
-
 def main() -> None:
-    signal.signal(signal.SIGTERM, _stop_on_terminate)
+    from harness.api.executors import exit_on_signal
+
+    # SIGTERM (`kill`, a scheduler's time limit) ends nasbench like Ctrl-C: workers stopped, locks released
+    signal.signal(signal.SIGTERM, exit_on_signal)
     try:
         command = build_cli()
     except click.ClickException as exc:

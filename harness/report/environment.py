@@ -49,7 +49,7 @@ def run_environment(record: dict[str, Any]) -> dict[str, str]:
 def results_environment(root: Path) -> dict[str, str]:
     """The environment of the finished runs under ``root``; a key on which they disagree reads
     ``mixed: a, b``, every key ``unknown`` when none finished."""
-    environments = [run_environment(record) for record in _finished_records(root)]
+    environments = [run_environment(record) for _, record in finished_records(root)]
     if not environments:
         return dict.fromkeys(ENVIRONMENT_KEYS, UNKNOWN)
     merged = {}
@@ -59,15 +59,16 @@ def results_environment(root: Path) -> dict[str, str]:
     return merged
 
 
-def _finished_records(root: Path) -> Iterator[dict[str, Any]]:
-    """Finished records under ``root``; damaged ones are skipped here (the reports name them)."""
+def finished_records(root: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
+    """(path, record) of the finished runs under ``root``; damaged ones are skipped here (the
+    reports name them)."""
     for path in record_paths(root):
         try:
             record = check_record(json.loads(path.read_text()), path, "")
         except (OSError, ValueError, CorruptFile):
             continue
         if record["status"] == "finished":
-            yield record
+            yield path, record
 
 
 def write_environment(baseline: Path, environment: dict[str, str]) -> Path:

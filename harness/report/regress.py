@@ -10,8 +10,8 @@ When the results were made in the baseline's recorded environment (``environment
 seeded runs reproduce the baseline bit for bit, so the gate also compares per seed,
 exactly: a value that moved at all, or has no current value, is CHANGED and fails, however
 small the move and even if every method moved alike. After an intended change in results, remake the baseline.
-A label whose runs were made with other settings than the baseline's (``settings.py``) fails
-as SETTINGS instead of reading as a regression.
+A key (label, method, space, dataset) whose runs were made with other settings than the
+baseline's (``settings.py``) fails as SETTINGS instead of reading as a regression.
 """
 from __future__ import annotations
 
@@ -143,8 +143,9 @@ def compare(baseline: pd.DataFrame, records: pd.DataFrame, tolerance: float = 1.
                      "are not compared (run with the baseline's settings, or remake the baseline)")
     for key, group in baseline.groupby(key_columns, sort=True):
         if settings_key(*key[:4]) in other_settings:
-            lines.append({**dict(zip(key_columns, key)), "baseline_mean": clean(group["value"]).mean(),
-                          "baseline_std": _std(clean(group["value"])), "baseline_n": len(group),
+            old = clean(group["value"])
+            lines.append({**dict(zip(key_columns, key)), "baseline_mean": old.mean(), "baseline_std": _std(old),
+                          "baseline_n": len(old),
                           "current_mean": math.nan, "current_std": math.nan, "current_n": 0, "delta": math.nan,
                           "p": math.nan, "verdict": "SETTINGS", "failed": True})
             continue

@@ -19,9 +19,8 @@ import pandas as pd
 
 from harness.api.errors import UserError
 from harness.api.loggers import flat_items
-from harness.report.environment import REMAKE, read_sidecar
-from harness.store.records import record_paths
-from harness.store.run_folder import CONFIG, CorruptFile, atomic_write_bytes, check_record
+from harness.report.environment import REMAKE, finished_records, read_sidecar
+from harness.store.run_folder import CONFIG, atomic_write_bytes
 
 NOT_SETTINGS = frozenset({"seed", "device", "threads", "label"})
 """Top-level config keys that are not part of what an experiment is."""
@@ -53,13 +52,12 @@ def results_settings(root: Path) -> dict[str, dict[str, str] | str]:
     Runs without a readable ``config.json`` (or record) are left out: the reports name them.
     """
     found: dict[str, list[dict[str, str]]] = {}
-    for path in record_paths(root):
+    for path, record in finished_records(root):
         try:
-            record = check_record(json.loads(path.read_text()), path, "")
             config = json.loads((path.parent / CONFIG).read_text())
-        except (OSError, ValueError, CorruptFile):
+        except (OSError, ValueError):
             continue
-        if record["status"] != "finished" or not isinstance(config, dict):
+        if not isinstance(config, dict):
             continue
         settings = run_settings(config)
         key = settings_key(*(str(record[field]) for field in ("label", "method", "space", "dataset")))
