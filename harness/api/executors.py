@@ -113,6 +113,9 @@ class Executor(ABC):
 
     name: str = ""
     Options: ClassVar[type[Options]] = NoOptions
+    takes_workers: ClassVar[bool] = False
+    """Whether it honours ``--workers`` (``Task.workers``); a number asked of one that places its
+    processes itself (one per GPU, a cluster) is refused rather than ignored."""
 
     def __init__(self, options: Mapping[str, Any] | None = None) -> None:
         self.options = parse_options(type(self).Options, options, f"executor {self.name or type(self).__name__}",

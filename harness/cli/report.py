@@ -65,11 +65,12 @@ def _names(text: str | None) -> list[str] | None:
 
 
 def _emit(text: str, output: Path | None) -> None:
-    from harness.store.run_folder import atomic_write_bytes
+    from harness.store.run_folder import atomic_write_bytes, check_outside_run_folders
 
     if output is None:
         click.echo(text, nl=False)
         return
+    check_outside_run_folders(output)
     atomic_write_bytes(output, text.encode())
     click.echo(f"wrote {output}", err=True)
 

@@ -7,8 +7,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
+from harness.api.errors import UserError
 from harness.api.executors import Task
 from harness.experiment.seed_runs import run_task
+from harness.experiment.seed_workers import AUTO
 from harness.plugin.manager import get_plugins
 
 
@@ -46,5 +48,9 @@ def execute(tasks: list[Task], executor: str = "local", options: Mapping[str, An
     for name in sorted({name for task in tasks for name in task.loggers}):
         plugins["logger"].get(name)  # an unknown name fails here, before any worker starts
     chosen = plugins["executor"].create(executor, dict(options or {}))
+    asked = sorted({task.workers for task in tasks} - {AUTO})
+    if asked and not chosen.takes_workers:
+        raise UserError(f"--workers {asked[0]}: the {executor} executor places its seeds' processes itself; "
+                        "leave --workers out (or use --executor local)")
     progress = Progress(sum(len(task.seeds) for task in tasks), what)
     return chosen.run(tasks, run_task, progress)

@@ -83,6 +83,15 @@ def make_parent_folder(path: Path, advice: str) -> None:
         raise UserError(f"cannot write {path}: a file stands where a folder should be ({blocker}); {advice}") from None
 
 
+def check_outside_run_folders(path: Path) -> None:
+    """Refuse a report (a table, a baseline) written into a seed's run folder, where its name could
+    be the run's own ``record.json``: the results it tabulates would be lost."""
+    folder = path.parent
+    if any((folder / name).is_file() for name in (RECORD, CONFIG, CHECKPOINT)):
+        raise UserError(f"--output {path} is inside the run folder {folder}, whose own files it could replace; "
+                        "write it elsewhere, e.g. beside the results folder")
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write to a temporary file in the same folder, then rename: readers never see half a file."""
     try:

@@ -10,7 +10,9 @@ run's record is the one it would have written after training itself.
 """
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 from pathlib import Path
 
 from harness.store.run_folder import load_checkpoint
@@ -30,10 +32,26 @@ def check_kept_supernet(kept: Path) -> None:
 
 
 def keep_supernet(checkpoint: Path, results_root: Path, search_key: str, seed: int) -> None:
-    """Store a finished run's end-of-search checkpoint (the first one kept for a key stays)."""
+    """Store a finished run's end-of-search checkpoint (the first one kept for a key stays).
+
+    Seeds side by side (a suite's DARTS and DARTS-PT) may keep the same supernet at once, so
+    each copies into a file of its own and links it into place: no process ever sees the other's
+    half-written copy, and the second to finish leaves the first's file as it is (where the
+    file system has hard links).
+    """
     target = supernet_path(results_root, search_key, seed)
-    if checkpoint.exists() and not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_suffix(".partial")
+    if not checkpoint.exists() or target.exists():
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".partial")
+    os.close(fd)
+    partial = Path(name)
+    try:
         shutil.copyfile(checkpoint, partial)
+        os.link(partial, target)
+    except FileExistsError:
+        pass
+    except OSError:  # a file system without hard links: replacing is atomic too, the last copy stays
         partial.replace(target)
+    finally:
+        partial.unlink(missing_ok=True)

@@ -9,6 +9,7 @@ from harness import Done, Executor, Task, Work, run_side_by_side, seed_processes
 
 class LocalExecutor(Executor):
     name = "local"
+    takes_workers = True
 
     def run(self, tasks: list[Task], work: Work, done: Done) -> list[Path]:
         workers = seed_processes(tasks)

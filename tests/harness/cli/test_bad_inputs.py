@@ -80,6 +80,8 @@ CASES: list[tuple[list[str], str]] = [
     ([*RUN, *TINY, "--executor", "local-gpus", "--executor-option", "devices=[cpu,cuda:3]"],
      "devices: 'cuda:3' is neither cpu nor the index of a visible GPU"),
     ([*RUN, "--executor-option", "devices"], "--executor-option expects KEY=VALUE (e.g. max_retries=5)"),
+    ([*RUN, *TINY, "--executor", "local-gpus", "--executor-option", "devices=[cpu]", "--workers", "2"],
+     "--workers 2: the local-gpus executor places its seeds' processes itself"),
     (["suite", "{suite-no-grid}", "--executor-option", "retries"], "--executor-option expects KEY=VALUE"),
     ([*RUN, "--threads", "-2"], "'threads' = -2"),
     ([*RUN, "--threads", "many"], "'--threads'"),
