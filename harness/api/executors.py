@@ -12,6 +12,7 @@ from __future__ import annotations
 import ctypes
 import os
 import signal
+import sys
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
@@ -55,15 +56,22 @@ class Task:
 Work = Callable[[Task, "Done | None"], list[Path]]
 
 
-def serve_tasks(work: Work, todo: Any, results: Any) -> None:
+def serve_tasks(work: Work, todo: Any, results: Any, output: Any = None) -> None:
     """A worker process's loop: run ``(index, task)`` items from ``todo`` until ``None``; put
     ``(index, folders, error)`` on ``results``, the error as one line. Ctrl-C is the parent's:
     it stops its workers with SIGTERM, on which a worker exits through Python (its exit
-    handlers release what it holds), without a traceback and without taking the next seed."""
+    handlers release what it holds), without a traceback and without taking the next seed.
+    ``output``, the writing end of a pipe, receives its stdout and stderr (``Worker``)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, exit_on_signal)
     parent = os.getppid()
     _end_with_parent()
+    if output is not None:
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+            os.dup2(output.fileno(), stream.fileno())
+        output.close()
+        sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     from tqdm import tqdm  # here: `import harness` stays light
 
     tqdm.set_lock(threading.RLock())  # tqdm's default, a named semaphore, would leak if this worker is killed
@@ -79,18 +87,74 @@ def serve_tasks(work: Work, todo: Any, results: Any) -> None:
             results.put((index, [], f"{type(exc).__name__}: {exc}"))
 
 
-def start_worker(context: Any, work: Work, todo: Any, results: Any, environment: dict[str, str]) -> Any:
+class Worker:
+    """A started ``serve_tasks`` process whose output this process prints, a line at a time,
+    above its own progress bars.
+
+    Processes drawing bars on one terminal overwrite each other's lines, and a line one of
+    them prints lands in the middle of another's bar. So a worker writes into a pipe: it draws
+    no bars (``tqdm`` draws none on a pipe), and its messages come out here through
+    ``tqdm.write``. ``join`` waits for the last of them.
+    """
+
+    RELAY_WAIT_SECONDS = 5.0
+    """How long ``join`` waits for what is still in the pipe: a process the worker started (a
+    dataset's decoding pool) may hold the pipe open after the worker ended."""
+
+    def __init__(self, process: Any, reader: Any) -> None:
+        self.process = process
+        self.relay = threading.Thread(target=_relay, args=(reader,), daemon=True)
+        self.relay.start()
+
+    @property
+    def pid(self) -> int:
+        return int(self.process.pid)
+
+    def is_alive(self) -> bool:
+        return bool(self.process.is_alive())
+
+    def terminate(self) -> None:
+        self.process.terminate()
+
+    def join(self) -> None:
+        self.process.join()
+        self.relay.join(self.RELAY_WAIT_SECONDS)
+
+
+def _relay(reader: Any) -> None:
+    """Print a worker's output, a line at a time, until its pipe closes."""
+    from tqdm import tqdm
+
+    pending = b""
+    with reader:
+        while chunk := os.read(reader.fileno(), 1 << 16):
+            *lines, pending = (pending + chunk).split(b"\n")
+            for line in lines:
+                tqdm.write(_last_redraw(line), file=sys.stderr)
+    if pending:
+        tqdm.write(_last_redraw(pending), file=sys.stderr)
+
+
+def _last_redraw(line: bytes) -> str:
+    """What a terminal shows of ``line``: the text after its last carriage return."""
+    return line.decode(errors="replace").rstrip("\r").rsplit("\r", 1)[-1]
+
+
+def start_worker(context: Any, work: Work, todo: Any, results: Any, environment: dict[str, str]) -> Worker:
     """A started ``serve_tasks`` process of the multiprocessing ``context``, with ``environment``
-    added to what it inherits (spawned children read it when they start; this process's is restored)."""
+    added to what it inherits (spawned children read it when they start; this process's is
+    restored), its output printed by this process (``Worker``)."""
+    reader, writer = context.Pipe(duplex=False)
     saved = dict(os.environ)
     os.environ.update(environment)
     try:
-        process = context.Process(target=serve_tasks, args=(work, todo, results))
+        process = context.Process(target=serve_tasks, args=(work, todo, results, writer))
         process.start()
     finally:
         os.environ.clear()
         os.environ.update(saved)
-    return process
+        writer.close()  # the worker holds the only writing end: the pipe ends with it
+    return Worker(process, reader)
 
 
 def _end_with_parent() -> None:

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
+from tqdm import tqdm
+
 from harness.api.errors import UserError
 from harness.api.executors import Task
 from harness.experiment.seed_runs import run_task
@@ -37,8 +39,8 @@ class Progress:
         elapsed = time.monotonic() - self.started
         left = self.total - self.done
         eta = f", ETA {duration(elapsed / self.done * left)}" if left else ""
-        print(f"[{self.what}] {self.done}/{self.total} runs done ({100 * self.done / self.total:.0f}%), "
-              f"{duration(elapsed)} elapsed{eta} — {folder}", file=self.stream, flush=True)
+        tqdm.write(f"[{self.what}] {self.done}/{self.total} runs done ({100 * self.done / self.total:.0f}%), "
+                   f"{duration(elapsed)} elapsed{eta} — {folder}", file=self.stream)  # above any open bar
 
 
 def execute(tasks: list[Task], executor: str = "local", options: Mapping[str, Any] | None = None,

@@ -188,8 +188,7 @@ def run_side_by_side(tasks: list[Task], workers: int, work: Work, done: Done) ->
         todo.put(None)
     todo.cancel_join_thread()  # seeds nobody took after an error must not hold this process at exit
     collector = Collector(tasks, results, done)
-    processes = [start_worker(context, work, todo, results, {"TQDM_POSITION": str(position)})  # bars below ours
-                 for position in range(1, workers)]
+    processes = [start_worker(context, work, todo, results, {}) for _ in range(1, workers)]
     collector.thread.start()
     try:
         while (item := todo.get()) is not None:

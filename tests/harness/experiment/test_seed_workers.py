@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import operator
 import os
 import signal
@@ -16,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 import harness.experiment.seed_workers as seed_workers
-from harness import Task, UserError
+from harness import Task, UserError, start_worker
 from harness.cli.main import build_cli
 from harness.experiment.execute import execute
 from harness.experiment.seed_runs import run_task
@@ -286,3 +287,35 @@ def test_sigterm_stops_a_side_by_side_run_quietly_and_resumably(tmp_path, alone)
     _, err = run.communicate(timeout=60)
     assert run.returncode == 128 + signal.SIGTERM and "Traceback" not in err
     assert records(execute([task(tmp_path, workers="2")])) == alone
+
+
+TALKER = """
+import os, sys
+
+def work(task, done):
+    print("to stdout", task)
+    print("to stderr", file=sys.stderr)
+    sys.stderr.write("bar 10%\\rbar 50%\\rbar done\\n")
+    os.write(2, b"straight to file descriptor 2\\n")
+    sys.stderr.write("no newline at the end")
+    return []
+"""
+
+
+def test_a_workers_output_comes_out_here_line_by_line_above_our_bars(tmp_path, monkeypatch, capsys):
+    """Two processes drawing on one terminal garble each other's lines; this one prints the worker's."""
+    (tmp_path / "talker.py").write_text(TALKER)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    from talker import work  # type: ignore[import-not-found]
+
+    context = multiprocessing.get_context("spawn")
+    todo, results = context.Queue(), context.Queue()
+    todo.put((0, "seed 7"))
+    todo.put(None)
+    worker = start_worker(context, work, todo, results, {})
+    assert results.get(timeout=60) == (0, [], None)
+    worker.join()
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == ["to stdout seed 7", "to stderr", "bar done", "straight to file descriptor 2",
+                                         "no newline at the end"]
+    assert captured.out == ""
