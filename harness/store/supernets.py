@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
+import uuid
 from pathlib import Path
 
 from harness.store.run_folder import load_checkpoint
@@ -43,15 +43,14 @@ def keep_supernet(checkpoint: Path, results_root: Path, search_key: str, seed: i
     if not checkpoint.exists() or target.exists():
         return
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".partial")
-    os.close(fd)
-    partial = Path(name)
+    partial = target.with_name(f".{target.name}.{uuid.uuid4().hex}.partial")  # not mkstemp: its files are private
     try:
         shutil.copyfile(checkpoint, partial)
-        os.link(partial, target)
-    except FileExistsError:
-        pass
-    except OSError:  # a file system without hard links: replacing is atomic too, the last copy stays
-        partial.replace(target)
+        try:
+            os.link(partial, target)
+        except FileExistsError:
+            pass
+        except OSError:  # a file system without hard links: replacing is atomic too, the last copy stays
+            partial.replace(target)
     finally:
         partial.unlink(missing_ok=True)
