@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from harness.api.benchmarks import Benchmark, BenchmarkContext, BenchmarkUnavailable
 from harness.api.datasets import Dataset, DatasetInfo, ImageSet
 from harness.api.errors import UserError
-from harness.api.executors import Done, Executor, Task, Work, serve_tasks, start_worker
+from harness.api.executors import Done, Executor, Task, Work, Worker, serve_tasks, start_worker
 from harness.api.loggers import RunLogger, flat_items, numeric_items, run_name
 from harness.api.methods import Method
 from harness.api.optimizers import ArchOptimizer
@@ -79,5 +79,5 @@ __all__ = [
     "resolve_device", "RowChoice", "run_name", "run_nasbench", "run_side_by_side", "RunContext", "RunLogger",
     "save_checkpoint", "SearchData", "SearchSpace", "SearchStep", "seed_processes", "Selection", "SelectionContext",
     "Selector", "serve_tasks", "SplitData", "start_worker", "Supernet", "Task", "to_float", "Trainer",
-    "TrainerView", "UserError", "WeightTransform", "Work"
+    "TrainerView", "UserError", "WeightTransform", "Work", "Worker"
 ]

@@ -11,7 +11,7 @@ import queue
 from dataclasses import replace
 from pathlib import Path
 
-from harness import Done, Executor, Task, UserError, Work, start_worker
+from harness import Done, Executor, Task, UserError, Work, Worker, start_worker
 from plugins.executors.options import LocalGpusOptions
 
 
@@ -49,7 +49,7 @@ class LocalGpusExecutor(Executor):
         for index, task in enumerate(seeds):
             device = "cpu" if all(d == "cpu" for d in devices) else task.device.split(":")[0]
             todo.put((index, replace(task, device=device)))
-        workers = []
+        workers: list[Worker] = []
         for device in devices[:len(seeds)]:
             todo.put(None)
             visible = "" if device == "cpu" else device
