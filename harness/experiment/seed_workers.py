@@ -25,6 +25,7 @@ from harness.api.errors import UserError
 from harness.api.executors import Done, Task, Work, start_worker
 from harness.engine.devices import resolve_device
 from harness.experiment.checks import resolve_config
+from harness.experiment.config import search_key
 from harness.experiment.seed_runs import check_stack_mode, needs_running, seed_folder, stacks_seeds
 from harness.plugin.manager import get_plugins
 
@@ -170,11 +171,31 @@ class Collector:
             self.add(index, [Path(p) for p in paths], error)
 
 
+def queue_order(tasks: list[Task]) -> list[int]:
+    """Positions of the one-seed ``tasks`` in the order workers take them: in order, except that a
+    seed whose supernet an earlier one trains (DARTS-PT after DARTS; ``harness.store.supernets``)
+    goes after every seed that trains its own, so that it starts from the kept supernet instead of
+    training the same one at the same time on another core."""
+    plugins = get_plugins()
+    trained: set[tuple[str, str, int]] = set()
+    own, reusing = [], []
+    for index, task in enumerate(tasks):
+        if task.reuse_supernets:
+            key = (task.results_root, search_key(resolve_config(plugins, task.method, task.dataset, task.user_config)),
+                   task.seeds[0])
+            if key in trained:
+                reusing.append(index)
+                continue
+            trained.add(key)
+        own.append(index)
+    return own + reusing
+
+
 def run_side_by_side(tasks: list[Task], workers: int, work: Work, done: Done) -> list[Path]:
     """Run the seeds of ``tasks`` with ``work``, in this process and ``workers - 1`` spawned ones;
     their folders in task order (seeds in order).
 
-    The seeds in seed order are one queue; whoever is free takes the next. A seed's failure
+    The seeds in seed order are one queue (``queue_order``); whoever is free takes the next. A seed's failure
     (a ``UserError``, here or in a worker) is reported with the others' at the end, in one
     line; after it this process starts no seed and empties the queue, so the workers stop
     after the seeds they run. Any other error here (a bug, Ctrl-C) stops the workers at once.
@@ -182,8 +203,8 @@ def run_side_by_side(tasks: list[Task], workers: int, work: Work, done: Done) ->
     tasks = [replace(seed_task, workers="1") for task in tasks for seed_task in task.per_seed()]
     context = multiprocessing.get_context("spawn")
     todo, results = context.Queue(), context.Queue()
-    for index, seed_task in enumerate(tasks):
-        todo.put((index, seed_task))
+    for index in queue_order(tasks):
+        todo.put((index, tasks[index]))
     for _ in range(workers):
         todo.put(None)
     todo.cancel_join_thread()  # seeds nobody took after an error must not hold this process at exit

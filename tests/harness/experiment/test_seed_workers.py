@@ -21,7 +21,7 @@ from harness import Task, UserError, start_worker
 from harness.cli.main import build_cli
 from harness.experiment.execute import execute
 from harness.experiment.seed_runs import run_task
-from harness.experiment.seed_workers import SeedPlan, check_workers, seed_processes, worker_count
+from harness.experiment.seed_workers import SeedPlan, check_workers, queue_order, seed_processes, worker_count
 from harness.experiment.seed_workers import usable_cores as real_usable_cores  # before the suite's fixture replaces it
 
 CONFIG = {"space": {"options": {"C": 4}}, "search": {"max_steps_per_epoch": 3, "batch_size": 16, "epochs": 6},
@@ -319,3 +319,15 @@ def test_a_workers_output_comes_out_here_line_by_line_above_our_bars(tmp_path, m
     assert captured.err.splitlines() == ["to stdout seed 7", "to stderr", "bar done", "straight to file descriptor 2",
                                          "no newline at the end"]
     assert captured.out == ""
+
+
+def test_seeds_that_reuse_a_supernet_queue_after_every_seed_that_trains_one(tmp_path):
+    def seeds(method: str, root: Path = tmp_path, reuse: bool = True) -> list[Task]:
+        return Task(method, "synthetic", CONFIG, (0, 1), "cpu", str(root), reuse_supernets=reuse).per_seed()
+
+    darts, pt, balenas, balenas_tf = seeds("darts"), seeds("darts-pt"), seeds("balenas"), seeds("balenas-tf")
+    assert queue_order([*darts, *pt, *balenas, *balenas_tf]) == [0, 1, 4, 5, 2, 3, 6, 7]
+    assert queue_order([*pt, *darts]) == [0, 1, 2, 3]  # the first to come trains it
+    assert queue_order([*darts, *seeds("darts-pt", reuse=False)]) == [0, 1, 2, 3]
+    assert queue_order([*darts, *seeds("darts-pt", root=tmp_path / "other")]) == [0, 1, 2, 3]
+    assert queue_order([pt[0], darts[0], darts[1]]) == [0, 2, 1]  # per seed
