@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import signal
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,6 +83,13 @@ def decode_images(paths: list[str], image_size: int, channels: int) -> np.ndarra
     return np.ascontiguousarray(out.transpose(0, 3, 1, 2))
 
 
+def _leave_interrupts_to_parent() -> None:
+    """A decoding process ignores Ctrl-C, which the terminal sends it too: the parent stops the pool.
+    Interrupted itself, it would send its ``KeyboardInterrupt`` back into a pipe nobody reads any
+    more, and the command would hang at exit waiting for it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def decode_all(paths: tuple[str, ...], image_size: int, channels: int, description: str) -> np.ndarray:
     """``decode_images`` over all ``paths``, split across processes when there are many."""
     chunks = [list(paths[start:start + CHUNK]) for start in range(0, len(paths), CHUNK)]
@@ -91,7 +99,7 @@ def decode_all(paths: tuple[str, ...], image_size: int, channels: int, descripti
     with progress:
         if workers > 1 and len(paths) >= PARALLEL_FROM:
             context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
-            with ProcessPoolExecutor(workers, mp_context=context) as pool:
+            with ProcessPoolExecutor(workers, mp_context=context, initializer=_leave_interrupts_to_parent) as pool:
                 for part in pool.map(decode_images, chunks, [image_size] * len(chunks), [channels] * len(chunks)):
                     parts.append(part)
                     progress.update(len(part))

@@ -395,3 +395,38 @@ def test_missing_datasets_say_what_to_download(tmp_path, dataset, expected):
         dataset.load(tmp_path / "nowhere")
     with pytest.raises(UserError, match="needs a data folder"):
         dataset.load(None)
+
+
+def slow_decode(paths, image_size, channels):
+    """A chunk's decoding that takes a while and says whether this process ignores Ctrl-C."""
+    import signal
+    import time
+
+    time.sleep(0.2)
+    ignored = signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    return np.full((len(paths), channels, image_size, image_size), 1 if ignored else 0, dtype=np.uint8)
+
+
+def test_ctrl_c_during_parallel_decoding_stops_at_once_and_leaves_no_process(monkeypatch):
+    """Decoding processes leave Ctrl-C to the parent; the chunks not yet started are dropped (map's results
+    closed), the running ones end, and so do the processes."""
+    import multiprocessing
+    import time
+
+    monkeypatch.setattr(jpeg_folder, "CHUNK", 4)
+    monkeypatch.setattr(jpeg_folder, "PARALLEL_FROM", 8)
+    monkeypatch.setattr(jpeg_folder.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(jpeg_folder, "decode_images", slow_decode)
+    paths = tuple(f"image-{i}.jpg" for i in range(4 * 40))
+    assert jpeg_folder.decode_all(paths[:16], 2, 3, "decoding").min() == 1  # Ctrl-C ignored in the pool
+
+    class Interrupted(jpeg_folder.tqdm):
+        def update(self, n=1):
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(jpeg_folder, "tqdm", Interrupted)
+    start = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        jpeg_folder.decode_all(paths, 2, 3, "decoding")
+    assert time.monotonic() - start < 2.0  # 40 chunks of 0.2 s on 2 processes would take 4 s
+    assert multiprocessing.active_children() == []
