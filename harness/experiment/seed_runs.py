@@ -90,8 +90,8 @@ def run_seeds(method: str, dataset: str | None, user_config: dict[str, Any], see
         return loaded[0]
 
     def to_run(seed: int, folder: Path) -> bool:
-        previous = previous_record(folder, seed, retry_failed)  # under the lock: another command may have finished it
-        if previous is not None and (previous.get("status") == "finished" or not retry_failed):
+        previous = previous_record(folder, retry_failed, seed)  # under the lock: another command may have finished it
+        if previous is not None and not runs_again(previous, retry_failed):
             again = "" if previous.get("status") == "finished" else "; --retry-failed runs it again"
             print(f"{config['label']} seed {seed}: already {previous.get('status')} in {folder} (skipped{again})",
                   file=sys.stderr)
@@ -171,15 +171,22 @@ def run_stacked(plugins: Plugins, ready: list[Planned], source: Dataset, loaded:
             complete_run(run, folder, supernets)
 
 
-def previous_record(folder: Path, seed: int, retry_failed: bool) -> dict[str, Any] | None:
-    """The seed's record; a damaged one is an error, or with ``retry_failed`` a seed to run again."""
+def previous_record(folder: Path, retry_failed: bool, seed: int | None = None) -> dict[str, Any] | None:
+    """The seed's record; a damaged one is an error, or with ``retry_failed`` a seed to run again
+    (said on stderr when ``seed`` is given)."""
     try:
         return results.read_record(folder)
     except results.CorruptFile as exc:
         if not retry_failed:
             raise
-        print(f"{exc.message.split(';')[0]}: running seed {seed} again", file=sys.stderr)
+        if seed is not None:
+            print(f"{exc.message.split(';')[0]}: running seed {seed} again", file=sys.stderr)
         return None
+
+
+def runs_again(previous: dict[str, Any] | None, retry_failed: bool) -> bool:
+    """Whether a seed with this previous record computes: none yet, or a failed one retried."""
+    return previous is None or (retry_failed and previous.get("status") != "finished")
 
 
 def run_task(task: Task, done: Callable[[Path], None] | None = None) -> list[Path]:
@@ -192,13 +199,7 @@ def run_task(task: Task, done: Callable[[Path], None] | None = None) -> list[Pat
 def needs_running(folder: Path, retry_failed: bool) -> bool:
     """Whether the seed will compute; a damaged record stops the command here, before any seed
     runs, as ``run_seeds`` does (with ``retry_failed`` the seed runs again)."""
-    try:
-        record = results.read_record(folder)
-    except results.CorruptFile:
-        if not retry_failed:
-            raise
-        return True
-    return record is None or (retry_failed and record.get("status") != "finished")
+    return runs_again(previous_record(folder, retry_failed), retry_failed)
 
 
 def load_dataset(source: Dataset, data_dir: str | None) -> tuple[ImageSet, ImageSet]:
