@@ -106,7 +106,7 @@ def run_seeds(method: str, dataset: str | None, user_config: dict[str, Any], see
     with ExitStack() as held:
         ready: list[Planned] = []
         for seed, seeded, folder in planned:
-            lock = SeedLock(folder)
+            lock = SeedLock(folder, results_root)
             if not lock.acquire(wait=False):
                 print(f"{config['label']} seed {seed}: being run by {lock.holder()}; back to it after the other seeds",
                       file=sys.stderr)
@@ -127,7 +127,7 @@ def run_seeds(method: str, dataset: str | None, user_config: dict[str, Any], see
             for _, _, folder in ready:
                 done(folder)
     for seed, seeded, folder in busy:  # finished there: skipped; its holder died: resumed from its checkpoint
-        lock = SeedLock(folder)
+        lock = SeedLock(folder, results_root)
         print(f"{config['label']} seed {seed}: waiting for {lock.holder()}", file=sys.stderr)
         lock.acquire(wait=True)
         with lock:

@@ -1,5 +1,5 @@
 """A hostile user's inputs, table-driven through click's CliRunner: every one is exit code 2 and
-exactly one line starting ``Error:`` that names the problem, never a traceback."""
+exactly one line starting ``Error:`` that names the problem, never a traceback, and no run folder."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -280,3 +280,4 @@ def test_bad_input_is_exit_2_and_one_error_line(files, tmp_path, args, fragment)
     assert "Traceback" not in result.output
     assert len(lines) == 1 and lines[0].startswith("Error: "), result.output
     assert fragment in lines[0]
+    assert not list((tmp_path / "out").rglob("seed-*")), "a stopped command left a run folder"

@@ -6,6 +6,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -61,3 +62,38 @@ def test_two_locks_in_one_process_exclude_each_other_until_released(tmp_path):
     with second:
         assert not SeedLock(tmp_path).acquire(wait=False)
     assert SeedLock(tmp_path).acquire(wait=False)
+
+
+def test_release_removes_a_run_folder_holding_no_result_and_its_empty_parents(tmp_path):
+    root = tmp_path / "runs"
+    unused, used = root / "darts" / "nb201-cifar10" / "ab12" / "seed-0", root / "pt" / "nb201-cifar10" / "cd34" / "seed-0"
+    with SeedLock(unused, root) as lock:
+        assert lock.acquire(wait=False)
+        (unused / "config.json").write_text("{}")
+    with SeedLock(used, root) as lock:
+        assert lock.acquire(wait=False)
+        (used / "record.json").write_text("{}")
+    assert sorted(p.relative_to(root).as_posix() for p in root.rglob("*")) == [
+        "pt", "pt/nb201-cifar10", "pt/nb201-cifar10/cd34", "pt/nb201-cifar10/cd34/seed-0",
+        "pt/nb201-cifar10/cd34/seed-0/.lock", "pt/nb201-cifar10/cd34/seed-0/record.json"]
+    with SeedLock(root / "x" / "seed-1") as lock:  # no root: the folder stays
+        assert lock.acquire(wait=False)
+    assert (root / "x" / "seed-1" / ".lock").exists()
+
+
+def test_a_waiter_on_a_removed_lock_holds_the_lock_at_the_path(tmp_path):
+    root = tmp_path / "runs"
+    folder = root / "darts" / "seed-0"
+    first, waiter = SeedLock(folder, root), SeedLock(folder, root)
+    assert first.acquire(wait=False)
+    got = threading.Event()
+    thread = threading.Thread(target=lambda: waiter.acquire(wait=True) and got.set())
+    thread.start()
+    time.sleep(0.3)  # the waiter blocks on the file the first holder is about to remove
+    first.release()
+    thread.join(timeout=10)
+    assert got.is_set()
+    assert (folder / ".lock").exists()
+    assert not SeedLock(folder, root).acquire(wait=False)  # one holder, not two
+    waiter.release()
+    assert not root.exists() or not any(root.iterdir())
