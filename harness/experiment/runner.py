@@ -11,6 +11,7 @@ import random
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
@@ -39,7 +40,7 @@ from harness.experiment.config import config_hash, search_key
 from harness.experiment.seeds import seed_everything
 from harness.plugin.manager import Plugins
 from harness.store import run_folder as results
-from harness.store.supernets import check_kept_supernet, keep_supernet, supernet_path
+from harness.store.supernets import SupernetClaim, check_kept_supernet, keep_supernet, supernet_path
 
 SKIP_OP = "skip_connect"
 
@@ -65,11 +66,19 @@ class Run:
 
 def run_one(plugins: Plugins, config: dict[str, Any], source: Dataset, loaded: tuple[ImageSet, ImageSet],
             device: torch.device, folder: Path, supernets: Path | None = None) -> dict[str, Any]:
-    """One seed, start to record (or resumed from its checkpoint, or from a supernet kept under ``supernets``)."""
-    prepared = prepare_run(plugins, config, source, loaded, device, folder, supernets)
-    if isinstance(prepared, dict):
-        return prepared
-    return complete_run(prepared, folder, supernets)
+    """One seed, start to record (or resumed from its checkpoint, or from a supernet kept under ``supernets``,
+    waiting for it while another process trains it)."""
+    claim = SupernetClaim(supernets, search_key(config), config["seed"]) if supernets is not None else None
+    try:
+        if claim is not None:
+            claim.take(f"{config['label']} seed {config['seed']}")
+        prepared = prepare_run(plugins, config, source, loaded, device, folder, supernets)
+        if isinstance(prepared, dict):
+            return prepared
+        return complete_run(prepared, folder, supernets, searched=claim.release if claim is not None else None)
+    finally:
+        if claim is not None:
+            claim.release()
 
 
 def prepare_run(plugins: Plugins, config: dict[str, Any], source: Dataset, loaded: tuple[ImageSet, ImageSet],
@@ -99,9 +108,10 @@ def prepare_run(plugins: Plugins, config: dict[str, Any], source: Dataset, loade
 
 
 def complete_run(run: Run, folder: Path, supernets: Path | None, failure: str | None = None,
-                 started: bool = False) -> dict[str, Any]:
-    """Search on from ``run.start_epoch``, select, and write the record (``failure``: the search already
-    failed, as a seed of a stack can; ``started``: ``nasbench_run_start`` was already called)."""
+                 started: bool = False, searched: Callable[[], None] | None = None) -> dict[str, Any]:
+    """Search on from ``run.start_epoch``, keep the supernet (under ``supernets``), select, and write the
+    record (``failure``: the search already failed, as a seed of a stack can; ``started``:
+    ``nasbench_run_start`` was already called; ``searched``: called once the supernet is kept)."""
     config, plugins = run.context.config, run.context.plugins
     restore_rng(run.rng_state)
     try:
@@ -110,6 +120,10 @@ def complete_run(run: Run, folder: Path, supernets: Path | None, failure: str | 
         if failure is not None:
             raise DivergedError(failure)
         search(run, run.start_epoch)
+        if supernets is not None:  # before selection: a seed waiting for this supernet need not wait for that too
+            keep_supernet(folder / results.CHECKPOINT, supernets, search_key(config), config["seed"])
+        if searched is not None:
+            searched()
         record = finish(run)
     except DivergedError as exc:
         record = failure_record(run, str(exc))
@@ -118,8 +132,6 @@ def complete_run(run: Run, folder: Path, supernets: Path | None, failure: str | 
     except Exception as exc:  # a plugin's (or our) bug: record it, and leave no checkpoint to resume into it
         record = failure_record(run, describe_exception(exc))
     results.write_json(folder / results.RECORD, record)
-    if supernets is not None and record["status"] == "finished":
-        keep_supernet(folder / results.CHECKPOINT, supernets, search_key(config), config["seed"])
     results.remove_checkpoints(folder)
     plugins.hook.nasbench_run_end(run=run.context, record=record)
     status = f"failed: {record['failure']}" if record["status"] == "failed" else f"{record['arch']}"

@@ -7,15 +7,22 @@ here, under a key of everything but the method, label and selector, and a later 
 with that key resumes from it instead of training; resuming is exact (the checkpoint
 holds weights, optimizer states, data-stream positions and RNG states), so the reusing
 run's record is the one it would have written after training itself.
+
+While a process trains a supernet that is not kept yet, it holds that supernet's claim;
+another process about to train the same one (DARTS-PT seed k in a worker or a command beside
+DARTS seed k) waits for the claim and then starts from the kept copy, instead of training it
+again at the same time.
 """
 from __future__ import annotations
 
 import os
 import shutil
+import sys
 import uuid
 from pathlib import Path
 
 from harness.store.run_folder import load_checkpoint
+from harness.store.seed_lock import SeedLock
 
 SUPERNETS = ".supernets"
 
@@ -54,3 +61,22 @@ def keep_supernet(checkpoint: Path, results_root: Path, search_key: str, seed: i
             partial.replace(target)
     finally:
         partial.unlink(missing_ok=True)
+
+
+class SupernetClaim:
+    """The claim on training one seed's supernet of one search key (a lock in ``.supernets``)."""
+
+    def __init__(self, results_root: Path, search_key: str, seed: int) -> None:
+        self.kept = supernet_path(results_root, search_key, seed)
+        self.lock = SeedLock(self.kept.with_suffix(""), root=self.kept.parent)  # removed again on release
+
+    def take(self, who: str) -> None:
+        """Return at once when the supernet is kept or nobody trains it (then this process holds the
+        claim); else say so on stderr and wait until whoever trains it is done."""
+        if self.kept.exists() or self.lock.acquire(wait=False):
+            return
+        print(f"{who}: waiting for {self.lock.holder()}, which trains the same supernet", file=sys.stderr)
+        self.lock.acquire(wait=True)
+
+    def release(self) -> None:
+        self.lock.release()

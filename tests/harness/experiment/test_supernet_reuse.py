@@ -2,6 +2,11 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 from click.testing import CliRunner
 
@@ -79,3 +84,58 @@ def test_the_search_key_ignores_exactly_method_label_selector_seed_and_device():
     assert search_key(config) == search_key(same)
     for section, value in (("optimizer", {"name": "balenas"}), ("search", {"epochs": 6}), ("space", {"name": "b"})):
         assert search_key({**config, section: value}) != search_key(config)
+
+
+GATED_RUN = """
+import sys, time
+from pathlib import Path
+from harness import hookimpl
+from harness.plugin.manager import get_plugins
+from harness.cli.main import main
+
+gate = Path(sys.argv[1])
+
+class Gate:
+    @hookimpl
+    def nasbench_run_start(self, run):
+        while not gate.exists():  # holds the search (and the supernet's claim) until the test opens the gate
+            time.sleep(0.05)
+
+get_plugins().manager.register(Gate())
+sys.argv = ["nasbench", *sys.argv[2:]]
+main()
+"""
+
+
+def test_a_seed_whose_supernet_another_process_trains_waits_and_starts_from_it(tmp_path):
+    results, gate = tmp_path / "runs", tmp_path / "gate"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+
+    def start(method: str, log: Path) -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-c", GATED_RUN, str(gate), "run", "--method", method, *TINY,
+                                 "--results", str(results), "--workers", "1"],
+                                stdout=subprocess.DEVNULL, stderr=log.open("w"), env=env)
+
+    def wait_for(condition, what: str) -> None:
+        deadline = time.monotonic() + 120
+        while not condition():
+            assert time.monotonic() < deadline, f"timed out waiting for {what}"
+            time.sleep(0.1)
+
+    origin = start("darts", tmp_path / "darts.log")
+    wait_for(lambda: list(results.glob(f"{SUPERNETS}/*/seed-0/.lock")), "darts to claim its supernet")
+    reusing = start("darts-pt", tmp_path / "darts-pt.log")
+    try:
+        wait_for(lambda: "which trains the same supernet" in (tmp_path / "darts-pt.log").read_text(),
+                 "darts-pt to wait for it")
+        assert f"waiting for pid {origin.pid} on" in (tmp_path / "darts-pt.log").read_text()
+        gate.touch()
+        assert origin.wait(timeout=180) == 0 and reusing.wait(timeout=180) == 0
+    finally:
+        for process in (origin, reusing):
+            process.kill()
+    assert "starting from the supernet trained in" in (tmp_path / "darts-pt.log").read_text()
+    ours = next((results / "darts-pt").rglob("seed-0/trajectory.csv")).read_text()
+    assert ours == next((results / "darts").rglob("seed-0/trajectory.csv")).read_text()
+    assert [p.name for p in (results / SUPERNETS).rglob("*")] == [next((results / SUPERNETS).iterdir()).name,
+                                                                 "seed-0.pt"]  # the claim is gone
