@@ -1,4 +1,6 @@
 """One exception type for mistakes a user can fix; the CLI prints it as a single line."""
+import re
+
 import click
 
 
@@ -10,3 +12,7 @@ class UserError(click.ClickException):
     """
 
     exit_code = 2
+
+    def format_message(self) -> str:
+        """The message on one line, also when it quotes a library's multi-line one (pandas' parser errors)."""
+        return re.sub(r"\s*\n\s*", " ", self.message.strip())

@@ -50,6 +50,16 @@ def cli() -> None:
     """Benchmark differentiable NAS methods over seeds and tabulate benchmark look-ups."""
 
 
+def reads_a_file(benchmark: str) -> bool:
+    """Whether ``--benchmark-file`` goes to ``benchmark``: it has a ``file`` option (an unknown name is
+    kept, for the config check to name it)."""
+    registry = get_plugins()["benchmark"]
+    if benchmark not in registry:
+        return True
+    options = registry.get(benchmark).listed_options
+    return options is not None and "file" in options.model_fields
+
+
 def user_config_from_options(dataset_dir: str | None, space: str | None, selector: str | None,
                              benchmarks: tuple[str, ...], benchmark_file: str | None, epochs: int | None,
                              label: str | None, track_hessian: bool, amp: bool,
@@ -65,7 +75,11 @@ def user_config_from_options(dataset_dir: str | None, space: str | None, selecto
     if benchmarks:
         config = merge(config, {"benchmarks": {"names": list(benchmarks)}})
     if benchmark_file:
-        names = [b.rstrip("?") for b in benchmarks] or ["nb201"]
+        named = [b.rstrip("?") for b in benchmarks] or ["nb201"]
+        names = [name for name in named if reads_a_file(name)]
+        if not names:
+            raise UserError(f"--benchmark-file: no benchmark of this run reads a file ({', '.join(named)}); pass it "
+                            "with one that does, e.g. --benchmark nb201 (see `nasbench list benchmark --options`)")
         config = merge(config, {"benchmarks": {"options": {name: {"file": benchmark_file} for name in names}}})
     if epochs is not None:
         config = merge(config, {"search": {"epochs": epochs}})
@@ -87,11 +101,12 @@ def user_config_from_options(dataset_dir: str | None, space: str | None, selecto
 @click.option("--space", default=None, help="Search space [default: nb201].")
 @click.option("--selector", default=None, help="Override the method's selector (e.g. pt, proxy).")
 @click.option("--benchmark", "benchmarks", multiple=True,
-              help="Benchmark(s) to query (repeatable) [default: nb201; retrain on small datasets].")
+              help="Benchmark(s) to query (repeatable) [default: nb201; on small datasets retrain, and nb201 too].")
 @click.option("--benchmark-file", type=click.Path(), default=None, help="Benchmark table or official .pth file.")
 @click.option("--seeds", default="0", show_default=True, help="Seeds: 0-3, 0,2,5, or both.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
-@click.option("--epochs", type=int, default=None, help="Search epochs (overrides the method's default).")
+@click.option("--epochs", type=int, default=None,
+              help="Search epochs (overrides the method's default; random and zero-cost search none).")
 @click.option("--results", "results_root", type=click.Path(), default="results/runs", show_default=True,
               help="Where run folders go.")
 @click.option("--label", default=None, help="Row name in tables [default: the method].")
@@ -117,6 +132,9 @@ def run(method: str, dataset: str | None, data_dir: str | None, space: str | Non
                                     track_hessian, amp, assignments)
     if threads is not None:
         user["threads"] = threads
+    presets = get_plugins()["method"]
+    if epochs and method in presets and presets.create(method).defaults.get("search", {}).get("epochs") == 0:
+        click.echo(f"note: {method} searches nothing, so --epochs {epochs} changes nothing", err=True)
     task = Task(method, dataset, user, tuple(parse_seeds(seeds)), device, str(Path(results_root).resolve()),
                 retry_failed, loggers=loggers, reuse_supernets=reuse_supernets, stack_seeds=stack_seeds,
                 workers=workers)

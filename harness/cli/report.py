@@ -152,6 +152,9 @@ def regress(results: Path, baseline: Path, tolerance: float, alpha: float, requi
     records = load_records(results, include_failed=True, notes=skipped)
     for note in skipped:
         click.echo(f"note: {note}", err=True)
+    if records.empty:
+        raise UserError(f"no run records under {results} to compare with the baseline; pass the results folder "
+                        "of the runs under test (e.g. the --results of `nasbench suite`)")
     exact, note = exactness(baseline, read_environment(baseline), results_environment(results), require_pinned)
     recorded = read_settings(baseline)
     current = results_settings(results)
@@ -214,19 +217,25 @@ def suite(suite_file: Path, results_dir: Path | None, dry_run: bool, reuse_super
           workers: str, seeds: str | None, assignments: tuple[str, ...], device: str | None, loggers: tuple[str, ...], executor: str,
           executor_options: tuple[str, ...]) -> None:
     """Run every method × dataset of a suite file over its seeds, then write its table."""
-    from harness.experiment.suite import describe, expand, flatten, load_suite, run_suite, validate
+    from harness.experiment.suite import describe, expand, flatten, load_suite, run_suite, unrunnable, validate
 
     options = parse_executor_options(executor_options)
     loaded = load_suite(suite_file)
     overrides = {key: value for assignment in assignments for key, value in flatten(parse_assignment(assignment)).items()}
     plan = expand(loaded, parse_seeds(seeds) if seeds else None, overrides)
     validate(loaded, plan)
+    where = device or loaded.device or "auto"
+    problems = unrunnable(loaded, plan, where)
+    if problems and not dry_run:
+        raise UserError(problems[0])
     click.echo(describe(loaded, plan))
     if dry_run:
+        for problem in problems:
+            click.echo(f"note: {problem}; the suite cannot run here as it is", err=True)
         return
     root = results_dir or Path("results") / "suites" / loaded.name
-    click.echo(run_suite(loaded, plan, root, device or loaded.device or "auto", executor, options, loggers,
-                         reuse_supernets, stack_seeds, workers), nl=False)
+    click.echo(run_suite(loaded, plan, root, where, executor, options, loggers, reuse_supernets, stack_seeds, workers),
+               nl=False)
     click.echo(f"wrote {root / 'table.md'} and {root / 'table.csv'}", err=True)
 
 

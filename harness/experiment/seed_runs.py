@@ -202,7 +202,11 @@ def needs_running(folder: Path, retry_failed: bool) -> bool:
     return runs_again(previous_record(folder, retry_failed), retry_failed)
 
 
-def load_dataset(source: Dataset, data_dir: str | None) -> tuple[ImageSet, ImageSet]:
+def check_data_dir(source: Dataset, data_dir: str | None) -> None:
     if source.needs_data_dir and not data_dir:
         raise UserError(f"dataset {source.info.name} needs --data-dir. {source.download_hint}".strip())
+
+
+def load_dataset(source: Dataset, data_dir: str | None) -> tuple[ImageSet, ImageSet]:
+    check_data_dir(source, data_dir)
     return source.load(Path(data_dir).expanduser() if data_dir else None)

@@ -42,9 +42,11 @@ import pandas as pd
 
 from harness.api.errors import UserError
 from harness.api.executors import Task
+from harness.engine.devices import resolve_device
 from harness.experiment.checks import resolve_config
 from harness.experiment.config import merge
 from harness.experiment.execute import execute
+from harness.experiment.seed_runs import check_data_dir
 from harness.experiment.seeds import MAX_SEED
 from harness.plugin.manager import Plugins, get_plugins
 from harness.report.reported import ReportedRow, ReportedValue
@@ -212,6 +214,8 @@ def _reported_rows(raw_rows: Any, path: Path) -> list[ReportedRow]:
 
 def load_suite(path: Path) -> Suite:
     """Parse and check the structure of a suite file (names are checked by ``validate``)."""
+    if path.is_dir():
+        raise UserError(f"{path} is a folder; pass a suite file (the shipped suites are benchmarks/*.toml)")
     if not path.is_file():
         raise UserError(f"suite file {path} not found; the shipped suites are in benchmarks/*.toml")
     try:
@@ -268,6 +272,11 @@ def expand(suite: Suite, seeds: list[int] | None = None, assignments: dict[str, 
 def validate(suite: Suite, plan: list[PlannedRun], plugins: Plugins | None = None) -> None:
     """Resolve every planned config and check its names against the registries."""
     plugins = plugins or get_plugins()
+    for run in plan:  # first: a misspelt method is named as such, not as a reference that matches no label
+        try:
+            resolve_config(plugins, run.method, run.dataset, run.user_config)
+        except UserError as exc:
+            raise UserError(f"{suite.path} ({run.label}): {exc.message}") from None
     labels = sorted({run.label for run in plan})
     if suite.reference is not None and suite.reference not in labels:
         raise UserError(f"{suite.path}: reference '{suite.reference}' is not a label of this suite; labels: {', '.join(labels)}")
@@ -275,11 +284,25 @@ def validate(suite: Suite, plan: list[PlannedRun], plugins: Plugins | None = Non
         if entry.label not in labels:
             raise UserError(f"{suite.path}: reported label '{entry.label}' is not a label of this suite; "
                             f"labels: {', '.join(labels)}")
+
+
+def unrunnable(suite: Suite, plan: list[PlannedRun], device: str, plugins: Plugins | None = None) -> list[str]:
+    """What keeps the suite from running here although its settings are valid: the ``device``, and a
+    dataset without its data folder (a plan can be previewed on another machine than the one it runs on)."""
+    plugins = plugins or get_plugins()
+    problems = []
+    try:
+        resolve_device(device)
+    except UserError as exc:
+        problems.append(exc.message)
     for run in plan:
+        config = resolve_config(plugins, run.method, run.dataset, run.user_config)
         try:
-            resolve_config(plugins, run.method, run.dataset, run.user_config)
+            check_data_dir(plugins["dataset"].create(config["dataset"]["name"]), config["dataset"].get("data_dir"))
         except UserError as exc:
-            raise UserError(f"{suite.path} ({run.label}): {exc.message}") from None
+            problems.append(f"{run.label}: {exc.message} (in a suite: --set dataset.data_dir=FOLDER)")
+            break
+    return problems
 
 
 def describe(suite: Suite, plan: list[PlannedRun]) -> str:

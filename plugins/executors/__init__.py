@@ -9,7 +9,9 @@ from plugins.executors.options import LocalGpusOptions, RayOptions
 
 @hookimpl
 def nasbench_register_executors(register: Any) -> None:
-    register("local", "plugins.executors.local:LocalExecutor", "every seed in this process, one after another")
+    register("local", "plugins.executors.local:LocalExecutor",
+             "this machine: on CPUs the seeds side by side in spawned worker processes (--workers), else one "
+             "after another in this process")
     register("local-gpus", "plugins.executors.local_gpus:LocalGpusExecutor",
              "one worker process per visible GPU, or per entry of devices=[cpu,cpu], one task per seed "
              "(no extra dependency)", options=LocalGpusOptions)

@@ -16,6 +16,7 @@ from harness import UserError, hookimpl
 from plugins.nb201_benchmark.options import NB201BenchmarkOptions
 
 IMPORTABLE = ("nb201",)
+OWN_COMMANDS = "Other benchmarks bring their own commands (see `nasbench --help`; e.g. `nasbench nb101 info`)"
 
 
 @hookimpl
@@ -40,7 +41,7 @@ def import_command(file: Path, name: str, trust: bool) -> None:
     from plugins.nb201_benchmark.table import write_table
 
     if name not in IMPORTABLE:
-        raise UserError(f"cannot import benchmark '{name}'; known: {', '.join(IMPORTABLE)}")
+        raise UserError(f"cannot import benchmark '{name}' here; known: {', '.join(IMPORTABLE)}. {OWN_COMMANDS}")
     if file.is_dir():
         raise UserError(f"{file} is a folder; give the benchmark file itself (a .pth, or a CSV/Parquet table)")
     if not file.is_file():
@@ -65,7 +66,8 @@ def info_command(name: str, file: Path | None, trust: bool) -> None:
     from plugins.nb201_benchmark.location import configured_path, open_source
 
     if name not in IMPORTABLE:
-        raise UserError(f"unknown benchmark '{name}'; known: {', '.join(IMPORTABLE)}")
+        raise UserError(f"`nasbench benchmark` does not serve benchmark '{name}'; known: {', '.join(IMPORTABLE)}. "
+                        f"{OWN_COMMANDS}")
     options = {"file": str(file) if file else None, "trust": trust}
     path, origin = configured_path(options)
     source = open_source(path, options)

@@ -9,7 +9,7 @@ import torch
 from click.testing import CliRunner
 from run_records import write_run
 
-from harness.cli.main import build_cli
+from harness.cli.main import build_cli, user_config_from_options
 
 ARCH = "|nor_conv_3x3~0|+|none~0|skip_connect~1|+|none~0|none~1|avg_pool_3x3~2|"
 TINY = ["--dataset", "synthetic", "--epochs", "1", "--device", "cpu", "--set", "space.options.C=4",
@@ -29,6 +29,9 @@ SUITES = {
     "label": SUITE_HEAD + '[[grid]]\nmethods = ["darts"]\nlabel = "{nosuch}"\n',
     "no-grid": SUITE_HEAD,
     "unknown-method": SUITE_HEAD + '[[grid]]\nmethods = ["nope"]\n',
+    "misspelt-reference-method": SUITE_HEAD + 'reference = "darts"\n[[grid]]\nmethods = ["dart"]\n',
+    "needs-data-dir": SUITE_HEAD.replace("synthetic", "cifar10") + '[[grid]]\nmethods = ["darts"]\n',
+    "valid": SUITE_HEAD + '[[grid]]\nmethods = ["darts"]\n',
     "threads-zero": SUITE_HEAD + '[suite.set]\nthreads = 0\n[[grid]]\nmethods = ["darts"]\n',
     "nosuch-section": SUITE_HEAD + '[suite.set]\n"nosuch.key" = 1\n[[grid]]\nmethods = ["darts"]\n',
 }
@@ -39,10 +42,11 @@ def files(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("inputs")
     paths = {name: root / name for name in ("missing", "out", "results", "empty", "plain-file", "garbage.csv",
                                              "table.csv", "bad-arch.csv", "cut.csv", "header.csv", "x.pth",
-                                             "baseline.csv", "folder")}
+                                             "baseline.csv", "folder", "ragged.csv")}
     for folder in ("empty", "folder"):
         paths[folder].mkdir()
     paths["plain-file"].write_text("not a folder\n")
+    paths["ragged.csv"].write_text("# a note\n\nlabel,method\nx,y,z,w\n")
     paths["garbage.csv"].write_bytes(b"\xff\xfe\x00\x81" * 64)
     rows = "".join(f"{i},{ARCH.replace('none~1', op + '~1')},{90 + i}\n"
                    for i, op in enumerate(["none", "skip_connect", "nor_conv_1x1"]))
@@ -166,6 +170,7 @@ CASES: list[tuple[list[str], str]] = [
     ([*RUN, "--set", "benchmarks.options.retrain.nosuch=1"], "benchmark retrain: unknown option 'nosuch'"),
     # nasbench run: benchmark files (found when the run starts)
     ([*RUN, *TINY, "--benchmark", "nb201", "--benchmark-file", "{missing}"], "does not exist"),
+    ([*RUN, "--benchmark", "retrain", "--benchmark-file", "{table.csv}"], "no benchmark of this run reads a file (retrain)"),
     ([*RUN, *TINY, "--benchmark", "nb201", "--benchmark-file", "{folder}"], "is a folder, not a file"),
     ([*RUN, *TINY, "--benchmark", "nb201", "--benchmark-file", "{garbage.csv}"], "cannot read benchmark table"),
     ([*RUN, *TINY, "--benchmark", "nb201", "--benchmark-file", "{x.pth}"], "benchmarks.options.nb201.trust=true"),
@@ -196,6 +201,8 @@ CASES: list[tuple[list[str], str]] = [
     (["regress", "{results}", "--baseline", "{missing}"], "does not exist"),
     (["regress", "{results}", "--baseline", "{garbage.csv}"], "is not a readable CSV"),
     (["regress", "{results}", "--baseline", "{table.csv}"], "lacks columns"),
+    (["regress", "{results}", "--baseline", "{ragged.csv}"], "is not a readable CSV (Error tokenizing data"),
+    (["regress", "{empty}", "--baseline", "{baseline.csv}"], "no run records under"),
     (["regress", "{results}", "--baseline", "{baseline.csv}", "--tolerance", "-1"], "--tolerance must be"),
     (["regress", "{results}", "--baseline", "{baseline.csv}", "--tolerance", "nan"], "--tolerance must be"),
     (["regress", "{results}", "--baseline", "{folder}"], "is a folder; pass the baseline CSV"),
@@ -210,6 +217,7 @@ CASES: list[tuple[list[str], str]] = [
     (["plot", "{results}", "--metric", "nosuch/metric", "--output-dir", "{out}"], "nosuch/metric"),
     # nasbench suite
     (["suite", "{missing}"], "not found"),
+    (["suite", "{folder}"], "is a folder; pass a suite file"),
     (["suite", "{suite-garbage}"], "is not valid TOML"),
     *[(["suite", f"{{suite-{name}}}", "--dry-run"], fragment) for name, fragment in [
         ("seeds-string", "suite.seeds must be"), ("epochs-string", "search.epochs' = 'abc'"),
@@ -218,10 +226,13 @@ CASES: list[tuple[list[str], str]] = [
         ("unknown-key", "unknown key(s) typo"), ("option-unknown", "unknown option 'nosuch'"),
         ("option-type", "option 'samples' = 'three'"), ("label", "cannot be filled"),
         ("no-grid", "add at least one [[grid]]"), ("unknown-method", "unknown method 'nope'"),
+        ("misspelt-reference-method", "unknown method 'dart'"),
         ("threads-zero", "'threads' = 0"), ("nosuch-section", "unknown setting 'nosuch'")]],
     (["suite", "{suite-batch-zero}"], "search.batch_size' = 0"),
     (["suite", "{suite-option-unknown}", "--seeds", "x"], "--seeds 'x'"),
     (["suite", "{suite-lr-negative}", "--set", "search=5", "--dry-run"], "setting 'search' must be a table"),
+    (["suite", "{suite-valid}", "--device", "cuda:99"], "--device cuda:99"),
+    (["suite", "{suite-needs-data-dir}"], "dataset cifar10 needs --data-dir"),
     # nasbench benchmark
     (["benchmark", "import", "{missing}"], "does not exist"),
     (["benchmark", "import", "{folder}"], "is a folder; give the benchmark file itself"),
@@ -232,7 +243,7 @@ CASES: list[tuple[list[str], str]] = [
     (["benchmark", "import", "{x.pth}"], "--trust"),
     (["benchmark", "import", "{table.csv}", "--name", "nope"], "cannot import benchmark 'nope'"),
     (["benchmark", "info", "--benchmark-file", "{garbage.csv}"], "cannot read benchmark table"),
-    (["benchmark", "info", "--name", "nope"], "unknown benchmark 'nope'"),
+    (["benchmark", "info", "--name", "nb101"], "does not serve benchmark 'nb101'; known: nb201. Other benchmarks bring their own commands"),
     (["benchmark", "nosuch"], "No such command 'nosuch'"),
     # nasbench proxies correlate
     (["proxies", "correlate", "--device", "tpu"], "--device tpu"),
@@ -281,3 +292,8 @@ def test_bad_input_is_exit_2_and_one_error_line(files, tmp_path, args, fragment)
     assert len(lines) == 1 and lines[0].startswith("Error: "), result.output
     assert fragment in lines[0]
     assert not list((tmp_path / "out").rglob("seed-*")), "a stopped command left a run folder"
+
+
+def test_a_benchmark_file_goes_only_to_the_benchmarks_that_read_one():
+    config = user_config_from_options(None, None, None, ("retrain", "nb201?"), "t.csv", None, None, False, False, ())
+    assert config["benchmarks"] == {"names": ["retrain", "nb201?"], "options": {"nb201": {"file": "t.csv"}}}

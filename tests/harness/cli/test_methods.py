@@ -74,6 +74,7 @@ def test_method_runs_end_to_end(method, tmp_path):
     assert record["status"] == "finished", record.get("failure")
     assert record["metrics"]["synthetic/test_acc"] == retrained_test_acc(path.parent, record)
     assert record["epochs"] == (0 if method in ("random", "zero-cost") else 2)
+    assert ("searches nothing, so --epochs 2 changes nothing" in result.output) == (method in ("random", "zero-cost"))
     assert f"| {method} |" in result.output
 
 

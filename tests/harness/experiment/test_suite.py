@@ -38,6 +38,7 @@ SHIPPED = sorted((REPO_ROOT / "benchmarks").glob("*.toml"))
 BUILTIN_PLUGINS = ["nb201", "nb201_benchmark", "retrain", "datasets", "darts", "balenas", "proxies", "pt", "pgnas",
                    "darts_space"]
 
+CIFAR10_FOLDER = ["--set", "dataset.data_dir=cifar-data"]  # the fake runs read nothing; a real one would need it
 DEMO = """
 [suite]
 name = "demo"
@@ -200,6 +201,8 @@ def test_dry_run_prints_the_plan_and_runs_nothing(tmp_path: Path, names, monkeyp
     assert "suite demo: 4 runs × seeds = 12 seed runs" in result.output
     assert "every run: search.batch_size=32" in result.output
     assert "| balenas-m3-cifar10 | balenas | cifar10 | 0,1,2 | search.epochs=7, optimizer.options.samples=3 |" in result.output
+    assert "note: balenas-m3-cifar10: dataset cifar10 needs --data-dir" in result.output  # previewed here, runs elsewhere
+    assert "the suite cannot run here as it is" in result.output
 
 
 def test_suite_runs_every_planned_run_then_writes_its_table(tmp_path: Path, names, monkeypatch) -> None:
@@ -217,7 +220,8 @@ def test_suite_runs_every_planned_run_then_writes_its_table(tmp_path: Path, name
 
     monkeypatch.setattr(harness.experiment.execute, "run_task", fake_run_task)
     out = tmp_path / "out"
-    result = CliRunner().invoke(_cli(), ["suite", str(_write(tmp_path, DEMO)), "--results", str(out), "--seeds", "0-2"])
+    result = CliRunner().invoke(_cli(), ["suite", str(_write(tmp_path, DEMO)), "--results", str(out), "--seeds", "0-2",
+                                         *CIFAR10_FOLDER])
     assert result.exit_code == 0, result.output
     assert "[suite demo] 12/12 runs done (100%)" in result.output and "[suite demo] 3/12 runs done (25%)" in result.output
     assert calls[0] == ("darts", "digits", "darts", [0, 1, 2], "cpu")
@@ -287,7 +291,7 @@ def test_suite_table_shows_reported_rows_beside_the_measured_ones(tmp_path: Path
     monkeypatch.setattr(harness.experiment.execute, "run_task", fake_runs([]))
     out = tmp_path / "out"
     result = CliRunner().invoke(_cli(), ["suite", str(_write(tmp_path, REPORTED)), "--results", str(out),
-                                         "--seeds", "0-2"])
+                                         "--seeds", "0-2", *CIFAR10_FOLDER])
     assert result.exit_code == 0, result.output
     lines = (out / "table.md").read_text().splitlines()
     # darts measures 80, 81, 82 → mean 81; Δ = 81 − 79.5 = +1.5. balenas: 91 − 95.25 = −4.25.
@@ -313,7 +317,8 @@ def test_table_command_takes_reported_rows_from_a_suite_file(tmp_path: Path, nam
     monkeypatch.setattr(harness.experiment.execute, "run_task", fake_runs([]))
     out = tmp_path / "out"
     suite_file = _write(tmp_path, REPORTED)
-    assert CliRunner().invoke(_cli(), ["suite", str(suite_file), "--results", str(out), "--seeds", "0"]).exit_code == 0
+    assert CliRunner().invoke(_cli(), ["suite", str(suite_file), "--results", str(out), "--seeds", "0",
+                                       *CIFAR10_FOLDER]).exit_code == 0
     runner = CliRunner()
     plain = runner.invoke(_cli(), ["table", str(out), "--no-optimal"])
     assert plain.exit_code == 0 and "(reported:" not in plain.output
