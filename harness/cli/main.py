@@ -196,8 +196,10 @@ def plural(kind: str) -> str:
     return f"{kind[:-1]}ies" if kind.endswith("y") else f"{kind}s"
 
 
-KINDS = {spelling.replace(" ", "-"): kind for kind in REGISTRATION_HOOKS for spelling in (kind, plural(kind))}
-"""What ``nasbench list`` takes: each kind of component, singular or plural (``proxy``, ``proxies``)."""
+KINDS = {spelling.replace(" ", "-"): kind for kind in REGISTRATION_HOOKS
+         for spelling in {kind, plural(kind), kind.split()[-1], plural(kind.split()[-1])}}
+"""What ``nasbench list`` takes: each kind of component, singular or plural (``proxy``, ``proxies``),
+also by its last word (``space`` for search spaces, as in ``--space``)."""
 
 
 @cli.command(name="list")

@@ -367,6 +367,9 @@ def finish(run: Run) -> dict[str, Any]:
     sources.update({key: "search" for key in metrics})
     for benchmark in run.benchmarks:
         found = benchmark.query(context.space, selection.arch)
+        if not found:  # e.g. a partial table (NASLib's NB101 test pickle holds 30 cells)
+            print(f"{context.config['label']} seed {context.seed}: benchmark {benchmark.name} has no entry for the "
+                  f"chosen architecture, so the record has none of its metrics", file=sys.stderr)
         metrics.update(found)
         sources.update({key: benchmark.name for key in found})
     record = base_record(run)

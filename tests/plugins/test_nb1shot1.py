@@ -145,9 +145,11 @@ def test_every_epoch_is_looked_up_in_nb101_and_plotted(tmp_path):
             "--set", "search.batch_size=32", "--set", "space.options.C=2", "--set", "space.options.N=1"])
         assert result.exit_code == 0, result.output
         (trajectory,) = results.rglob("trajectory.csv")
-        return list(csv.DictReader(trajectory.open()))
+        missing = "benchmark nb101 has no entry for the chosen architecture" in result.output
+        return list(csv.DictReader(trajectory.open())), missing
 
-    first = run(tmp_path / "first", dummy_path())
+    first, missing = run(tmp_path / "first", dummy_path())
+    assert missing  # NASLib's test pickle holds 30 cells, none of them this run's: said, not silent
     made_up = {row["nb101_hash"]: 80.0 + int(row["nb101_hash"][:2], 16) / 16 for row in first}
     space = NB1Shot1Space1()
     cells = {}
@@ -162,7 +164,8 @@ def test_every_epoch_is_looked_up_in_nb101_and_plotted(tmp_path):
     official = tmp_path / "nasbench_only108.tfrecord"
     write_official(official, cells)
 
-    second = run(tmp_path / "second", official)
+    second, missing = run(tmp_path / "second", official)
+    assert not missing
     assert [row["nb101_hash"] for row in second] == [row["nb101_hash"] for row in first]
     for row in second:
         assert float(row["cifar10-nb101/test_acc"]) == pytest.approx(made_up[row["nb101_hash"]])

@@ -63,6 +63,11 @@ def test_list_takes_a_kind_singular_or_plural(singular, plural):
     assert one.output.splitlines()[0] == plural.replace("-", " ")
 
 
+def test_list_takes_a_kind_by_its_last_word_as_the_flags_name_it():
+    outputs = [CliRunner().invoke(build_cli(), ["list", kind]).output for kind in ("space", "spaces", "search-space")]
+    assert outputs[0] == outputs[1] == outputs[2] and outputs[0].startswith("search spaces\n")
+
+
 def test_list_datasets_shows_the_settings_every_dataset_takes():
     result = CliRunner().invoke(build_cli(), ["list", "datasets"])
     assert result.exit_code == 0, result.output
