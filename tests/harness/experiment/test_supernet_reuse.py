@@ -123,16 +123,18 @@ def test_a_seed_whose_supernet_another_process_trains_waits_and_starts_from_it(t
             time.sleep(0.1)
 
     origin = start("darts", tmp_path / "darts.log")
-    wait_for(lambda: list(results.glob(f"{SUPERNETS}/*/seed-0/.lock")), "darts to claim its supernet")
-    reusing = start("darts-pt", tmp_path / "darts-pt.log")
+    processes = [origin]
     try:
+        wait_for(lambda: list(results.glob(f"{SUPERNETS}/*/seed-0/.lock")), "darts to claim its supernet")
+        reusing = start("darts-pt", tmp_path / "darts-pt.log")
+        processes.append(reusing)
         wait_for(lambda: "which trains the same supernet" in (tmp_path / "darts-pt.log").read_text(),
                  "darts-pt to wait for it")
         assert f"waiting for pid {origin.pid} on" in (tmp_path / "darts-pt.log").read_text()
         gate.touch()
         assert origin.wait(timeout=180) == 0 and reusing.wait(timeout=180) == 0
     finally:
-        for process in (origin, reusing):
+        for process in processes:
             process.kill()
     assert "starting from the supernet trained in" in (tmp_path / "darts-pt.log").read_text()
     ours = next((results / "darts-pt").rglob("seed-0/trajectory.csv")).read_text()
