@@ -223,9 +223,9 @@ def suite(suite_file: Path, results_dir: Path | None, dry_run: bool, reuse_super
     loaded = load_suite(suite_file)
     overrides = {key: value for assignment in assignments for key, value in flatten(parse_assignment(assignment)).items()}
     plan = expand(loaded, parse_seeds(seeds) if seeds else None, overrides)
-    validate(loaded, plan)
+    configs = validate(loaded, plan)
     where = device or loaded.device or "auto"
-    problems = unrunnable(loaded, plan, where)
+    problems = unrunnable(plan, configs, where)
     if problems and not dry_run:
         raise UserError(problems[0])
     click.echo(describe(loaded, plan))

@@ -269,12 +269,13 @@ def expand(suite: Suite, seeds: list[int] | None = None, assignments: dict[str, 
     return plan
 
 
-def validate(suite: Suite, plan: list[PlannedRun], plugins: Plugins | None = None) -> None:
-    """Resolve every planned config and check its names against the registries."""
+def validate(suite: Suite, plan: list[PlannedRun], plugins: Plugins | None = None) -> list[dict[str, Any]]:
+    """Resolve every planned config and check its names against the registries; the configs, in plan order."""
     plugins = plugins or get_plugins()
+    configs = []
     for run in plan:  # first: a misspelt method is named as such, not as a reference that matches no label
         try:
-            resolve_config(plugins, run.method, run.dataset, run.user_config)
+            configs.append(resolve_config(plugins, run.method, run.dataset, run.user_config))
         except UserError as exc:
             raise UserError(f"{suite.path} ({run.label}): {exc.message}") from None
     labels = sorted({run.label for run in plan})
@@ -284,19 +285,21 @@ def validate(suite: Suite, plan: list[PlannedRun], plugins: Plugins | None = Non
         if entry.label not in labels:
             raise UserError(f"{suite.path}: reported label '{entry.label}' is not a label of this suite; "
                             f"labels: {', '.join(labels)}")
+    return configs
 
 
-def unrunnable(suite: Suite, plan: list[PlannedRun], device: str, plugins: Plugins | None = None) -> list[str]:
-    """What keeps the suite from running here although its settings are valid: the ``device``, and a
-    dataset without its data folder (a plan can be previewed on another machine than the one it runs on)."""
+def unrunnable(plan: list[PlannedRun], configs: list[dict[str, Any]], device: str,
+               plugins: Plugins | None = None) -> list[str]:
+    """What keeps the suite from running here although its settings are valid (``configs``, from
+    ``validate``): the ``device``, and a dataset without its data folder (a plan can be previewed on
+    another machine than the one it runs on)."""
     plugins = plugins or get_plugins()
     problems = []
     try:
         resolve_device(device)
     except UserError as exc:
         problems.append(exc.message)
-    for run in plan:
-        config = resolve_config(plugins, run.method, run.dataset, run.user_config)
+    for run, config in zip(plan, configs):
         try:
             check_data_dir(plugins["dataset"].create(config["dataset"]["name"]), config["dataset"].get("data_dir"))
         except UserError as exc:
