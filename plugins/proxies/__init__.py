@@ -61,7 +61,7 @@ def list_command() -> None:
 @click.option("--channels", type=int, default=None,
               help="stem channels C of the discrete network [default: the space's]")
 @click.option("--cells", type=int, default=None, help="cells per stage N of the discrete network [default: the space's]")
-@click.option("--device", "device_name", default="cpu", show_default=True, help="auto, cpu, cuda or cuda:N")
+@click.option("--device", "device_name", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="CSV file for the per-architecture scores")
 def correlate_command(proxy_names: str, space_name: str, benchmark_name: str, benchmark_file: Path | None,

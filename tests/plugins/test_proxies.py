@@ -321,7 +321,10 @@ def test_proxies_list_command_shows_the_registered_proxies(cli):
     assert [line.split()[0] for line in result.output.splitlines()] == ["grasp", "snip", "synflow"]
 
 
-def test_proxies_correlate_command_end_to_end(cli, tmp_path):
+def test_proxies_correlate_command_end_to_end(cli, tmp_path, monkeypatch):
+    asked = []
+    resolve = harness.resolve_device
+    monkeypatch.setattr(harness, "resolve_device", lambda name: asked.append(name) or resolve("cpu"))
     output = tmp_path / "scores.csv"
     result = CliRunner().invoke(cli, ["proxies", "correlate", "--space", "chain", "--benchmark", "depth",
                                       "--dataset", "toy", "--metric", "toy/test_acc", "--proxy", "synflow",
@@ -330,6 +333,7 @@ def test_proxies_correlate_command_end_to_end(cli, tmp_path):
     assert "12 architectures of chain" in result.output
     assert "synflow    Spearman rho vs toy/test_acc = +1.0000" in result.output
     assert len(pd.read_csv(output)) == 12
+    assert asked == ["auto"]  # the GPU when there is one, as every other command
 
 
 def test_proxies_correlate_rejects_an_unknown_proxy(cli):
