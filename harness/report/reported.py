@@ -66,6 +66,17 @@ def placement(rows: pd.DataFrame, reported: Sequence[ReportedRow]) -> tuple[dict
     return under, alone
 
 
+def other_dataset_notes(rows: pd.DataFrame, reported: Sequence[ReportedRow]) -> list[str]:
+    """Why a paper's row whose label was measured, but only on other datasets, stands apart without Δ."""
+    notes = []
+    for entry in reported:
+        datasets = sorted({str(d) for label, d in zip(rows["label"], rows["dataset"]) if str(label) == entry.label})
+        if datasets and entry.dataset not in (None, *datasets):
+            notes.append(f"'{entry.title}' is for {entry.dataset}, and '{entry.label}' was measured on "
+                         f"{', '.join(datasets)}: it is shown apart, without Δ")
+    return notes
+
+
 def legend(reported: Sequence[ReportedRow]) -> list[str]:
     if not reported:
         return []

@@ -23,7 +23,7 @@ from harness.api.benchmarks import BenchmarkUnavailable
 from harness.api.errors import UserError
 from harness.plugin.manager import Plugins, get_plugins
 from harness.report.formats import FORMATS
-from harness.report.reported import ReportedRow, ReportedValue, difference, legend, placement
+from harness.report.reported import ReportedRow, ReportedValue, difference, legend, other_dataset_notes, placement
 from harness.report.stats import CONFIDENCE, mann_whitney_p, summarize, welch_p
 
 KEYS = ["label", "method", "space", "dataset"]
@@ -285,6 +285,7 @@ def build_table(records: pd.DataFrame, metrics: list[str] | None = None, vs: str
     missing = sorted({metric for entry in reported for metric in entry.values} - shown)
     if missing:
         notes.append(f"reported {', '.join(missing)} not shown: no such column in this table")
+    notes += other_dataset_notes(rows, reported)
     return Table(rows, columns, pd.DataFrame(cells), _shown_keys(rows), vs, best, notes, list(reported))
 
 

@@ -346,6 +346,19 @@ def test_reported_rows_without_a_measured_row_come_last_without_a_difference(tmp
                           "| balenas (reported: Paper A, Table 9) |  | 95.25 |  |  |"]
 
 
+def test_a_reported_row_for_another_dataset_stands_apart_and_says_why(tmp_path: Path) -> None:
+    results = tmp_path / "runs"
+    write_run(results, "balenas-m3-cifar10", 0, {"cifar10/test_acc": 90.0}, dataset="digits")
+    shown = CliRunner().invoke(_cli(), ["table", str(results), "--no-optimal", "--reported",
+                                        str(_write(tmp_path, REPORTED))])
+    assert shown.exit_code == 0, shown.output
+    lines = [line for line in shown.output.splitlines() if line.startswith("| ")]
+    assert lines[2:4] == ["| balenas-m3-cifar10 | 1 | 90.00 | 100 | 2000 |",
+                          "| balenas-m3-cifar10 (reported: Paper B, Table 2) |  | 92.00 |  |  |"]
+    assert ("'balenas-m3-cifar10 (reported: Paper B, Table 2)' is for cifar10, and 'balenas-m3-cifar10' was "
+            "measured on digits: it is shown apart, without Δ") in shown.output
+
+
 @pytest.mark.parametrize("path", SHIPPED, ids=[p.name for p in SHIPPED])
 def test_shipped_suites_parse_and_name_real_components(path: Path) -> None:
     plugins = load_plugins(extra=[importlib.import_module(f"plugins.{name}") for name in BUILTIN_PLUGINS
