@@ -11,8 +11,8 @@ import random
 import sys
 import time
 import traceback
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -62,6 +62,8 @@ class Run:
     """The global random generators' state this run left off with (seeds of a stack take turns)."""
     stacked_with: int = 1
     """How many seeds trained as one stacked model with this one (1: alone)."""
+    environments: list[dict[str, str]] = field(default_factory=list)
+    """Where the epochs restored from a checkpoint were computed (``computing_environment``), each once."""
 
 
 def run_one(plugins: Plugins, config: dict[str, Any], source: Dataset, loaded: tuple[ImageSet, ImageSet],
@@ -257,6 +259,7 @@ def resume(run: Run, folder: Path) -> int:
         raise results.CorruptFile(f"{path} does not fit this run ({type(exc).__name__}: {str(exc)[:120]}); "
                                   "delete it to start this seed over") from None
     run.trajectory.extend(state["trajectory"])
+    run.environments = [dict(environment) for environment in state.get("environments", [])]
     results.write_csv(folder / results.TRAJECTORY, run.trajectory)
     origin = state.get("origin")
     if origin is not None and origin != run_name(run.context):
@@ -285,12 +288,13 @@ def end_epoch(run: Run, epoch: int, stats: dict[str, float]) -> None:
     run.trainer.scheduler.step()
     row = epoch_row(run, epoch, stats)
     run.trajectory.append(row)
+    run.environments = run_environments(run)
     results.write_csv(run.context.out_dir / results.TRAJECTORY, run.trajectory)
     results.save_checkpoint(run.context.out_dir / results.CHECKPOINT, {
         "epoch": epoch, "trainer": run.trainer.state_dict(), "optimizer": run.optimizer.state_dict(),
         "trajectory": run.trajectory, "torch_rng": torch.get_rng_state(), "numpy_rng": numpy_rng_state(),
         "versions": search_versions(run.context.plugins, config),  # type: ignore[arg-type]
-        "origin": run_name(run.context),
+        "origin": run_name(run.context), "environments": run.environments,
     })
     run.context.plugins.hook.nasbench_epoch_end(run=run.context, row=row)
 
@@ -416,14 +420,37 @@ def identity(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def base_record(run: Run) -> dict[str, Any]:
+    """The record's common part; its versions, device and stacking cover every process that computed the
+    run (an interrupted run resumed elsewhere, or stacked then alone, is not the same bits as either)."""
     context = run.context
+    environments = run_environments(run)
+    merged = {key: _one_or_mixed(environment.get(key, "unknown") for environment in environments)
+              for key in environments[-1]}
     return {
         **identity(context.config),
+        "versions": {key: merged[key] for key in versions()},
         "epochs": len(run.trajectory), "search_seconds": run.trainer.seconds,
-        "images_per_second": run.trainer.images_per_second(), "device": device_name(context.device),
+        "images_per_second": run.trainer.images_per_second(), "device": merged["device"],
         "peak_memory_mb": peak_memory_mb(context.device), "optimizer": run.optimizer.summary(),
-        "supernet_from": run.supernet_from, "stacked_seeds": run.stacked_with,
+        "supernet_from": run.supernet_from,
+        "stacked_seeds": max(int(environment.get("stacked_seeds", 1)) for environment in environments),
     }
+
+
+def computing_environment(run: Run) -> dict[str, str]:
+    """What decides a run's bits besides its config: versions, threads, device and stacking."""
+    return {**versions(), "device": device_name(run.context.device), "stacked_seeds": str(run.stacked_with)}
+
+
+def run_environments(run: Run) -> list[dict[str, str]]:
+    """The environments of the epochs so far and of this process, each once."""
+    current = computing_environment(run)
+    return run.environments if current in run.environments else [*run.environments, current]
+
+
+def _one_or_mixed(values: Iterable[str]) -> str:
+    distinct = sorted(set(values))
+    return distinct[0] if len(distinct) == 1 else "mixed: " + ", ".join(distinct)
 
 
 def device_name(device: torch.device) -> str:
@@ -437,7 +464,7 @@ def versions() -> dict[str, str]:
         own = version("nasbench")
     except PackageNotFoundError:
         own = "source"
-    return {"nasbench": own, "torch": torch.__version__, "python": platform.python_version(),
+    return {"nasbench": own, "torch": str(torch.__version__), "python": platform.python_version(),
             "numpy": np.__version__, "cuda": str(torch.version.cuda),
             "cpu_capability": torch.backends.cpu.get_cpu_capability(), "threads": str(torch.get_num_threads()),
             "allocator": loaded_allocator()}

@@ -18,8 +18,10 @@ from click.testing import CliRunner
 
 from harness import hookimpl
 from harness.cli.main import build_cli
+from harness.experiment import runner
 from harness.experiment.seed_runs import stacks_seeds
 from harness.plugin.manager import get_plugins
+from harness.report.environment import run_environment
 from harness.store.records import load_records
 
 TINY = ["--dataset", "synthetic", "--epochs", "2", "--device", "cpu", "--seeds", "0-1",
@@ -104,6 +106,23 @@ def test_an_interrupted_stack_resumes_stacked_and_ends_as_an_uninterrupted_one(t
         twin = trajectories(interrupted)[seed]
         kept = [c for c in frame.columns if c not in NOT_COMPARED]
         pd.testing.assert_frame_equal(twin[kept], frame[kept])
+
+
+def test_a_stack_resumed_alone_under_another_torch_records_both_environments(tmp_path, monkeypatch):
+    stopper = InterruptAfterFirstEpoch()
+    get_plugins().manager.register(stopper)
+    try:
+        assert invoke("--method", "darts", *TINY, "--stack-seeds", "on", "--results", str(tmp_path)).exit_code == 1
+    finally:
+        get_plugins().manager.unregister(stopper)
+    versions = runner.versions
+    monkeypatch.setattr(runner, "versions", lambda: {**versions(), "torch": "9.9"})
+    result = invoke("--method", "darts", *TINY, "--stack-seeds", "off", "--workers", "1", "--results", str(tmp_path))
+    assert result.output.count("resuming after epoch 1") == 2
+    for record in records(tmp_path).values():
+        assert record["stacked_seeds"] == 2  # its first epoch was stacked: not the bits of a seed run alone
+        assert record["versions"]["torch"] == f"mixed: {torch.__version__}, 9.9"
+        assert run_environment(record)["stacking"] == "stacked"
 
 
 def test_diverging_stacked_seeds_are_recorded_as_they_would_be_alone(tmp_path):
