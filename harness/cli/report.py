@@ -95,8 +95,8 @@ def table(results: Path, fmt: str, metrics: str | None, vs: str | None, optimal:
     """Tabulate the runs under RESULTS: rows = labels, cells = mean±std over seeds."""
     from harness.experiment.suite import load_suite
     from harness.report.environment import results_environment, write_environment
-    from harness.report.settings import check_one_setting_each, results_settings, write_settings
-    from harness.report.tables import baseline_frame, benchmark_optima, build_table, failure_notes, render, split_records
+    from harness.report.settings import check_one_setting_each, results_settings, settings_key, write_settings
+    from harness.report.tables import KEYS, baseline_frame, benchmark_optima, build_table, failure_notes, render, split_records
     from harness.store.records import load_records
 
     reported = load_suite(reported_from).reported if reported_from else []
@@ -105,10 +105,13 @@ def table(results: Path, fmt: str, metrics: str | None, vs: str | None, optimal:
     for note in skipped:
         click.echo(f"note: {note}", err=True)
     if fmt == "baseline":
-        settings = results_settings(results)
+        frame = baseline_frame(records, _names(metrics))
+        keys = {settings_key(*row) for row in frame[KEYS].itertuples(index=False, name=None)}
+        unreadable: list[str] = []
+        settings = {key: value for key, value in results_settings(results, unreadable).items() if key in keys}
         check_one_setting_each(settings, results)
-        _emit(baseline_frame(records, _names(metrics)).to_csv(index=False), output)
-        notes = failure_notes(split_records(records)[1]) if not records.empty else []
+        _emit(frame.to_csv(index=False), output)
+        notes = (failure_notes(split_records(records)[1]) if not records.empty else []) + unreadable
         if output is not None:
             click.echo(f"wrote {write_environment(output, results_environment(results))} and "
                        f"{write_settings(output, settings)}", err=True)
@@ -157,10 +160,11 @@ def regress(results: Path, baseline: Path, tolerance: float, alpha: float, requi
                         "of the runs under test (e.g. the --results of `nasbench suite`)")
     exact, note = exactness(baseline, read_environment(baseline), results_environment(results), require_pinned)
     recorded = read_settings(baseline)
-    current = results_settings(results)
+    unreadable: list[str] = []
+    current = results_settings(results, unreadable)
     changes = settings_changes(recorded, current) if recorded is not None else {}
     comparison = compare(expected, records, tolerance, alpha, exact=exact, other_settings=changes)
-    comparison.notes[:0] = [note, *unchecked_settings(expected, recorded, settings_path(baseline))]
+    comparison.notes[:0] = [note, *unchecked_settings(expected, recorded, settings_path(baseline)), *unreadable]
     click.echo(report(comparison, tolerance, alpha), nl=False)
     if comparison.failed:
         raise SystemExit(1)
@@ -198,9 +202,11 @@ def epochs(results: Path, metric: str | None, fmt: str, output: Path | None) -> 
     from harness.report.epochs import epoch_table, render_epochs
 
     notes: list[str] = []
-    frame, column = epoch_table(results, metric, notes)
-    for note in notes:
-        click.echo(f"note: {note}", err=True)
+    try:
+        frame, column = epoch_table(results, metric, notes)
+    finally:  # a damaged file may be why nothing is left to tabulate; the trajectories and records both note it
+        for note in dict.fromkeys(notes):
+            click.echo(f"note: {note}", err=True)
     _emit(frame.to_csv(index=False) if fmt == "csv" else render_epochs(frame, column), output)
 
 

@@ -64,6 +64,10 @@ def load_records(root: Path, include_failed: bool = False, notes: list[str] | No
     return pd.DataFrame(rows)
 
 
+TEXT_COLUMNS = ["arch"]
+"""The trajectory's only columns that are not numbers (the epoch's argmax architecture)."""
+
+
 def read_trajectory(path: Path) -> pd.DataFrame:
     """A ``trajectory.csv`` whose every row is complete; a cut or garbled file is a ``CorruptFile``."""
     try:
@@ -76,6 +80,11 @@ def read_trajectory(path: Path) -> pd.DataFrame:
     frame = pd.read_csv(io.StringIO(text))
     if "epoch" not in frame or (len(frame) and not pd.api.types.is_numeric_dtype(frame["epoch"])):
         raise CorruptFile(f"{path} has no numeric epoch column; {SKIP_HINT}")
+    for column in frame.columns.drop(TEXT_COLUMNS, errors="ignore"):
+        garbled = pd.to_numeric(frame[column], errors="coerce").isna() & frame[column].notna()
+        if garbled.any():
+            raise CorruptFile(f"{path} has a value that is not a number in column {column} "
+                              f"(row {int(garbled.to_numpy().argmax()) + 2}); {SKIP_HINT}")
     return frame
 
 

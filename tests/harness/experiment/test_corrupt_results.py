@@ -174,8 +174,9 @@ def test_retry_failed_redoes_a_seed_whose_record_is_damaged(templates, tmp_path,
     assert redone["metrics"] == pristine["metrics"]
 
 
-@pytest.mark.parametrize("content", [b"", b"epoch,arch,valid_acc\n1,|a|,50.0\n2,|a", b"\xff\x00 not csv"],
-                         ids=["empty", "cut-mid-line", "garbage"])
+@pytest.mark.parametrize("content", [b"", b"epoch,arch,valid_acc\n1,|a|,50.0\n2,|a", b"\xff\x00 not csv",
+                                     b"epoch,arch,valid_acc\n1,|a|,50.0\n2,|a|,abc\n"],
+                         ids=["empty", "cut-mid-line", "garbage", "text-for-a-number"])
 def test_a_damaged_trajectory_is_left_out_of_plots_with_a_note(templates, tmp_path, content):
     results = copy_of(templates, "finished", tmp_path)
     trajectory = seed_folder(results, 1) / "trajectory.csv"
@@ -183,6 +184,8 @@ def test_a_damaged_trajectory_is_left_out_of_plots_with_a_note(templates, tmp_pa
     plot = nasbench("plot", results, "--format", "png", "--output-dir", tmp_path / "plots")
     assert plot.exit_code == 0, plot.output
     assert f"note: {trajectory}" in plot.output and "Traceback" not in plot.output
+    epochs = nasbench("epochs", results)  # these runs query no benchmark per epoch: an error line after the note
+    assert f"note: {trajectory}" in epochs.output and "Traceback" not in epochs.output
     table = nasbench("table", results)
     assert table.exit_code == 0 and "note:" not in table.output
 
