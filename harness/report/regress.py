@@ -15,6 +15,8 @@ baseline's (``settings.py``) fails as SETTINGS instead of reading as a regressio
 """
 from __future__ import annotations
 
+import csv
+import io
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,10 +59,19 @@ def read_baseline(path: Path) -> pd.DataFrame:
         raise UserError(f"baseline {path} is a folder; pass the baseline CSV (from `nasbench table RESULTS "
                         "--format baseline`)")
     try:
-        frame = pd.read_csv(path, dtype={key: str for key in KEYS}, keep_default_na=False)
+        text = path.read_text()
+        frame = pd.read_csv(io.StringIO(text), dtype={key: str for key in KEYS}, keep_default_na=False)
     except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise UserError(f"baseline {path} is not a readable CSV ({exc}); regenerate it with "
                         "`nasbench table RESULTS --format baseline`") from None
+    if not text.endswith("\n"):  # a cut last value would read as a real one
+        raise UserError(f"baseline {path} is cut off (its last line has no end); regenerate it with "
+                        "`nasbench table RESULTS --format baseline`")
+    rows = list(csv.reader(io.StringIO(text)))
+    ragged = [number for number, row in enumerate(rows[1:], start=2) if row and len(row) != len(rows[0])]
+    if ragged:
+        raise UserError(f"baseline {path} has rows {ragged} with another number of fields than its header; "
+                        "regenerate it with `nasbench table RESULTS --format baseline`")
     missing = [c for c in BASELINE_COLUMNS if c not in frame]
     if missing or frame.empty:
         raise UserError(f"baseline {path} lacks columns {missing or BASELINE_COLUMNS} or rows; "

@@ -45,19 +45,23 @@ def settings_key(label: str, method: str, space: str, dataset: str) -> str:
     return f"{label} [{method}, {space}-{dataset}]"
 
 
-def results_settings(root: Path) -> dict[str, dict[str, str] | str]:
+def results_settings(root: Path, notes: list[str] | None = None) -> dict[str, dict[str, str] | str]:
     """Per baseline key (label, method, space, dataset), the settings of its finished runs under
     ``root``; ``"mixed"`` when its runs disagree.
 
-    Runs without a readable ``config.json`` (or record) are left out: the reports name them.
+    Runs without a readable record are left out (the reports name them); those without a readable
+    ``config.json`` too, each with a line in ``notes``.
     """
     found: dict[str, list[dict[str, str]]] = {}
     for path, record in finished_records(root):
+        config_path = path.parent / CONFIG
         try:
-            config = json.loads((path.parent / CONFIG).read_text())
+            config = json.loads(config_path.read_text())
         except (OSError, ValueError):
-            continue
+            config = None
         if not isinstance(config, dict):
+            if notes is not None:
+                notes.append(f"{config_path} is missing or damaged, so the settings of this run are not checked")
             continue
         settings = run_settings(config)
         key = settings_key(*(str(record[field]) for field in ("label", "method", "space", "dataset")))
@@ -118,5 +122,9 @@ def unchecked_settings(baseline_rows: pd.DataFrame, recorded: dict[str, dict[str
                 "regressions; remake it to record them"]
     keys = {settings_key(*row) for row in baseline_rows[["label", "method", "space", "dataset"]].itertuples(
         index=False, name=None)}
+    stray = sorted(key for key in recorded if key not in keys)
+    if stray:
+        raise UserError(f"{path} lists {', '.join(stray)}, which the baseline CSV has no rows for: one of the two "
+                        f"is cut or damaged; {REMAKE}")
     return [f"{key}: the baseline records no settings for it in {path}, so they are not checked"
             for key in sorted(keys) if key not in recorded]

@@ -57,6 +57,10 @@ def files(tmp_path_factory) -> dict[str, Path]:
     torch.save({"not": "the benchmark"}, paths["x.pth"])
     paths["baseline.csv"].write_text("label,method,space,dataset,seed,metric,value\n"
                                      "darts,darts,nb201,cifar10,0,cifar10/test_acc,90\n")
+    paths["baseline-cut.csv"] = root / "baseline-cut.csv"
+    paths["baseline-cut.csv"].write_text(paths["baseline.csv"].read_text() + "darts,darts,nb201,cifar10,1,cifar10/te")
+    paths["baseline-extra.csv"] = root / "baseline-extra.csv"
+    paths["baseline-extra.csv"].write_text(paths["baseline.csv"].read_text().replace(",90\n", ",90,extra\n"))
     for seed in range(3):
         write_run(paths["results"], "darts", seed, {"cifar10/test_acc": 90.0 + seed},
                   trajectory=[{"epoch": 1, "arch": ARCH, "skip_connect": 1, "cifar10/test_acc": 80.0}])
@@ -202,6 +206,9 @@ CASES: list[tuple[list[str], str]] = [
     (["regress", "{results}", "--baseline", "{garbage.csv}"], "is not a readable CSV"),
     (["regress", "{results}", "--baseline", "{table.csv}"], "lacks columns"),
     (["regress", "{results}", "--baseline", "{ragged.csv}"], "is not a readable CSV (Error tokenizing data"),
+    (["regress", "{results}", "--baseline", "{baseline-cut.csv}"], "is cut off (its last line has no end)"),
+    (["regress", "{results}", "--baseline", "{baseline-extra.csv}"],
+     "has rows [2] with another number of fields than its header"),
     (["regress", "{empty}", "--baseline", "{baseline.csv}"], "no run records under"),
     (["regress", "{results}", "--baseline", "{baseline.csv}", "--tolerance", "-1"], "--tolerance must be"),
     (["regress", "{results}", "--baseline", "{baseline.csv}", "--tolerance", "nan"], "--tolerance must be"),

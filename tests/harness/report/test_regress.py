@@ -329,3 +329,39 @@ def test_a_damaged_settings_file_is_one_line(tmp_path: Path, text: str, message:
     settings_path(baseline).write_text(text)
     result = _regress(baseline, _configured(tmp_path / "now", BASE))
     assert result.exit_code != 0 and message in result.output and "Traceback" not in result.output
+
+
+def test_runs_without_a_readable_config_say_their_settings_are_not_checked(tmp_path: Path) -> None:
+    baseline = _baseline_of(tmp_path, _configured(tmp_path / "base", BASE, search={"epochs": 3}))
+    now = _configured(tmp_path / "now", BASE, search={"epochs": 5})
+    damaged = sorted(now.rglob("config.json"))
+    for config_file in damaged:
+        config_file.write_text("{")
+    result = _regress(baseline, now)
+    assert "SETTINGS" not in result.output  # it cannot tell, and says so for every run
+    for config_file in damaged:
+        assert f"note: {config_file} is missing or damaged, so the settings of this run are not checked" in result.output
+    made = CliRunner().invoke(_cli(), ["table", str(now), "--format", "baseline", "--output", str(tmp_path / "b.csv")])
+    assert made.exit_code == 0 and f"note: {damaged[0]} is missing or damaged" in made.output
+
+
+def test_a_settings_file_listing_a_label_the_baseline_has_no_rows_for_is_refused(tmp_path: Path) -> None:
+    base = _configured(_configured(tmp_path / "base", BASE), BASE, label="balenas")
+    baseline = _baseline_of(tmp_path, base)
+    lines = baseline.read_text().splitlines(keepends=True)
+    baseline.write_text("".join(line for line in lines if not line.startswith("balenas,")))  # cut at a line end
+    result = _regress(baseline, base)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert (f"{settings_path(baseline)} lists balenas [balenas, nb201-digits], which the baseline CSV has no rows "
+            "for: one of the two is cut or damaged") in result.output
+
+
+def test_a_baseline_of_some_metrics_records_the_settings_of_its_rows_only(tmp_path: Path) -> None:
+    base = _configured(tmp_path / "base", BASE)
+    write_run(base, "random", 0, {"other/acc": 50.0}, dataset="digits", config={"seed": 0, "label": "random"})
+    target = tmp_path / "baseline.csv"
+    made = CliRunner().invoke(_cli(), ["table", str(base), "--format", "baseline", "--metrics", "digits/test_acc",
+                                       "--output", str(target)])
+    assert made.exit_code == 0, made.output
+    assert list(json.loads(settings_path(target).read_text())) == ["darts [darts, nb201-digits]"]
+    assert _regress(target, base).exit_code == 0
