@@ -60,6 +60,16 @@ def reads_a_file(benchmark: str) -> bool:
     return options is not None and "file" in options.model_fields
 
 
+def note_spare_threads(threads: int) -> None:
+    """More threads than cores only wait on each other: a run with 64 on 2 cores took 10× as long as with 1."""
+    from harness.experiment.seed_workers import usable_cores
+
+    cores = usable_cores()
+    if threads > cores:
+        click.echo(f"note: --threads {threads} is more than the {cores} cores this process may use; "
+                   f"the extra threads make it slower, not faster (try --threads {cores} or fewer)", err=True)
+
+
 def user_config_from_options(dataset_dir: str | None, space: str | None, selector: str | None,
                              benchmarks: tuple[str, ...], benchmark_file: str | None, epochs: int | None,
                              label: str | None, track_hessian: bool, amp: bool,
@@ -132,6 +142,7 @@ def run(method: str, dataset: str | None, data_dir: str | None, space: str | Non
                                     track_hessian, amp, assignments)
     if threads is not None:
         user["threads"] = threads
+        note_spare_threads(threads)
     presets = get_plugins()["method"]
     if epochs and method in presets and presets.create(method).defaults.get("search", {}).get("epochs") == 0:
         click.echo(f"note: {method} searches nothing, so --epochs {epochs} changes nothing", err=True)
@@ -184,6 +195,7 @@ def bench_command(method: str, space: str | None, channels: int | None, cells: i
     user = merge({"space": {"options": options}, "search": {"batch_size": batch_size}}, user)
     torch_device = resolve_device(device)
     if threads is not None:
+        note_spare_threads(threads)
         torch.set_num_threads(threads)
     report = bench(get_plugins(), method, user, resolution, torch_device, steps, repeats, eval_images,
                    stacked_seeds=stacked_seeds)

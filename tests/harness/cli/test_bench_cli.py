@@ -4,9 +4,11 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 from click.testing import CliRunner
 
 from harness.cli.main import build_cli
+from harness.experiment import seed_workers
 from harness.experiment.bench import CIFAR10_SEARCH_HALF
 
 TINY = ["-C", "2", "-N", "1", "--resolution", "8", "--batch-size", "8", "--steps", "2", "--repeats", "1",
@@ -65,3 +67,16 @@ def test_bench_times_stacked_seeds_and_says_when_a_method_cannot_stack():
     refused = CliRunner().invoke(build_cli(), ["bench", *TINY, "--stacked-seeds", "2", "--set", "optimizer.options.order=2"])
     assert refused.exit_code == 2 and "cannot train stacked here" in refused.output and "Traceback" not in refused.output
     assert bench()["stacked_step_seconds"] is None
+
+
+def test_more_threads_than_cores_get_a_note(monkeypatch):
+    monkeypatch.setattr(seed_workers, "usable_cores", lambda: 2)
+    threads = torch.get_num_threads()
+    try:
+        spare = CliRunner().invoke(build_cli(), ["bench", *TINY, "--threads", "3"])
+        fitting = CliRunner().invoke(build_cli(), ["bench", *TINY, "--threads", "2"])
+    finally:
+        torch.set_num_threads(threads)
+    assert spare.exit_code == 0 and fitting.exit_code == 0, spare.output + fitting.output
+    assert "note: --threads 3 is more than the 2 cores this process may use" in spare.output
+    assert "note: --threads" not in fitting.output
