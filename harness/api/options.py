@@ -20,9 +20,11 @@ from harness.api.errors import UserError
 
 
 class Options(BaseModel):
-    """Base of every component's options: unknown keys are errors, instances are read-only."""
+    """Base of every component's options: unknown keys are errors, instances are read-only, and
+    numbers are finite (an infinite learning rate would pass every range and fail only mid-run)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, arbitrary_types_allowed=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, arbitrary_types_allowed=True,
+                              allow_inf_nan=False)
 
 
 class NoOptions(Options):
