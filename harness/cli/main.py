@@ -10,6 +10,7 @@ import click
 
 from harness.api.errors import UserError
 from harness.api.options import describe_options
+from harness.cli.interrupts import resumable
 from harness.cli.report import add_report_commands, execution_options, parse_executor_options
 from harness.experiment.config import merge, parse_assignment
 from harness.experiment.schema import DatasetSection
@@ -149,7 +150,8 @@ def run(method: str, dataset: str | None, data_dir: str | None, space: str | Non
     task = Task(method, dataset, user, tuple(parse_seeds(seeds)), device, str(Path(results_root).resolve()),
                 retry_failed, loggers=loggers, reuse_supernets=reuse_supernets, stack_seeds=stack_seeds,
                 workers=workers)
-    folders = execute([task], executor, parse_executor_options(executor_options))
+    with resumable():
+        folders = execute([task], executor, parse_executor_options(executor_options))
     experiment = folders[0].parent
     skipped: list[str] = []
     records = load_records(experiment, include_failed=True, notes=skipped)

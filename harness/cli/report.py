@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from harness.api.errors import UserError
+from harness.cli.interrupts import resumable
 from harness.experiment.config import merge, parse_assignment
 from harness.experiment.seeds import parse_seeds
 from harness.report.formats import FORMATS
@@ -240,8 +241,9 @@ def suite(suite_file: Path, results_dir: Path | None, dry_run: bool, reuse_super
             click.echo(f"note: {problem}; the suite cannot run here as it is", err=True)
         return
     root = results_dir or Path("results") / "suites" / loaded.name
-    click.echo(run_suite(loaded, plan, root, where, executor, options, loggers, reuse_supernets, stack_seeds, workers),
-               nl=False)
+    with resumable():
+        summary = run_suite(loaded, plan, root, where, executor, options, loggers, reuse_supernets, stack_seeds, workers)
+    click.echo(summary, nl=False)
     click.echo(f"wrote {root / 'table.md'} and {root / 'table.csv'}", err=True)
 
 

@@ -349,7 +349,7 @@ def markdown_grid(header: list[str], body: list[list[str]], left: int = 1) -> st
     """A GitHub-flavoured Markdown table; the first ``left`` columns are left-aligned."""
     align = [":--" if i < left else "--:" for i in range(len(header))]
     lines = [header, align, *body]
-    return "\n".join("| " + " | ".join(cells) + " |" for cells in lines)
+    return "\n".join("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |" for cells in lines)
 
 
 def _key_cells(table: Table, row: pd.Series) -> list[str]:

@@ -286,6 +286,7 @@ def test_sigterm_stops_a_side_by_side_run_quietly_and_resumably(tmp_path, alone)
     run.send_signal(signal.SIGTERM)
     _, err = run.communicate(timeout=60)
     assert run.returncode == 128 + signal.SIGTERM and "Traceback" not in err
+    assert "the same command resumes the others from their last epoch checkpoint" in err
     assert records(execute([task(tmp_path, workers="2")])) == alone
 
 

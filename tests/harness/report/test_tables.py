@@ -58,6 +58,12 @@ def test_markdown_cells_are_mean_pm_sample_std(results: Path) -> None:
     assert "95% confidence intervals" in text
 
 
+def test_a_pipe_in_a_label_stays_inside_its_markdown_cell(tmp_path: Path) -> None:
+    write_run(tmp_path, "a|b", 0, {"cifar10/test_acc": 90.0}, method="darts")
+    rows = [line for line in render_table(_records(tmp_path), "markdown").splitlines() if line.startswith("| a")]
+    assert rows == ["| a\\|b | 1 | 90.00 | 100 | 2000 |"]
+
+
 def test_csv_has_student_t_intervals(results: Path) -> None:
     cells = pd.read_csv(io.StringIO(render_table(_records(results), "csv")))
     cells = cells[cells["column"] == "cifar10/test_acc"].set_index("label")
