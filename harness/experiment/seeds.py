@@ -20,14 +20,14 @@ def parse_seeds(text: str) -> list[int]:
         part = part.strip()
         try:
             if "-" in part:
-                low, high = (int(x) for x in part.split("-", 1))
+                low, high = (_integer(x) for x in part.split("-", 1))
                 if high < low:
-                    raise ValueError
+                    raise UserError(f"--seeds '{text}': the range {part} runs backwards; write {high}-{low}")
                 if high - low >= MAX_SEEDS:
                     raise UserError(f"--seeds '{text}': {high - low + 1} seeds; at most {MAX_SEEDS} per command")
                 seeds.extend(range(low, high + 1))
             elif part:
-                seeds.append(int(part))
+                seeds.append(_integer(part))
         except ValueError:
             raise UserError(f"--seeds '{text}': expected a range like 0-3, a list like 0,2,5, or both") from None
     if not seeds or any(s < 0 for s in seeds):
@@ -35,6 +35,13 @@ def parse_seeds(text: str) -> list[int]:
     if max(seeds) > MAX_SEED or len(seeds) > MAX_SEEDS:
         raise UserError(f"--seeds '{text}': seeds go up to {MAX_SEED}, at most {MAX_SEEDS} per command")
     return list(dict.fromkeys(seeds))
+
+
+def _integer(text: str) -> int:
+    """``int`` for ASCII digits only: Python's also takes other scripts' digits (``٣``) and ``_`` separators."""
+    if not (text.isascii() and text.strip().isdigit()):
+        raise ValueError(text)
+    return int(text)
 
 
 def seed_everything(seed: int) -> None:

@@ -14,9 +14,11 @@ def test_seed_ranges_and_lists():
     assert parse_seeds("0-3") == [0, 1, 2, 3]
     assert parse_seeds("0,2,5") == [0, 2, 5]
     assert parse_seeds("1-2,7") == [1, 2, 7]
-    for bad in ("", "a", "3-1", "-1"):
-        with pytest.raises(UserError):
+    for bad in ("", "a", "-1", "٣", "1_0", "٣-5"):
+        with pytest.raises(UserError, match="expected a range like 0-3|at least one non-negative seed"):
             parse_seeds(bad)
+    with pytest.raises(UserError, match="the range 3-1 runs backwards; write 1-3"):
+        parse_seeds("0,3-1")
 
 
 def test_set_parses_json_values_into_nested_keys():
