@@ -15,7 +15,7 @@ import pandas as pd
 from harness.api.errors import UserError
 from harness.report.plots import accuracy_metric
 from harness.report.tables import group_notes, markdown_grid
-from harness.store.records import load_records, load_trajectories
+from harness.store.records import load_records, load_trajectories, no_trajectories
 
 EPOCH_COLUMNS = ["label", "seed", "best_epoch", "best", "best_skip", "final_epoch", "final", "final_skip", "chosen",
                  "best_minus_final"]
@@ -44,8 +44,7 @@ def epoch_table(root: Path, metric: str | None = None, notes: list[str] | None =
     """The per-seed frame of every finished run under ``root`` and the metric it used."""
     trajectories = load_trajectories(root, notes)
     if trajectories.empty:
-        raise UserError(f"no readable trajectories under {root}; methods that search nothing (random, zero-cost) "
-                        "write none")
+        raise UserError(no_trajectories(root))
     finished = trajectories[trajectories["status"].eq("finished")]
     column = accuracy_metric(finished, metric)
     if column is None:

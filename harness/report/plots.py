@@ -16,8 +16,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from harness.api.errors import UserError
-from harness.report.tables import headline_metrics, metric_title, metric_titles
-from harness.store.records import load_trajectories
+from harness.report.tables import group_notes, headline_metrics, metric_title, metric_titles
+from harness.store.records import load_records, load_trajectories, no_trajectories
 from harness.store.run_folder import write_problem
 
 PLOT_FORMATS = ("png", "pdf", "svg")
@@ -129,14 +129,15 @@ def plot_results(root: Path, output_dir: Path, formats: list[str] | None = None,
     report = PlotReport()
     trajectories = load_trajectories(root, report.notes)
     if trajectories.empty:
-        raise UserError(f"no readable trajectories under {root}; run `nasbench run ...` first or pass the right folder"
-                        + (f" ({report.notes[0]})" if report.notes else ""))
+        raise UserError(no_trajectories(root) + (f" ({report.notes[0]})" if report.notes else ""))
     finished = trajectories[trajectories["status"].eq("finished")]
     failed_runs = trajectories[~trajectories["status"].eq("finished")].groupby(["method", "space", "dataset", "seed"]).ngroups
     if failed_runs:
         report.notes.append(f"{failed_runs} failed run(s) left out of the plots")
     if finished.empty:
         raise UserError(f"every run under {root} failed; nothing to plot")
+    records = load_records(root, notes=[])  # damaged records are already in report.notes
+    report.notes += group_notes(records[records["status"].eq("finished")])
     combinations = finished.groupby(["space", "dataset"], sort=True)
     for (space, dataset), runs in combinations:
         where = f"{space}-{dataset}"

@@ -68,6 +68,16 @@ TEXT_COLUMNS = ["arch"]
 """The trajectory's only columns that are not numbers (the epoch's argmax architecture)."""
 
 
+def no_trajectories(root: Path) -> str:
+    """Why ``root`` has no trajectory to show: seeds still running (or interrupted), or none at all."""
+    unfinished = [path.parent for path in root.rglob(TRAJECTORY)
+                  if RUN_FOLDER.fullmatch(path.parent.name) and not (path.parent / RECORD).exists()]
+    if unfinished:
+        return (f"no finished run under {root}: {len(unfinished)} seed(s) have epochs but no record yet (still "
+                "running, or interrupted: the same command finishes them)")
+    return f"no readable trajectories under {root}; methods that search nothing (random, zero-cost) write none"
+
+
 def read_trajectory(path: Path) -> pd.DataFrame:
     """A ``trajectory.csv`` whose every row is complete; a cut or garbled file is a ``CorruptFile``."""
     try:

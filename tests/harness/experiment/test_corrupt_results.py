@@ -190,6 +190,12 @@ def test_a_damaged_trajectory_is_left_out_of_plots_with_a_note(templates, tmp_pa
     assert table.exit_code == 0 and "note:" not in table.output
 
 
+def test_reports_on_seeds_without_a_record_yet_say_so(templates, tmp_path):
+    results = copy_of(templates, "interrupted", tmp_path)
+    for command in (["epochs", results], ["plot", results, "--output-dir", tmp_path / "plots"]):
+        one_error_line(nasbench(*command), "1 seed(s) have epochs but no record yet (still running, or interrupted")
+
+
 def test_every_trajectory_damaged_is_one_line(templates, tmp_path):
     results = copy_of(templates, "finished", tmp_path)
     for trajectory in results.rglob("trajectory.csv"):

@@ -151,3 +151,12 @@ def test_a_trajectory_with_a_header_and_no_epoch_is_nothing_to_plot(results: Pat
     _assert_images(report.files)
     trajectories = load_trajectories(results)
     assert set(trajectories.loc[trajectories["label"] == "balenas", "seed"]) == {1, 2, 9}
+
+
+def test_a_label_merging_two_configurations_gets_a_note(tmp_path: Path) -> None:
+    root = tmp_path / "runs"
+    for seed, config_hash in ((0, "cfg-a"), (1, "cfg-b")):
+        write_run(root, "darts", seed, {"cifar10/test_acc": 54.0}, trajectory=_trajectory(seed, slope=1.0),
+                  config_hash=config_hash)
+    report = plot_results(root, tmp_path / "plots", formats=["png"])
+    assert "row 'darts' (nb201-cifar10) merges 2 configurations (cfg-a, cfg-b); give them distinct labels" in report.notes
