@@ -64,8 +64,10 @@ def load_records(root: Path, include_failed: bool = False, notes: list[str] | No
     return pd.DataFrame(rows)
 
 
-TEXT_COLUMNS = ["arch"]
-"""The trajectory's only columns that are not numbers (the epoch's argmax architecture)."""
+NUMBER_COLUMNS = frozenset({"epoch", "skip_connect", "train_loss", "train_acc", "valid_acc", "valid_loss", "lr",
+                            "seconds", "images_per_second", "hessian_eigenvalue"})
+"""The trajectory's own numeric columns; metrics (``cifar10/test_acc``, ``opt/sigma_mean``) are numbers too,
+while a space's description of the architecture (``arch``, NB101's ``nb101_spec``) may be text."""
 
 
 def no_trajectories(root: Path) -> str:
@@ -90,7 +92,7 @@ def read_trajectory(path: Path) -> pd.DataFrame:
     frame = pd.read_csv(io.StringIO(text))
     if "epoch" not in frame or (len(frame) and not pd.api.types.is_numeric_dtype(frame["epoch"])):
         raise CorruptFile(f"{path} has no numeric epoch column; {SKIP_HINT}")
-    for column in frame.columns.drop(TEXT_COLUMNS, errors="ignore"):
+    for column in [c for c in frame.columns if "/" in str(c) or c in NUMBER_COLUMNS]:
         garbled = pd.to_numeric(frame[column], errors="coerce").isna() & frame[column].notna()
         if garbled.any():
             raise CorruptFile(f"{path} has a value that is not a number in column {column} "

@@ -87,15 +87,20 @@ class InterruptAfterFirstEpoch:
             raise KeyboardInterrupt
 
 
-def test_an_interrupted_stack_resumes_stacked_and_ends_as_an_uninterrupted_one(tmp_path):
-    straight, interrupted = tmp_path / "straight", tmp_path / "interrupted"
-    invoke("--method", "darts", *TINY, "--stack-seeds", "on", "--results", str(straight))
+def interrupt_a_stack(results):
+    """Two stacked seeds stopped by Ctrl-C after their first epoch."""
     stopper = InterruptAfterFirstEpoch()
     get_plugins().manager.register(stopper)
     try:
-        assert invoke("--method", "darts", *TINY, "--stack-seeds", "on", "--results", str(interrupted)).exit_code == 1
+        assert invoke("--method", "darts", *TINY, "--stack-seeds", "on", "--results", str(results)).exit_code == 1
     finally:
         get_plugins().manager.unregister(stopper)
+
+
+def test_an_interrupted_stack_resumes_stacked_and_ends_as_an_uninterrupted_one(tmp_path):
+    straight, interrupted = tmp_path / "straight", tmp_path / "interrupted"
+    invoke("--method", "darts", *TINY, "--stack-seeds", "on", "--results", str(straight))
+    interrupt_a_stack(interrupted)
     assert len(list(interrupted.rglob("checkpoint.pt"))) == 2 and not list(interrupted.rglob("record.json"))
     result = invoke("--method", "darts", *TINY, "--stack-seeds", "on", "--results", str(interrupted))
     assert result.output.count("resuming after epoch 1") == 2
@@ -109,12 +114,7 @@ def test_an_interrupted_stack_resumes_stacked_and_ends_as_an_uninterrupted_one(t
 
 
 def test_a_stack_resumed_alone_under_another_torch_records_both_environments(tmp_path, monkeypatch):
-    stopper = InterruptAfterFirstEpoch()
-    get_plugins().manager.register(stopper)
-    try:
-        assert invoke("--method", "darts", *TINY, "--stack-seeds", "on", "--results", str(tmp_path)).exit_code == 1
-    finally:
-        get_plugins().manager.unregister(stopper)
+    interrupt_a_stack(tmp_path)
     versions = runner.versions
     monkeypatch.setattr(runner, "versions", lambda: {**versions(), "torch": "9.9"})
     result = invoke("--method", "darts", *TINY, "--stack-seeds", "off", "--workers", "1", "--results", str(tmp_path))
