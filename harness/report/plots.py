@@ -17,7 +17,7 @@ from matplotlib.ticker import MaxNLocator
 
 from harness.api.errors import UserError
 from harness.report.tables import group_notes, headline_metrics, metric_title, metric_titles
-from harness.store.records import load_records, load_trajectories, no_trajectories
+from harness.store.records import load_trajectories, no_trajectories
 from harness.store.run_folder import write_problem
 
 PLOT_FORMATS = ("png", "pdf", "svg")
@@ -136,8 +136,8 @@ def plot_results(root: Path, output_dir: Path, formats: list[str] | None = None,
         report.notes.append(f"{failed_runs} failed run(s) left out of the plots")
     if finished.empty:
         raise UserError(f"every run under {root} failed; nothing to plot")
-    records = load_records(root, notes=[])  # damaged records are already in report.notes
-    report.notes += group_notes(records[records["status"].eq("finished")])
+    runs = finished.drop_duplicates("path")
+    report.notes += group_notes(runs.assign(config_hash=[Path(path).parent.name for path in runs["path"]]))
     combinations = finished.groupby(["space", "dataset"], sort=True)
     for (space, dataset), runs in combinations:
         where = f"{space}-{dataset}"
