@@ -11,7 +11,7 @@ import random
 import sys
 import time
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
@@ -424,13 +424,16 @@ def base_record(run: Run) -> dict[str, Any]:
     run (an interrupted run resumed elsewhere, or stacked then alone, is not the same bits as either)."""
     context = run.context
     environments = run_environments(run)
-    merged = {key: _one_or_mixed(environment.get(key, "unknown") for environment in environments)
-              for key in environments[-1]}
+
+    def merged(key: str) -> str:
+        distinct = sorted({environment.get(key, "unknown") for environment in environments})
+        return distinct[0] if len(distinct) == 1 else "mixed: " + ", ".join(distinct)
+
     return {
         **identity(context.config),
-        "versions": {key: merged[key] for key in versions()},
+        "versions": {key: merged(key) for key in versions()},
         "epochs": len(run.trajectory), "search_seconds": run.trainer.seconds,
-        "images_per_second": run.trainer.images_per_second(), "device": merged["device"],
+        "images_per_second": run.trainer.images_per_second(), "device": merged("device"),
         "peak_memory_mb": peak_memory_mb(context.device), "optimizer": run.optimizer.summary(),
         "supernet_from": run.supernet_from,
         "stacked_seeds": max(int(environment.get("stacked_seeds", 1)) for environment in environments),
@@ -446,11 +449,6 @@ def run_environments(run: Run) -> list[dict[str, str]]:
     """The environments of the epochs so far and of this process, each once."""
     current = computing_environment(run)
     return run.environments if current in run.environments else [*run.environments, current]
-
-
-def _one_or_mixed(values: Iterable[str]) -> str:
-    distinct = sorted(set(values))
-    return distinct[0] if len(distinct) == 1 else "mixed: " + ", ".join(distinct)
 
 
 def device_name(device: torch.device) -> str:

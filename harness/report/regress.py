@@ -15,7 +15,6 @@ baseline's (``settings.py``) fails as SETTINGS instead of reading as a regressio
 """
 from __future__ import annotations
 
-import csv
 import io
 import math
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from harness.report.environment import differences, environment_path
 from harness.report.settings import settings_key
 from harness.report.stats import clean, welch_p
 from harness.report.tables import BASELINE_COLUMNS, KEYS, baseline_frame, failure_notes, markdown_grid, split_records
+from harness.store.records import csv_damage
 
 MIN_SEEDS_FOR_TEST = 3
 EXACT_TOLERANCE = 1e-9
@@ -64,14 +64,8 @@ def read_baseline(path: Path) -> pd.DataFrame:
     except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise UserError(f"baseline {path} is not a readable CSV ({exc}); regenerate it with "
                         "`nasbench table RESULTS --format baseline`") from None
-    if not text.endswith("\n"):  # a cut last value would read as a real one
-        raise UserError(f"baseline {path} is cut off (its last line has no end); regenerate it with "
-                        "`nasbench table RESULTS --format baseline`")
-    rows = list(csv.reader(io.StringIO(text)))
-    ragged = [number for number, row in enumerate(rows[1:], start=2) if row and len(row) != len(rows[0])]
-    if ragged:
-        raise UserError(f"baseline {path} has rows {ragged} with another number of fields than its header; "
-                        "regenerate it with `nasbench table RESULTS --format baseline`")
+    if (damage := csv_damage(text)) is not None:
+        raise UserError(f"baseline {path} {damage}; regenerate it with `nasbench table RESULTS --format baseline`")
     missing = [c for c in BASELINE_COLUMNS if c not in frame]
     if missing or frame.empty:
         raise UserError(f"baseline {path} lacks columns {missing or BASELINE_COLUMNS} or rows; "

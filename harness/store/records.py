@@ -80,15 +80,26 @@ def no_trajectories(root: Path) -> str:
     return f"no readable trajectories under {root}; methods that search nothing (random, zero-cost) write none"
 
 
+def csv_damage(text: str) -> str | None:
+    """What shows that a CSV this harness writes whole was cut or edited: no text, a last line without
+    its end (a cut value would read as a real one), or rows with another number of fields than the header."""
+    if not text:
+        return "is empty"
+    if not text.endswith("\n"):
+        return "is cut off (its last line has no end)"
+    rows = list(csv.reader(io.StringIO(text)))
+    ragged = [number for number, row in enumerate(rows[1:], start=2) if len(row) != len(rows[0])]
+    return f"has rows {ragged} with another number of fields than its header" if ragged else None
+
+
 def read_trajectory(path: Path) -> pd.DataFrame:
     """A ``trajectory.csv`` whose every row is complete; a cut or garbled file is a ``CorruptFile``."""
     try:
         text = path.read_text()
     except (OSError, UnicodeDecodeError) as exc:
         raise CorruptFile(f"{path} cannot be read ({exc}); {SKIP_HINT}") from None
-    rows = list(csv.reader(io.StringIO(text)))
-    if not text.endswith("\n") or not rows or any(len(row) != len(rows[0]) for row in rows):
-        raise CorruptFile(f"{path} is cut off or garbled (rows of unequal length); {SKIP_HINT}")
+    if (damage := csv_damage(text)) is not None:
+        raise CorruptFile(f"{path} {damage}; {SKIP_HINT}")
     frame = pd.read_csv(io.StringIO(text))
     if "epoch" not in frame or (len(frame) and not pd.api.types.is_numeric_dtype(frame["epoch"])):
         raise CorruptFile(f"{path} has no numeric epoch column; {SKIP_HINT}")
