@@ -22,7 +22,7 @@ from harness.api.executors import Done, Executor, Task, Work, Worker, serve_task
 from harness.api.loggers import RunLogger, flat_items, numeric_items, run_name
 from harness.api.methods import Method
 from harness.api.optimizers import ArchOptimizer
-from harness.api.options import NoOptions, Options, describe_options, parse_options
+from harness.api.options import AdamBeta, NoOptions, Options, describe_options, parse_options
 from harness.api.proxies import Proxy
 from harness.api.run import Components, RunContext, SplitData
 from harness.api.selectors import Selection, SelectionContext, Selector
@@ -71,7 +71,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "arch_gradient", "Architecture", "ArchOptimizer", "augment", "Batch", "BatchStream", "Benchmark",
+    "AdamBeta", "arch_gradient", "Architecture", "ArchOptimizer", "augment", "Batch", "BatchStream", "Benchmark",
     "BenchmarkContext", "BenchmarkUnavailable", "Components", "Dataset", "DatasetInfo", "describe_options",
     "DivergedError", "Done", "Executor", "flat_items", "get_plugins", "hookimpl", "ImageSet", "iterate_once",
     "load_checkpoint", "locate_benchmark_file", "make_parent_folder", "Method", "nasbench_home", "NONE_OP",

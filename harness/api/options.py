@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from harness.api.errors import UserError
 
@@ -25,6 +25,10 @@ class Options(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, arbitrary_types_allowed=True,
                               allow_inf_nan=False)
+
+
+AdamBeta = Annotated[float, Field(ge=0.0, lt=1.0)]
+"""An option holding one of Adam's betas: a decay rate in [0, 1) (``tuple[AdamBeta, AdamBeta]``)."""
 
 
 class NoOptions(Options):

@@ -5,21 +5,17 @@ without importing torch.
 """
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from harness import Options
+from harness import AdamBeta, Options
 
 REFERENCE_DATA_SIZE = 25_000
 """``train_set_size`` of BaLeNAS's VAdam: CIFAR-10's search half."""
 
 SecondMoment = Literal["mean_of_squares", "square_of_mean"]
 DrawGradients = Literal["separate", "cumulative"]
-
-
-Beta = Annotated[float, Field(ge=0.0, lt=1.0)]
-"""An Adam beta: a decay rate in [0, 1)."""
 
 
 class BalenasOptions(Options):
@@ -36,7 +32,7 @@ class BalenasOptions(Options):
         "separate", description="separate: g_m at each draw (VAdam); cumulative: g_1+…+g_m, as BaLeNAS's closure "
                                 "leaves α.grad accumulating between draws")
     lr: float = Field(3e-4, gt=0, description="VAdam learning rate of μ")
-    betas: tuple[Beta, Beta] = Field((0.5, 0.999), description="VAdam betas (as DARTS' Adam)")
+    betas: tuple[AdamBeta, AdamBeta] = Field((0.5, 0.999), description="VAdam betas (as DARTS' Adam)")
     order: Literal[1, 2] = Field(1, description="1: first-order gradient; 2: unrolled")
     init_scale: float = Field(1e-3, ge=0, description="μ starts at init_scale·N(0, 1), as DARTS' α")
 

@@ -5,14 +5,11 @@ without importing torch.
 """
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
 from pydantic import Field
 
-from harness import Options
-
-Beta = Annotated[float, Field(ge=0.0, lt=1.0)]
-"""An Adam beta: a decay rate in [0, 1)."""
+from harness import AdamBeta, Options
 
 
 class DartsOptions(Options):
@@ -20,6 +17,6 @@ class DartsOptions(Options):
 
     order: Literal[1, 2] = Field(1, description="1: first-order gradient; 2: unrolled (DARTS Eq. 7-8)")
     lr: float = Field(3e-4, gt=0, description="Adam learning rate of α")
-    betas: tuple[Beta, Beta] = Field((0.5, 0.999), description="Adam betas of α")
+    betas: tuple[AdamBeta, AdamBeta] = Field((0.5, 0.999), description="Adam betas of α")
     weight_decay: float = Field(1e-3, ge=0, description="Adam weight decay of α")
     init_scale: float = Field(1e-3, ge=0, description="α starts at init_scale·N(0, 1)")
