@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import random
+from collections import Counter
 
 import numpy as np
 
@@ -34,7 +35,17 @@ def parse_seeds(text: str) -> list[int]:
         raise UserError(f"--seeds '{text}': give at least one non-negative seed, e.g. 0-3")
     if max(seeds) > MAX_SEED or len(seeds) > MAX_SEEDS:
         raise UserError(f"--seeds '{text}': seeds go up to {MAX_SEED}, at most {MAX_SEEDS} per command")
-    return list(dict.fromkeys(seeds))
+    if repeated := repeated_seeds(seeds):
+        raise UserError(f"--seeds '{text}': {repeated}; each seed is one run, name it once")
+    return seeds
+
+
+def repeated_seeds(seeds: list[int]) -> str | None:
+    """Words naming the seeds listed more than once (``"seeds 2, 3 given more than once"``), or None."""
+    twice = sorted(seed for seed, count in Counter(seeds).items() if count > 1)
+    if not twice:
+        return None
+    return f"seed{'s' if len(twice) > 1 else ''} {', '.join(map(str, twice))} given more than once"
 
 
 def _integer(text: str) -> int:

@@ -47,7 +47,7 @@ from harness.experiment.checks import resolve_config
 from harness.experiment.config import merge
 from harness.experiment.execute import execute
 from harness.experiment.seed_runs import check_data_dir
-from harness.experiment.seeds import MAX_SEED
+from harness.experiment.seeds import MAX_SEED, repeated_seeds
 from harness.plugin.manager import Plugins, get_plugins
 from harness.report.reported import ReportedRow, ReportedValue
 from harness.report.tables import benchmark_optima, build_table, markdown_grid, render
@@ -166,7 +166,9 @@ def _seeds(value: Any, path: Path) -> list[int]:
     if (not isinstance(value, list) or not value
             or not all(isinstance(s, int) and not isinstance(s, bool) and 0 <= s <= MAX_SEED for s in value)):
         raise UserError(f"{path}: suite.seeds must be a non-empty list of non-negative integers, e.g. [0, 1, 2]")
-    return list(dict.fromkeys(value))
+    if repeated := repeated_seeds(value):
+        raise UserError(f"{path}: suite.seeds has {repeated}; each seed is one run, name it once")
+    return value
 
 
 def _number(value: Any) -> bool:

@@ -18,6 +18,7 @@ TINY = ["--dataset", "synthetic", "--epochs", "1", "--device", "cpu", "--set", "
 SUITE_HEAD = '[suite]\nname = "s"\nseeds = [0]\ndataset = "synthetic"\n'
 SUITES = {
     "seeds-string": '[suite]\nseeds = "0"\n[[grid]]\nmethods = ["darts"]\n',
+    "seeds-repeated": '[suite]\nseeds = [0, 1, 0]\n[[grid]]\nmethods = ["darts"]\n',
     "epochs-string": SUITE_HEAD + '[suite.set]\n"search.epochs" = "abc"\n[[grid]]\nmethods = ["darts"]\n',
     "batch-zero": SUITE_HEAD + '[[grid]]\nmethods = ["darts"]\n[grid.set]\n"search.batch_size" = 0\n',
     "lr-negative": SUITE_HEAD + '[[grid]]\nmethods = ["darts"]\n[grid.set]\n"search.lr" = -1\n',
@@ -231,7 +232,8 @@ CASES: list[tuple[list[str], str]] = [
     (["suite", "{folder}"], "is a folder; pass a suite file"),
     (["suite", "{suite-garbage}"], "is not valid TOML"),
     *[(["suite", f"{{suite-{name}}}", "--dry-run"], fragment) for name, fragment in [
-        ("seeds-string", "suite.seeds must be"), ("epochs-string", "search.epochs' = 'abc'"),
+        ("seeds-string", "suite.seeds must be"), ("seeds-repeated", "suite.seeds has seed 0 given more than once"),
+        ("epochs-string", "search.epochs' = 'abc'"),
         ("batch-zero", "search.batch_size' = 0"), ("lr-negative", "search.lr' = -1"),
         ("search-number", "setting 'search' must be a table"), ("methods-string", "methods must be a non-empty list"),
         ("unknown-key", "unknown key(s) typo"), ("option-unknown", "unknown option 'nosuch'"),

@@ -19,6 +19,10 @@ def test_seed_ranges_and_lists():
             parse_seeds(bad)
     with pytest.raises(UserError, match="the range 3-1 runs backwards; write 1-3"):
         parse_seeds("0,3-1")
+    with pytest.raises(UserError, match="'0-3,2,0': seeds 0, 2 given more than once"):
+        parse_seeds("0-3,2,0")
+    with pytest.raises(UserError, match="seed 1 given more than once"):
+        parse_seeds("1,1")
 
 
 def test_set_parses_json_values_into_nested_keys():
