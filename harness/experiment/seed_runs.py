@@ -69,17 +69,20 @@ def run_seeds(method: str, dataset: str | None, user_config: dict[str, Any], see
     check_stack_mode(stack_seeds)
     plugins = get_plugins()
     config = resolve_config(plugins, method, dataset, user_config)
-    results.prepare_root(results_root)
     torch_device = resolve_device(device)
     if torch_device.type == "cpu" and config.get("threads"):
         torch.set_num_threads(int(config["threads"]))
     source = ReducedDataset.wrap(plugins["dataset"].create(config["dataset"]["name"]), config["dataset"])
     planned: list[Planned] = []
+    finished: set[Path] = set()
     for seed in seeds:  # every seed's record is read before any work: a damaged one stops nothing half-way
         seeded, folder = seed_folder(results_root, config, seed, torch_device)
-        if not retry_failed:
-            results.read_record(folder)  # a damaged record stops the command before any seed runs
+        previous = previous_record(folder, retry_failed)
+        if previous is not None and previous.get("status") == "finished":
+            finished.add(folder)
         planned.append((seed, seeded, folder))
+    if len(finished) < len(planned):  # only finished seeds: their folder is only read, and may be read-only
+        results.prepare_root(results_root)
     loaded: list[tuple[ImageSet, ImageSet]] = []
     supernets = results_root if reuse_supernets else None
     stack = stacks_seeds(stack_seeds, torch_device, config["search"])
@@ -92,11 +95,14 @@ def run_seeds(method: str, dataset: str | None, user_config: dict[str, Any], see
     def to_run(seed: int, folder: Path) -> bool:
         previous = previous_record(folder, retry_failed, seed)  # under the lock: another command may have finished it
         if previous is not None and not runs_again(previous, retry_failed):
-            again = "" if previous.get("status") == "finished" else "; --retry-failed runs it again"
-            print(f"{config['label']} seed {seed}: already {previous.get('status')} in {folder} (skipped{again})",
-                  file=sys.stderr)
+            say_skipped(seed, folder, str(previous.get("status")))
             return False
         return True
+
+    def say_skipped(seed: int, folder: Path, status: str) -> None:
+        again = "" if status == "finished" else "; --retry-failed runs it again"
+        print(f"{config['label']} seed {seed}: already {status} in {folder} (skipped{again})",
+              file=sys.stderr)
 
     def done(folder: Path) -> None:
         if on_seed_done is not None:
@@ -106,6 +112,10 @@ def run_seeds(method: str, dataset: str | None, user_config: dict[str, Any], see
     with ExitStack() as held:
         ready: list[Planned] = []
         for seed, seeded, folder in planned:
+            if folder in finished:  # a finished record is final: no lock needed to skip it
+                say_skipped(seed, folder, "finished")
+                done(folder)
+                continue
             lock = SeedLock(folder, results_root)
             if not lock.acquire(wait=False):
                 print(f"{config['label']} seed {seed}: being run by {lock.holder()}; back to it after the other seeds",

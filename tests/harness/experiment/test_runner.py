@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from harness import hookimpl
+from harness import UserError, hookimpl
 from harness.cli.main import build_cli
+from harness.experiment import seed_runs
 from harness.plugin.manager import get_plugins
 from harness.store.records import load_records, load_trajectories
 
@@ -47,6 +48,22 @@ def test_rerunning_skips_finished_seeds(tmp_path):
     assert result.exit_code == 0
     assert "already finished" in result.output
     assert len(list(tmp_path.rglob("record.json"))) == 1
+
+
+def test_rerunning_finished_seeds_writes_nothing_so_a_read_only_results_folder_still_gives_the_table(
+        tmp_path, monkeypatch):
+    invoke("--method", "random", *TINY, "--seeds", "0-1", "--workers", "1", "--results", str(tmp_path))
+    files = {path: path.stat().st_mtime_ns for path in tmp_path.rglob("*")}
+
+    def not_writable(*args, **kwargs):
+        raise UserError(f"cannot write {tmp_path}: the folder is not writable")
+
+    monkeypatch.setattr(seed_runs.results, "prepare_root", not_writable)  # root writes anyway: refuse as a mount would
+    monkeypatch.setattr(seed_runs.SeedLock, "acquire", not_writable)
+    result = invoke("--method", "random", *TINY, "--seeds", "0-1", "--results", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert result.output.count("already finished") == 2 and "| random |" in result.output
+    assert {path: path.stat().st_mtime_ns for path in tmp_path.rglob("*")} == files
 
 
 class InterruptAfterFirstEpoch:
