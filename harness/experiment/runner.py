@@ -135,10 +135,22 @@ def complete_run(run: Run, folder: Path, supernets: Path | None, failure: str | 
         record = failure_record(run, describe_exception(exc))
     results.write_json(folder / results.RECORD, record)
     results.remove_checkpoints(folder)
-    plugins.hook.nasbench_run_end(run=run.context, record=record)
+    announce_run_end(run, record)
     status = f"failed: {record['failure']}" if record["status"] == "failed" else f"{record['arch']}"
     print(f"{config['label']} seed {config['seed']}: {status}", file=sys.stderr)
     return record
+
+
+def announce_run_end(run: Run, record: dict[str, Any]) -> None:
+    """``nasbench_run_end``; the record is already written, so a plugin raising there (a logger that
+    cannot reach its server) costs one line, not the record or the seeds after it."""
+    try:
+        run.context.plugins.hook.nasbench_run_end(run=run.context, record=record)
+    except UserError:
+        raise
+    except Exception as exc:
+        print(f"{run.context.config['label']} seed {run.context.seed}: warning: a plugin's nasbench_run_end failed "
+              f"({describe_exception(exc)}); the record is kept as {record['status']}", file=sys.stderr)
 
 
 def build_run(plugins: Plugins, config: dict[str, Any], source: Dataset, loaded: tuple[ImageSet, ImageSet],

@@ -27,7 +27,7 @@ from harness.engine.stacked import unstackable_reason
 from harness.experiment.checks import resolve_config
 from harness.experiment.config import config_hash
 from harness.experiment.loggers import attached_loggers
-from harness.experiment.runner import Run, complete_run, prepare_run, run_one
+from harness.experiment.runner import Run, complete_run, describe_exception, prepare_run, run_one
 from harness.experiment.stacking import search_stacked
 from harness.plugin.manager import Plugins, get_plugins
 from harness.store import run_folder as results
@@ -171,14 +171,26 @@ def run_stacked(plugins: Plugins, ready: list[Planned], source: Dataset, loaded:
             print(f"{label}: seeds run one by one: {reason}", file=sys.stderr)
         group = []
     else:
-        for run, _ in group:
-            run.context.plugins.hook.nasbench_run_start(run=run.context)
-        failures = search_stacked([run for run, _ in group])
-        for (run, folder), failure in zip(group, failures):
+        stacked = [(run, folder) for run, folder in group if started(run, folder, supernets)]
+        failures = search_stacked([run for run, _ in stacked]) if stacked else []
+        for (run, folder), failure in zip(stacked, failures):
             complete_run(run, folder, supernets, failure, started=True)
     for run, folder in runs:
-        if all(run is not stacked for stacked, _ in group):
+        if all(run is not grouped for grouped, _ in group):
             complete_run(run, folder, supernets)
+
+
+def started(run: Run, folder: Path, supernets: Path | None) -> bool:
+    """``nasbench_run_start`` for a seed about to join a stack; one a plugin fails in is recorded as
+    failed, as it would be alone, and stays out of the stack."""
+    try:
+        run.context.plugins.hook.nasbench_run_start(run=run.context)
+    except UserError:
+        raise
+    except Exception as exc:
+        complete_run(run, folder, supernets, describe_exception(exc), started=True)
+        return False
+    return True
 
 
 def previous_record(folder: Path, retry_failed: bool, seed: int | None = None) -> dict[str, Any] | None:

@@ -65,7 +65,7 @@ class HardSample(ArchOptimizer):
         self.seen = [tuple(pair) for pair in state["seen"]]
 
 
-BROKEN: dict[str, int | None] = {"epoch": None, "interrupt": None, "attach": None}
+BROKEN: dict[str, int | None] = {"epoch": None, "interrupt": None, "attach": None, "start": None, "end": None}
 EVENTS: list[tuple[str, Any]] = []
 STEPS: list[tuple[int, int]] = []
 
@@ -83,6 +83,8 @@ class HardPlugin:
 
     @hookimpl
     def nasbench_run_start(self, run):
+        if BROKEN.get("start") == run.seed:
+            raise RuntimeError("tracking server refused the run")
         EVENTS.append(("start", run.resumed))
 
     @hookimpl
@@ -93,6 +95,8 @@ class HardPlugin:
 
     @hookimpl
     def nasbench_run_end(self, run, record):
+        if BROKEN.get("end") == run.seed:
+            raise KeyError("boom in run_end")
         EVENTS.append(("end", record["status"]))
 
 
@@ -100,7 +104,7 @@ class HardPlugin:
 def hard_plugin():
     EVENTS.clear()
     STEPS.clear()
-    BROKEN.update(epoch=None, interrupt=None, attach=None)
+    BROKEN.update(epoch=None, interrupt=None, attach=None, start=None, end=None)
     with plugin_installed(HardPlugin()) as plugins:
         yield plugins
 
@@ -162,6 +166,31 @@ def test_a_plugin_exception_is_a_failed_record_with_run_end_and_no_checkpoint(ha
     retried = run_nasbench("run", "--method", "hard", *TINY, "--results", str(tmp_path), "--retry-failed")
     assert retried.exit_code == 0 and "resuming" not in retried.output
     assert only_record(tmp_path)["status"] == "finished" and only_record(tmp_path)["epochs"] == 2
+
+
+def test_a_plugin_failing_at_run_end_keeps_the_written_record_and_the_other_seeds_go_on(hard_plugin, tmp_path):
+    BROKEN["end"] = 0
+    result = run_nasbench("run", "--method", "hard", *TINY, "--seeds", "0-1", "--workers", "1",
+                          "--results", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output
+    assert ("hard seed 0: warning: a plugin's nasbench_run_end failed (KeyError: 'boom in run_end' "
+            "(at test_plugin_api.py:") in result.output
+    assert "the record is kept as finished" in result.output
+    records = [json.loads(p.read_text()) for p in sorted(tmp_path.rglob("record.json"))]
+    assert [r["status"] for r in records] == ["finished", "finished"]
+    assert EVENTS.count(("end", "finished")) == 1  # seed 1's
+
+
+def test_a_plugin_failing_at_run_start_of_a_stacked_seed_fails_that_seed_only(hard_plugin, tmp_path):
+    BROKEN["start"] = 1
+    result = run_nasbench("run", "--method", "darts", *TINY, "--seeds", "0-2", "--stack-seeds", "on",
+                          "--results", str(tmp_path))
+    assert "Traceback" not in result.output
+    assert "darts seed 1: failed: RuntimeError: tracking server refused the run (at test_plugin_api.py:" in result.output
+    records = {r["seed"]: r for r in (json.loads(p.read_text()) for p in tmp_path.rglob("record.json"))}
+    assert {seed: r["status"] for seed, r in records.items()} == {0: "finished", 1: "failed", 2: "finished"}
+    assert records[0]["stacked_seeds"] == records[2]["stacked_seeds"] == 2
 
 
 def test_a_plugin_failing_to_build_is_a_failed_record_too(hard_plugin, tmp_path):
