@@ -231,4 +231,9 @@ def check_data_dir(source: Dataset, data_dir: str | None) -> None:
 
 def load_dataset(source: Dataset, data_dir: str | None) -> tuple[ImageSet, ImageSet]:
     check_data_dir(source, data_dir)
-    return source.load(Path(data_dir).expanduser() if data_dir else None)
+    try:
+        return source.load(Path(data_dir).expanduser() if data_dir else None)
+    except UserError:
+        raise
+    except Exception as exc:  # every seed needs the data: one line for the command, naming the plugin's code
+        raise UserError(f"dataset {source.info.name} could not load its data: {describe_exception(exc)}") from None

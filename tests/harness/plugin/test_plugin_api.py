@@ -193,6 +193,31 @@ def test_a_plugin_failing_at_run_start_of_a_stacked_seed_fails_that_seed_only(ha
     assert records[0]["stacked_seeds"] == records[2]["stacked_seeds"] == 2
 
 
+def test_a_dataset_failing_to_load_is_one_line_naming_where(tmp_path, monkeypatch):
+    from plugins.datasets.synthetic import SyntheticDataset
+
+    def load(self, data_dir):
+        raise FileNotFoundError("blobs.npz missing")
+
+    monkeypatch.setattr(SyntheticDataset, "load", load)
+    result = run_nasbench("run", "--method", "darts", *TINY, "--results", str(tmp_path))
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert ("Error: dataset synthetic could not load its data: FileNotFoundError: blobs.npz missing "
+            "(at test_plugin_api.py:") in result.output
+
+
+def test_a_failure_names_the_file_by_its_import_path_since_many_plugins_have_an_init_py():
+    import pluggy
+
+    import harness.experiment.runner as runner
+
+    with pytest.raises(json.JSONDecodeError) as error:
+        json.loads("{")
+    assert "(at json/decoder.py:" in runner.describe_exception(error.value)
+    assert runner.import_path(runner.__file__) == "harness/experiment/runner.py"
+    assert runner.import_path(pluggy.__file__) == "pluggy/__init__.py"
+
+
 def test_a_plugin_failing_to_build_is_a_failed_record_too(hard_plugin, tmp_path):
     BROKEN["attach"] = 1
     result = run_nasbench("run", "--method", "hard", *TINY, "--seeds", "0-1", "--results", str(tmp_path))
