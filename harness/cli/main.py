@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,8 @@ from harness.cli.report import add_report_commands, execution_options, parse_exe
 from harness.experiment.config import merge, parse_assignment
 from harness.experiment.schema import DatasetSection
 from harness.experiment.seeds import parse_seeds
-from harness.plugin.manager import REGISTRATION_HOOKS, get_plugins
+from harness.plugin.failures import describe_exception
+from harness.plugin.manager import DISABLE_THIRD_PARTY, REGISTRATION_HOOKS, get_plugins
 
 
 class OneLineErrors(click.Group):
@@ -300,9 +302,28 @@ def build_cli() -> click.Group:
     """The CLI with the plugins' commands added (once)."""
     global _plugin_commands_added
     if not _plugin_commands_added:
-        get_plugins().hook.nasbench_register_commands(cli=cli)
+        manager = get_plugins().manager
+        for impl in reversed(manager.hook.nasbench_register_commands.get_hookimpls()):  # pluggy's calling order
+            add_plugin_commands(impl.plugin_name, impl.function)
         _plugin_commands_added = True
     return cli
+
+
+def add_plugin_commands(plugin: str, register: Callable[..., object]) -> None:
+    """One plugin's ``nasbench_register_commands``: a command it would put in place of another is refused,
+    as a clash of component names is, and an exception in it is one line naming the plugin."""
+    before = dict(cli.commands)
+    try:
+        register(cli=cli)
+    except UserError:
+        raise
+    except Exception as exc:
+        raise UserError(f"plugin '{plugin}' failed in nasbench_register_commands: {describe_exception(exc)}; fix it, "
+                        f"or set {DISABLE_THIRD_PARTY}=1") from None
+    replaced = sorted(name for name, command in before.items() if cli.commands.get(name) is not command)
+    if replaced:
+        raise UserError(f"plugin '{plugin}' adds command(s) {', '.join(replaced)}, which `nasbench` already has: one "
+                        f"would silently replace the other; rename them, or set {DISABLE_THIRD_PARTY}=1")
 
 
 def main() -> None:

@@ -10,7 +10,6 @@ import platform
 import random
 import sys
 import time
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -38,6 +37,7 @@ from harness.engine.hessian import dominant_hessian_eigenvalue
 from harness.engine.trainer import DivergedError, Trainer
 from harness.experiment.config import config_hash, search_key
 from harness.experiment.seeds import seed_everything
+from harness.plugin.failures import describe_exception
 from harness.plugin.manager import Plugins
 from harness.store import run_folder as results
 from harness.store.supernets import SupernetClaim, check_kept_supernet, keep_supernet, supernet_path
@@ -189,25 +189,6 @@ def build_benchmarks(plugins: Plugins, run: RunContext) -> list[Benchmark]:
             raise UserError(f"benchmark {name} does not cover search space {run.space.name}; choose benchmarks "
                             "that do with --benchmark (see `nasbench list benchmark`)")
     return built
-
-
-def describe_exception(exc: BaseException) -> str:
-    """``Type: message (at file:line in function)``, the innermost frame: what a plugin author needs first."""
-    frames = traceback.extract_tb(exc.__traceback__)
-    where = f" (at {import_path(frames[-1].filename)}:{frames[-1].lineno} in {frames[-1].name})" if frames else ""
-    message = " ".join(str(exc).split())[:300]
-    return f"{type(exc).__name__}: {message}{where}"
-
-
-def import_path(filename: str) -> str:
-    """The file as Python imports it (``nasbench_noisy/__init__.py``), not only its name, which many
-    share; from its module's name, since an editable install's folder need not be on ``sys.path``."""
-    path = Path(filename)
-    for module in list(sys.modules.values()):
-        if getattr(module, "__file__", None) == filename:
-            package = module.__name__.split(".")
-            return "/".join([*(package if path.name == "__init__.py" else package[:-1]), path.name])
-    return path.name
 
 
 def adopt_supernet(config: dict[str, Any], folder: Path, supernets: Path) -> None:

@@ -27,8 +27,9 @@ from harness.engine.stacked import unstackable_reason
 from harness.experiment.checks import resolve_config
 from harness.experiment.config import config_hash
 from harness.experiment.loggers import attached_loggers
-from harness.experiment.runner import Run, complete_run, describe_exception, prepare_run, run_one
+from harness.experiment.runner import Run, complete_run, prepare_run, run_one
 from harness.experiment.stacking import search_stacked
+from harness.plugin.failures import describe_exception
 from harness.plugin.manager import Plugins, get_plugins
 from harness.store import run_folder as results
 from harness.store.seed_lock import SeedLock

@@ -15,7 +15,8 @@ from tqdm.auto import tqdm
 from harness.api.errors import UserError
 from harness.engine.stacked import StackedTrainer
 from harness.engine.trainer import DivergedError
-from harness.experiment.runner import Run, capture_rng, describe_exception, end_epoch, restore_rng
+from harness.experiment.runner import Run, capture_rng, end_epoch, restore_rng
+from harness.plugin.failures import describe_exception
 
 RERUN_HINT = "--stack-seeds off runs the seeds one by one"
 

@@ -26,6 +26,7 @@ from harness.api.proxies import Proxy
 from harness.api.selectors import Selector
 from harness.api.spaces import SearchSpace
 from harness.plugin import hookspecs
+from harness.plugin.failures import describe_exception
 from harness.plugin.registry import Registry
 
 GROUP = "nasbench"
@@ -90,7 +91,13 @@ class Plugins:
                          _plugin: str = plugin_name) -> None:
                 registry.add(name, factory, _plugin, description or _own_description(registry.kind, factory), options)
 
-            impl.function(register=register)
+            try:
+                impl.function(register=register)
+            except UserError:
+                raise
+            except Exception as exc:  # a broken plugin names itself instead of stopping every command with a traceback
+                raise UserError(f"plugin '{plugin_name}' failed in {hook_name}: {describe_exception(exc)}; "
+                                f"fix it, or set {DISABLE_THIRD_PARTY}=1") from None
 
     def version_of(self, kind: str, name: str) -> str:
         """``"<distribution> <version>"`` of the plugin that registered ``name`` (checkpoints are keyed to it)."""
@@ -149,7 +156,7 @@ def load_plugins(extra: list[ModuleType | object] | None = None, from_entry_poin
         except Exception as exc:  # a broken third-party package must not hide the others
             raise UserError(f"plugin '{ep.name}' from {dist} failed to import ({exc}); "
                             f"fix or uninstall {dist}, or set {DISABLE_THIRD_PARTY}=1") from exc
-        manager.register(module, name=ep.name)
+        check_hooks(manager, module, ep.name, dist)
         sources.append(PluginSource(
             name=ep.name,
             distribution=dist,
@@ -162,9 +169,29 @@ def load_plugins(extra: list[ModuleType | object] | None = None, from_entry_poin
         if manager.is_registered(obj):
             continue
         name = getattr(obj, "__name__", None) or type(obj).__name__
-        manager.register(obj, name=name)
+        check_hooks(manager, obj, name, "(registered in-process)")
         sources.append(PluginSource(name, "(registered in-process)", "", name, "", False))
     return Plugins(manager, sources)
+
+
+def check_hooks(manager: pluggy.PluginManager, plugin: object, name: str, distribution: str) -> None:
+    """Register ``plugin``, refusing in one line what would otherwise be a traceback in every command
+    (a hook whose arguments differ from its spec) or never be called (a misspelt hook name, a hook
+    function without ``@hookimpl``)."""
+    fix = f"fix it, or set {DISABLE_THIRD_PARTY}=1 to load only the built-ins"
+    hooks = {attr for attr in dir(hookspecs) if attr.startswith(f"{GROUP}_")}
+    marked = {attr: opts for attr in dir(plugin) if (opts := manager.parse_hookimpl_opts(plugin, attr)) is not None}
+    unmarked = sorted(attr for attr in hooks - marked.keys() if callable(getattr(plugin, attr, None)))
+    if unmarked:
+        raise UserError(f"plugin '{name}' ({distribution}) defines {', '.join(unmarked)} without @hookimpl, so it "
+                        f"would never be called: decorate it with `from harness import hookimpl`; {fix}")
+    if unknown := sorted(attr for attr, opts in marked.items() if attr not in hooks and not opts.get("optionalhook")):
+        raise UserError(f"plugin '{name}' ({distribution}) has @hookimpl {', '.join(unknown)}, which is no nasbench "
+                        f"hook (misspelt?); the hooks are {', '.join(sorted(hooks))}; {fix}")
+    try:
+        manager.register(plugin, name=name)
+    except pluggy.PluginValidationError as exc:
+        raise UserError(f"plugin '{name}' ({distribution}): {exc}; {fix}") from None
 
 
 def _clash(name: str, first: str, second: str) -> str:

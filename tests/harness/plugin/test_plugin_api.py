@@ -209,13 +209,13 @@ def test_a_dataset_failing_to_load_is_one_line_naming_where(tmp_path, monkeypatc
 def test_a_failure_names_the_file_by_its_import_path_since_many_plugins_have_an_init_py():
     import pluggy
 
-    import harness.experiment.runner as runner
+    from harness.plugin import failures
 
     with pytest.raises(json.JSONDecodeError) as error:
         json.loads("{")
-    assert "(at json/decoder.py:" in runner.describe_exception(error.value)
-    assert runner.import_path(runner.__file__) == "harness/experiment/runner.py"
-    assert runner.import_path(pluggy.__file__) == "pluggy/__init__.py"
+    assert "(at json/decoder.py:" in failures.describe_exception(error.value)
+    assert failures.import_path(failures.__file__) == "harness/plugin/failures.py"
+    assert failures.import_path(pluggy.__file__) == "pluggy/__init__.py"
 
 
 def test_a_plugin_failing_to_build_is_a_failed_record_too(hard_plugin, tmp_path):

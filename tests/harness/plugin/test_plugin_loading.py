@@ -1,6 +1,7 @@
 """A third-party plugin, taken verbatim from the README, loaded through a real entry point."""
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -133,3 +134,37 @@ def test_a_third_party_entry_point_named_like_a_built_in_is_an_error(tmp_path, m
     finally:
         sys.modules.pop("my_darts", None)
         reset_plugins()
+
+
+BROKEN_PLUGINS = {
+    "wrong-arguments": ("@hookimpl\ndef nasbench_epoch_end(run, row, epoch):\n    pass\n",
+                        "plugin 'broken' (nasbench-broken): Plugin 'broken' for hook 'nasbench_epoch_end'"),
+    "no-hookimpl": ("def nasbench_register_methods(register):\n    pass\n",
+                    "defines nasbench_register_methods without @hookimpl, so it would never be called"),
+    "misspelt": ("@hookimpl\ndef nasbench_register_optimiser(register):\n    pass\n",
+                 "has @hookimpl nasbench_register_optimiser, which is no nasbench hook (misspelt?)"),
+    "raises-registering": ("@hookimpl\ndef nasbench_register_datasets(register):\n    raise ValueError('no blobs')\n",
+                           "plugin 'broken' failed in nasbench_register_datasets: ValueError: no blobs "
+                           "(at broken_plugin.py:"),
+    "raises-adding-commands": ("@hookimpl\ndef nasbench_register_commands(cli):\n    raise KeyError('cli')\n",
+                               "plugin 'broken' failed in nasbench_register_commands: KeyError: 'cli'"),
+    "replaces-a-command": ("import click\n@hookimpl\ndef nasbench_register_commands(cli):\n"
+                           "    @cli.command('table')\n    def hello():\n        click.echo('hello')\n",
+                           "plugin 'broken' adds command(s) table, which `nasbench` already has"),
+}
+
+
+@pytest.mark.parametrize("mistake", BROKEN_PLUGINS)
+def test_a_plugin_authors_mistake_is_one_line_naming_the_plugin(mistake, tmp_path):
+    """Each used to be a traceback in every command, or a hook or command silently lost."""
+    code, message = BROKEN_PLUGINS[mistake]
+    (tmp_path / "broken_plugin.py").write_text("from harness import hookimpl\n" + code)
+    install_distribution(tmp_path, "nasbench-broken", "0.1", {"broken": "broken_plugin"})
+    env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    result = subprocess.run([sys.executable, "-m", "harness.cli.main", "plugins"], capture_output=True, text=True,
+                            env=env, timeout=120)
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert message in result.stderr and "NASBENCH_DISABLE_THIRD_PARTY=1" in result.stderr
+    fixed = subprocess.run([sys.executable, "-m", "harness.cli.main", "plugins"], capture_output=True, text=True,
+                           env={**env, "NASBENCH_DISABLE_THIRD_PARTY": "1"}, timeout=120)
+    assert fixed.returncode == 0, fixed.stderr
