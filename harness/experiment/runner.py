@@ -6,6 +6,7 @@ last epoch checkpoint, because the folder name is a hash of the resolved config
 """
 from __future__ import annotations
 
+import math
 import platform
 import random
 import sys
@@ -28,7 +29,7 @@ from harness.api.loggers import run_name
 from harness.api.optimizers import ArchOptimizer
 from harness.api.run import RunContext
 from harness.api.selectors import SelectionContext
-from harness.api.spaces import Architecture
+from harness.api.spaces import Architecture, SearchSpace
 from harness.api.step import SearchStep
 from harness.engine.allocator import loaded_allocator
 from harness.engine.data import SearchData
@@ -338,8 +339,22 @@ def query(run: Run, arch: Architecture, cheap_only: bool) -> dict[str, float]:
     metrics: dict[str, float] = {}
     for benchmark in run.benchmarks:
         if benchmark.cheap or not cheap_only:
-            metrics.update(benchmark.query(run.context.space, arch))
+            metrics.update(answer(benchmark, run.context.space, arch))
     return metrics
+
+
+def answer(benchmark: Benchmark, space: SearchSpace, arch: Architecture) -> dict[str, float]:
+    """``benchmark.query``, checked where it is asked: a value that is no number would otherwise be
+    written into the record, and the seed left out of every table afterwards as damaged."""
+    found = benchmark.query(space, arch)
+    if not isinstance(found, dict):
+        raise TypeError(f"benchmark {benchmark.name} answered a {type(found).__name__}, not a dict of metrics")
+    for key, value in found.items():
+        if (not isinstance(key, str) or isinstance(value, bool) or not isinstance(value, (int, float))
+                or math.isinf(value)):
+            raise TypeError(f"benchmark {benchmark.name} answered {key!r} = {value!r}: metrics are finite numbers "
+                            "keyed by name (NaN for not known)")
+    return found
 
 
 def hessian_eigenvalue(run: Run) -> float:
@@ -374,7 +389,7 @@ def finish(run: Run) -> dict[str, Any]:
     metrics, sources = search_metrics(run), {}
     sources.update({key: "search" for key in metrics})
     for benchmark in run.benchmarks:
-        found = benchmark.query(context.space, selection.arch)
+        found = answer(benchmark, context.space, selection.arch)
         if not found:  # e.g. a partial table (NASLib's NB101 test pickle holds 30 cells)
             print(f"{context.config['label']} seed {context.seed}: benchmark {benchmark.name} has no entry for the "
                   f"chosen architecture, so the record has none of its metrics", file=sys.stderr)

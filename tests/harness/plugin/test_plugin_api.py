@@ -218,6 +218,17 @@ def test_a_failure_names_the_file_by_its_import_path_since_many_plugins_have_an_
     assert failures.import_path(pluggy.__file__) == "pluggy/__init__.py"
 
 
+def test_a_benchmark_answering_a_non_number_fails_the_seed_where_it_answers(tmp_path, monkeypatch):
+    """It used to be written into a finished record, which every table then left out as damaged."""
+    from plugins.retrain.evaluator import RetrainEvaluator
+
+    monkeypatch.setattr(RetrainEvaluator, "query", lambda self, space, arch: {"synthetic/test_acc": "high"})
+    result = run_nasbench("run", "--method", "darts", *TINY, "--results", str(tmp_path))
+    assert ("darts seed 0: failed: TypeError: benchmark retrain answered 'synthetic/test_acc' = 'high': metrics "
+            "are finite numbers") in result.output
+    assert only_record(tmp_path)["status"] == "failed"
+
+
 def test_a_plugin_failing_to_build_is_a_failed_record_too(hard_plugin, tmp_path):
     BROKEN["attach"] = 1
     result = run_nasbench("run", "--method", "hard", *TINY, "--seeds", "0-1", "--results", str(tmp_path))
