@@ -241,7 +241,8 @@ def build_table(records: pd.DataFrame, metrics: list[str] | None = None, vs: str
         raise UserError("no run records to tabulate; run `nasbench run ...` first or check the results folder")
     finished, failed = split_records(records)
     if finished.empty:
-        raise UserError(f"all {len(failed)} runs failed; nothing to tabulate ({failure_notes(failed)[0]})")
+        raise UserError(f"all {len(failed)} runs failed; nothing to tabulate ({failure_notes(failed)[0]}); a failed "
+                        "seed stays failed until `nasbench run` is given --retry-failed")
     columns = table_columns(finished, metrics, extra_columns, plugins)
     if not columns:
         raise UserError("the records have no metrics, search cost or throughput to tabulate")

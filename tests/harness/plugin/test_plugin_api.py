@@ -163,6 +163,8 @@ def test_a_plugin_exception_is_a_failed_record_with_run_end_and_no_checkpoint(ha
     BROKEN["epoch"] = None  # the plugin is fixed
     again = run_nasbench("run", "--method", "hard", *TINY, "--results", str(tmp_path))
     assert "already failed" in again.output and "(skipped; --retry-failed runs it again)" in again.output
+    assert "all 1 runs failed; nothing to tabulate" in again.output
+    assert "a failed seed stays failed until `nasbench run` is given --retry-failed" in again.output
     retried = run_nasbench("run", "--method", "hard", *TINY, "--results", str(tmp_path), "--retry-failed")
     assert retried.exit_code == 0 and "resuming" not in retried.output
     assert only_record(tmp_path)["status"] == "finished" and only_record(tmp_path)["epochs"] == 2
