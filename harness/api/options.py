@@ -75,5 +75,11 @@ def parse_options(model: type[OptionsT], raw: Mapping[str, Any] | Options | None
     try:
         return model.model_validate(dict(raw or {}), context=None if plugins is None else {"plugins": plugins})
     except ValidationError as exc:
-        problems = "; ".join(_explain(error, model) for error in exc.errors())
+        errors = exc.errors()
+        given = set(raw or {})
+        if all(error["loc"] and error["loc"][0] not in given and error["type"] != "missing" for error in errors):
+            problems = "; ".join(f"the default of {_explain(error, model)}" for error in errors)
+            raise UserError(f"{where}: {problems}: the options model {model.__qualname__} of this "
+                            "component is wrong, not the settings; fix or update its plugin") from None
+        problems = "; ".join(_explain(error, model) for error in errors)
         raise UserError(f"{where}: {problems} (set with {set_with})") from None

@@ -52,10 +52,11 @@ def _drop_undeclared_profile_options(plugins: Plugins, config: dict[str, Any], p
             options.pop(key, None)
 
 
-def _checked(model: type[Options] | None, raw: Any, where: str, plugins: Plugins) -> Any:
+def _checked(model: type[Options] | None, raw: Any, where: str, plugins: Plugins, key: str) -> Any:
+    """``raw`` through ``model``; ``key`` is the config path of these options (``optimizer.options``)."""
     if model is None:
         return raw
-    return parse_options(model, raw, where, plugins=plugins).model_dump(mode="json")
+    return parse_options(model, raw, where, f"--set {key}.<option>=<value>", plugins).model_dump(mode="json")
 
 
 def validate_components(plugins: Plugins, config: dict[str, Any]) -> None:
@@ -68,12 +69,20 @@ def validate_components(plugins: Plugins, config: dict[str, Any]) -> None:
     plugins["dataset"].get(config["dataset"]["name"])
     for kind in ("optimizer", "selector"):
         entry = plugins[kind].get(config[kind]["name"])
-        config[kind]["options"] = _checked(entry.options, config[kind].get("options"), f"{kind} {entry.name}", plugins)
+        config[kind]["options"] = _checked(entry.options, config[kind].get("options"), f"{kind} {entry.name}", plugins,
+                                           f"{kind}.options")
     names = config["benchmarks"].get("names")
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
         raise UserError(f"benchmarks.names must be a list of benchmark names, got {names!r}")
     all_options = config["benchmarks"].setdefault("options", {})
-    for name in [n.rstrip("?") for n in names]:
-        entry = plugins["benchmark"].get(name)
-        if name in all_options:
-            all_options[name] = _checked(entry.options, all_options[name], f"benchmark {name}", plugins)
+    used = [n.rstrip("?") for n in names]
+    for name in used:
+        plugins["benchmark"].get(name)
+    for name in all_options:  # also those of benchmarks this run does not use: a typo would change the hash silently
+        if name not in plugins["benchmark"]:
+            raise UserError(f"benchmarks.options.{name}: there is no benchmark '{name}'; known: "
+                            f"{', '.join(sorted(e.name for e in plugins['benchmark'].entries()))}")
+        checked = _checked(plugins["benchmark"].get(name).options, all_options[name], f"benchmark {name}", plugins,
+                           f"benchmarks.options.{name}")
+        if name in used:  # an unused benchmark's options are checked, but not filled in (the config hash stays)
+            all_options[name] = checked

@@ -21,7 +21,7 @@ from typing import Any
 
 from harness.api.errors import UserError
 from harness.api.methods import Method
-from harness.experiment.schema import check_settings
+from harness.experiment.schema import FIX_SETTINGS, check_settings
 
 DEFAULTS: dict[str, Any] = {
     "space": {"name": "nb201", "options": {}},
@@ -126,6 +126,8 @@ def resolve(method: Method, dataset: str | None, user: dict[str, Any],
     check_sections(user)
     config = copy.deepcopy(DEFAULTS)
     dataset_name = dataset or default_dataset()
+    check_plugin_settings(profile.settings, f"the profile of dataset {dataset_name}")
+    check_plugin_settings(method.defaults, f"the defaults of method {method.name}")
     config = merge(config, dict(profile.settings))
     config = merge(config, {"optimizer": {"name": method.optimizer}, "selector": {"name": method.selector}})
     config = merge(config, method.defaults)
@@ -141,6 +143,16 @@ def resolve(method: Method, dataset: str | None, user: dict[str, Any],
     selector = config["selector"]["name"]  # another selector is another row: darts+pt, not a second 'darts'
     config.setdefault("label", method.name if selector == method.selector else f"{method.name}+{selector}")
     return check_settings(config)
+
+
+def check_plugin_settings(settings: Mapping[str, Any], what: str) -> None:
+    """A plugin's own settings (a method's defaults, a dataset's profile) checked alone, so that their
+    mistake names the plugin instead of the user's flags."""
+    try:
+        check_settings(merge({**copy.deepcopy(DEFAULTS), "method": "-", "label": "-"}, dict(settings)))
+    except UserError as exc:
+        problem = exc.message.removesuffix(f"; {FIX_SETTINGS}")
+        raise UserError(f"{what}: {problem}; the plugin that provides it is wrong, not the settings") from None
 
 
 def config_hash(config: dict[str, Any]) -> str:

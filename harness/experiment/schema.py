@@ -97,6 +97,9 @@ def _explain(error: Any) -> str:
     return f"setting '{location}' = {given!r}: {message}"
 
 
+FIX_SETTINGS = "fix the flag, the --set value or the suite entry"
+
+
 def check_settings(config: dict[str, Any]) -> dict[str, Any]:
     """``config`` checked against the schema and coerced to its types (``5.0`` epochs → 5); only the
     keys given are returned, so the config hash of a run does not change; plugins' option
@@ -106,4 +109,4 @@ def check_settings(config: dict[str, Any]) -> dict[str, Any]:
     except ValidationError as exc:
         first = exc.errors()[0]
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise UserError(f"{_explain(first)}{more}; fix the flag, the --set value or the suite entry") from None
+        raise UserError(f"{_explain(first)}{more}; {FIX_SETTINGS}") from None

@@ -77,10 +77,8 @@ class Registry:
 
     def add(self, name: str, factory: Callable[..., Any] | str, plugin: str, description: str = "",
             options: type[Options] | None = None) -> None:
-        lazy = isinstance(factory, str) and LAZY_TARGET.match(factory) is not None
-        valid_options = options is None or (isinstance(options, type) and issubclass(options, Options))
-        if not isinstance(name, str) or not name or not (lazy or callable(factory)) or not valid_options:
-            raise UserError(f"plugin {plugin} registered an invalid {self.kind} ({name!r}, {factory!r}); "
+        if problem := self._registration_problem(name, factory, options):
+            raise UserError(f"plugin {plugin} registered an invalid {self.kind} ({name!r}, {factory!r}): {problem}; "
                             "register(name: str, factory: callable or 'module:Name', description: str, "
                             "options: harness.Options subclass)")
         if name in self._entries:
@@ -91,6 +89,16 @@ class Registry:
             )
         self._entries[name] = Entry(self.kind, name, factory, plugin, description, options)
 
+    def _registration_problem(self, name: Any, factory: Any, options: Any) -> str | None:
+        if not isinstance(name, str) or not name:
+            return "the name must be a non-empty string"
+        if not (callable(factory) or (isinstance(factory, str) and LAZY_TARGET.match(factory))):
+            hint = " (a method is registered as `lambda: Method(...)`)" if self.kind == "method" else ""
+            return f"the factory must be callable or 'module:Name', got a {type(factory).__name__}{hint}"
+        if not (options is None or (isinstance(options, type) and issubclass(options, Options))):
+            return f"options must be a harness.Options subclass, got {options!r}"
+        return None
+
     def get(self, name: str) -> Entry:
         try:
             return self._entries[name]
@@ -100,6 +108,12 @@ class Registry:
 
     def create(self, name: str, *args: Any, **kwargs: Any) -> Any:
         entry = self.get(name)
+        own = getattr(entry.factory, "Options", None) if isinstance(entry.factory, type) else None
+        if entry.declared_options is not None and own is not None and own is not entry.declared_options:
+            declared = entry.declared_options.__qualname__
+            raise UserError(f"{self.kind} '{name}' from plugin {entry.plugin} is registered with options={declared}, "
+                            f"but its class reads {own.__qualname__}: set `Options = {declared}` in class "
+                            f"{entry.factory.__name__}")
         made = entry.factory(*args, **kwargs)
         if self.product is not None and not isinstance(made, self.product):
             raise UserError(f"{self.kind} '{name}' from plugin {entry.plugin} returned a {type(made).__name__}, "

@@ -38,6 +38,20 @@ def test_every_mistake_is_one_line_naming_the_option(raw, message):
     assert "\n" not in caught.value.message
 
 
+def test_a_broken_default_is_blamed_on_the_plugin_not_on_the_settings():
+    class Broken(Options):
+        noise_std: float = "big"  # type: ignore[assignment]
+
+    with pytest.raises(UserError) as caught:
+        parse_options(Broken, {}, "optimizer noisy")
+    assert caught.value.message == ("optimizer noisy: the default of option 'noise_std' = 'big': input should be a "
+                                    "valid number, unable to parse string as a number: the options model "
+                                    "test_a_broken_default_is_blamed_on_the_plugin_not_on_the_settings.<locals>.Broken "
+                                    "of this component is wrong, not the settings; fix or update its plugin")
+    with pytest.raises(UserError, match="option 'noise_std' = 'x': .* \\(set with --set"):
+        parse_options(Broken, {"noise_std": "x"}, "optimizer noisy")
+
+
 def test_components_without_options_reject_any():
     with pytest.raises(UserError, match="selector y: takes no options, got 'k'"):
         parse_options(NoOptions, {"k": 1}, "selector y")

@@ -106,6 +106,12 @@ CASES: list[tuple[list[str], str]] = [
     ([*RUN, "--space", "nb999"], "unknown search space 'nb999'"),
     ([*RUN, "--selector", "nope"], "unknown selector 'nope'"),
     ([*RUN, "--benchmark", "nope"], "unknown benchmark 'nope'"),
+    ([*RUN, "--set", "benchmarks.options.nosuchbench.x=1"],
+     "benchmarks.options.nosuchbench: there is no benchmark 'nosuchbench'; known: darts-retrain, nb101, nb201, retrain"),
+    ([*RUN, "--set", "benchmarks.options.nb101.file=3"],
+     "benchmark nb101: option 'file' = 3: input should be a valid string (set with --set "
+     "benchmarks.options.nb101.<option>=<value>)"),
+    ([*RUN, "--set", "optimizer.options.lr=-1"], "(set with --set optimizer.options.<option>=<value>)"),
     ([*RUN, "--device", "tpu"], "expected auto, cpu, cuda or cuda:N"),
     ([*RUN, "--device", "cuda:x"], "cuda:x"),
     ([*RUN, "--dataset", "cifar10"], "needs --data-dir"),

@@ -114,3 +114,17 @@ def test_a_profile_option_the_space_does_not_declare_is_not_forced_on_it():
     assert "C" not in nb101["space"]["options"] and "N" not in nb101["space"]["options"]
     with pytest.raises(UserError, match="search space nb101: unknown option 'C'"):
         resolve_config(plugins, "random", "digits", {"space": {"name": "nb101", "options": {"C": 8}}})
+
+
+def test_a_plugins_own_bad_settings_name_the_plugin_not_the_users_flags():
+    from harness.experiment.config import DatasetProfile, resolve
+
+    typo = Method("noisy", "darts", "argmax", "a preset", {"optimiser": {"name": "darts"}})
+    with pytest.raises(UserError, match="^the defaults of method noisy: unknown setting 'optimiser'; .* the plugin "
+                                        "that provides it is wrong, not the settings$"):
+        resolve(typo, "synthetic", {})
+    with pytest.raises(UserError, match="^the profile of dataset blobs: setting 'search.epochs' = -1"):
+        resolve(Method("darts", "darts", "argmax", "a preset"), "blobs", {}, DatasetProfile({"search": {"epochs": -1}}))
+    with pytest.raises(UserError, match="setting 'search.epochs' = -1: .*; fix the flag, the --set value"):
+        resolve(Method("darts", "darts", "argmax", "a preset"), "synthetic", {"search": {"epochs": -1}})
+

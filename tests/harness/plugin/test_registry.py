@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness import ArchOptimizer, Options, UserError
+from harness import ArchOptimizer, Method, Options, UserError
 from harness.plugin.registry import Registry
 
 
@@ -78,12 +78,32 @@ def test_lazy_targets_are_imported_only_when_created(tmp_path, monkeypatch):
     assert "lazy_component_for_test" in sys.modules
 
 
+def test_options_declared_at_registration_must_be_the_class_own():
+    """Registered lazily with its options model but the class left without it, every option the user
+    sets would be refused as unknown, blamed on the --set flags."""
+
+    class Forgetful(GoodOptimizer):
+        Options = ArchOptimizer.Options
+
+    registry = Registry("optimizer", ArchOptimizer)
+    registry.add("forgetful", Forgetful, "noisy", options=GoodOptimizer.Options)
+    with pytest.raises(UserError, match="optimizer 'forgetful' from plugin noisy is registered with options="
+                                        "GoodOptimizer.Options, but its class reads NoOptions: set `Options = "
+                                        "GoodOptimizer.Options` in class Forgetful"):
+        registry.create("forgetful", {"lr": 0.2})
+
+
 def test_broken_lazy_targets_are_named():
     registry = Registry("optimizer", ArchOptimizer)
-    with pytest.raises(UserError, match="registered an invalid optimizer"):
+    with pytest.raises(UserError, match="registered an invalid optimizer .*: the factory must be callable or "
+                                        "'module:Name', got a str;"):
         registry.add("bad", "not a target", "tests")
-    with pytest.raises(UserError, match="registered an invalid optimizer"):
+    with pytest.raises(UserError, match="registered an invalid optimizer .*: options must be a harness.Options "
+                                        "subclass, got <class 'dict'>"):
         registry.add("bad", GoodOptimizer, "tests", options=dict)
+    methods = Registry("method", Method)
+    with pytest.raises(UserError, match="got a Method \\(a method is registered as `lambda: Method\\(...\\)`\\)"):
+        methods.add("m", Method("m", "darts", "argmax", "a preset"), "tests")
     registry.add("missing", "no_such_module_here:Thing", "broken-plugin")
     with pytest.raises(UserError, match="optimizer 'missing' from plugin broken-plugin: cannot import no_such_module_here:Thing"):
         registry.create("missing", {})
