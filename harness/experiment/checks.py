@@ -68,7 +68,7 @@ def validate_components(plugins: Plugins, config: dict[str, Any]) -> None:
     config["space"]["options"] = space.options(config["space"].get("options")).model_dump(mode="json")
     plugins["dataset"].get(config["dataset"]["name"])
     for kind in ("optimizer", "selector"):
-        entry = plugins[kind].get(config[kind]["name"])
+        entry = plugins[kind].check_complete(config[kind]["name"])
         config[kind]["options"] = _checked(entry.options, config[kind].get("options"), f"{kind} {entry.name}", plugins,
                                            f"{kind}.options")
     names = config["benchmarks"].get("names")
@@ -77,7 +77,7 @@ def validate_components(plugins: Plugins, config: dict[str, Any]) -> None:
     all_options = config["benchmarks"].setdefault("options", {})
     used = [n.rstrip("?") for n in names]
     for name in used:
-        plugins["benchmark"].get(name)
+        plugins["benchmark"].check_complete(name)
     for name in all_options:  # also those of benchmarks this run does not use: a typo would change the hash silently
         if name not in plugins["benchmark"]:
             raise UserError(f"benchmarks.options.{name}: there is no benchmark '{name}'; known: "

@@ -7,6 +7,7 @@ created, so listing components and the CLI's quick commands stay fast.
 from __future__ import annotations
 
 import importlib
+import inspect
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -106,8 +107,19 @@ class Registry:
             known = ", ".join(sorted(self._entries)) or "none"
             raise UserError(f"unknown {self.kind} '{name}'; known: {known}") from None
 
-    def create(self, name: str, *args: Any, **kwargs: Any) -> Any:
+    def check_complete(self, name: str) -> Entry:
+        """The entry, if its class implements every abstract method of its contract (it imports a lazy
+        target): a missing one is named before any work rather than failing each seed when it is built."""
         entry = self.get(name)
+        factory = entry.factory
+        if isinstance(factory, type) and inspect.isabstract(factory):
+            missing = ", ".join(sorted(getattr(factory, "__abstractmethods__", ())))
+            raise UserError(f"{self.kind} '{name}' from plugin {entry.plugin}: class {factory.__name__} does not "
+                            f"implement {missing}; fix or update that plugin")
+        return entry
+
+    def create(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        entry = self.check_complete(name)
         own = getattr(entry.factory, "Options", None) if isinstance(entry.factory, type) else None
         if entry.declared_options is not None and own is not None and own is not entry.declared_options:
             declared = entry.declared_options.__qualname__

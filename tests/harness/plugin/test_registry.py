@@ -93,6 +93,21 @@ def test_options_declared_at_registration_must_be_the_class_own():
         registry.create("forgetful", {"lr": 0.2})
 
 
+def test_a_class_missing_part_of_its_contract_is_named_before_it_is_built():
+    class Unfinished(ArchOptimizer):
+        def attach(self, space, supernet, run):
+            raise NotImplementedError
+
+    registry = Registry("optimizer", ArchOptimizer)
+    registry.add("unfinished", Unfinished, "noisy")
+    message = ("optimizer 'unfinished' from plugin noisy: class Unfinished does not implement load_state_dict, logits, "
+               "mixing_weights, state_dict; fix or update that plugin")
+    for check in (lambda: registry.check_complete("unfinished"), lambda: registry.create("unfinished", {})):
+        with pytest.raises(UserError) as error:
+            check()
+        assert error.value.message == message
+
+
 def test_broken_lazy_targets_are_named():
     registry = Registry("optimizer", ArchOptimizer)
     with pytest.raises(UserError, match="registered an invalid optimizer .*: the factory must be callable or "
