@@ -154,7 +154,7 @@ def load_plugins(extra: list[ModuleType | object] | None = None, from_entry_poin
         try:
             module = ep.load()
         except Exception as exc:  # a broken third-party package must not hide the others
-            raise UserError(f"plugin '{ep.name}' from {dist} failed to import ({exc}); "
+            raise UserError(f"plugin '{ep.name}' from {dist} failed to import ({describe_exception(exc)}); "
                             f"fix or uninstall {dist}, or set {DISABLE_THIRD_PARTY}=1") from exc
         check_hooks(manager, module, ep.name, dist)
         sources.append(PluginSource(

@@ -85,8 +85,9 @@ class Registry:
         if name in self._entries:
             other = self._entries[name].plugin
             raise UserError(
-                f"{self.kind} '{name}' is registered twice (by {other} and by {plugin}); "
-                "uninstall one of the two plugins or set NASBENCH_DISABLE_THIRD_PARTY=1"
+                f"{self.kind} '{name}' is registered twice (by plugin {other} and by plugin {plugin}); rename it in "
+                "the one you maintain, uninstall the other, or set NASBENCH_DISABLE_THIRD_PARTY=1 to load only the "
+                "built-ins"
             )
         self._entries[name] = Entry(self.kind, name, factory, plugin, description, options)
 

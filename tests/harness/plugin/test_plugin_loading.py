@@ -143,6 +143,9 @@ BROKEN_PLUGINS = {
                     "defines nasbench_register_methods without @hookimpl, so it would never be called"),
     "misspelt": ("@hookimpl\ndef nasbench_register_optimiser(register):\n    pass\n",
                  "has @hookimpl nasbench_register_optimiser, which is no nasbench hook (misspelt?)"),
+    "fails-to-import": ("missing_name + 1\n",
+                        "plugin 'broken' from nasbench-broken failed to import (NameError: name 'missing_name' is not "
+                        "defined (at broken_plugin.py:2 in <module>))"),
     "raises-registering": ("@hookimpl\ndef nasbench_register_datasets(register):\n    raise ValueError('no blobs')\n",
                            "plugin 'broken' failed in nasbench_register_datasets: ValueError: no blobs "
                            "(at broken_plugin.py:"),

@@ -48,7 +48,7 @@ def test_entries_expose_a_declared_options_model():
 def test_clashes_and_unknown_names_are_one_clear_line():
     registry = Registry("optimizer", ArchOptimizer)
     registry.add("good", GoodOptimizer, "first")
-    with pytest.raises(UserError, match="registered twice \\(by first and by second\\)"):
+    with pytest.raises(UserError, match="registered twice \\(by plugin first and by plugin second\\); rename it in the one you maintain"):
         registry.add("good", GoodOptimizer, "second")
     with pytest.raises(UserError, match="unknown optimizer 'goood'; known: good"):
         registry.get("goood")
