@@ -147,8 +147,13 @@ def run(method: str, dataset: str | None, data_dir: str | None, space: str | Non
         user["threads"] = threads
         note_spare_threads(threads)
     presets = get_plugins()["method"]
-    if epochs and method in presets and presets.create(method).defaults.get("search", {}).get("epochs") == 0:
-        click.echo(f"note: {method} searches nothing, so --epochs {epochs} changes nothing", err=True)
+    if method in presets:
+        searches = presets.create(method).defaults.get("search", {}).get("epochs") != 0
+        if epochs and not searches:
+            click.echo(f"note: {method} searches nothing, so --epochs {epochs} changes nothing", err=True)
+        elif epochs == 0 and searches:
+            click.echo(f"note: --epochs 0: {method} trains nothing, so its selector chooses from the untrained "
+                       "supernet (an ablation; no trajectory is written)", err=True)
     task = Task(method, dataset, user, tuple(parse_seeds(seeds)), device, str(Path(results_root).resolve()),
                 retry_failed, loggers=loggers, reuse_supernets=reuse_supernets, stack_seeds=stack_seeds,
                 workers=workers)

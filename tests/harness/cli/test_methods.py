@@ -78,6 +78,17 @@ def test_method_runs_end_to_end(method, tmp_path):
     assert f"| {method} |" in result.output
 
 
+def test_zero_epochs_of_a_searching_method_is_run_with_a_note_that_nothing_was_trained(tmp_path):
+    args = [a for a in COMMON if a not in ("--epochs", "2")]
+    result = CliRunner().invoke(build_cli(), ["run", "--method", "darts", *args, "--epochs", "0",
+                                              "--results", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert ("note: --epochs 0: darts trains nothing, so its selector chooses from the untrained supernet"
+            in result.output)
+    (path,) = tmp_path.rglob("record.json")
+    assert json.loads(path.read_text())["epochs"] == 0
+
+
 def test_pt_records_its_decisions_and_the_table_shows_selection_cost(tmp_path):
     result = CliRunner().invoke(build_cli(), ["run", "--method", "darts-pt", *COMMON, *METHODS["darts-pt"],
                                               "--set", "selector.options.proj_intv=2", "--results", str(tmp_path)])
