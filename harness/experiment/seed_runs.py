@@ -102,8 +102,7 @@ def run_seeds(method: str, dataset: str | None, user_config: dict[str, Any], see
 
     def say_skipped(seed: int, folder: Path, status: str) -> None:
         again = "" if status == "finished" else "; --retry-failed runs it again"
-        print(f"{config['label']} seed {seed}: already {status} in {folder} (skipped{again})",
-              file=sys.stderr)
+        print(f"{config['label']} seed {seed}: already {status} in {folder} (skipped{again})", file=sys.stderr)
 
     def done(folder: Path) -> None:
         if on_seed_done is not None:
