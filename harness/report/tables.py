@@ -449,21 +449,26 @@ def _p_pair(cell: pd.Series) -> str:
 
 
 LATEX_SPECIAL = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
-                 "~": r"\textasciitilde{}", "<": "$<$", ">": "$>$", "±": r"$\pm$", "–": "--", "Δ": r"$\Delta$",
-                 "…": r"\ldots{}",
+                 "~": r"\textasciitilde{}", "<": "$<$", ">": "$>$", "±": r"$\pm$", "–": "--", "−": "$-$", "—": "---",
+                 "Δ": r"$\Delta$", "…": r"\ldots{}", "σ": r"$\sigma$", "α": r"$\alpha$", "μ": r"$\mu$",
                  WELCH_MARK: r"$^{\dagger}$", MANN_WHITNEY_MARK: r"$^{\ddagger}$"}
 
 
+NEGATIVE_NUMBER = re.compile(r"(?<![\w.])-(?=\d)")
+"""A hyphen that is a minus sign (``-5.76``, not ``nb201-1``): text mode would set it as a hyphen."""
+
+
 def latex_escape(text: str) -> str:
-    """Text (labels, titles, notes) made safe for LaTeX; ± and the significance marks become math."""
-    return "".join(LATEX_SPECIAL.get(char, char) for char in str(text))
+    """Text (labels, titles, notes) made safe for LaTeX, in ASCII (pdflatex refuses other characters
+    it has no definition for); ±, minus signs and the significance marks become math."""
+    return "".join(LATEX_SPECIAL.get(char, char) for char in NEGATIVE_NUMBER.sub("\u2212", str(text)))
 
 
 def to_latex(table: Table) -> str:
     """A booktabs table with the best mean of each accuracy column in bold."""
     best = _best_means(table)
     keys = len(table.shown_keys)
-    lines = [f"% {note}" for note in table.notes]
+    lines = []
     caption = latex_escape(" ".join(_legend(table)))
     header = [KEY_TITLES[k] for k in table.shown_keys] + ["n"] + [c.title for c in table.columns]
     lines += [r"\begin{table}[t]", r"\centering", rf"\caption{{{caption}}}",
@@ -487,7 +492,9 @@ def to_latex(table: Table) -> str:
         lines.append(" & ".join([latex_escape(c) for c in _key_cells(table, row)] + [str(row["runs"])] + cells) + r" \\")
     if table.optimal:
         lines += [r"\midrule", " & ".join(["optimal"] + [""] * keys + _optimal_cells(table)) + r" \\"]
-    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
+    lines += [r"\bottomrule", r"\end{tabular}"]
+    lines += [r"\par\footnotesize Note: " + latex_escape(note) for note in table.notes]  # under the table, not hidden
+    lines += [r"\end{table}"]
     return "\n".join(lines) + "\n"
 
 

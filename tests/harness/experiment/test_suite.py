@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import importlib
 import json
+import shutil
+import subprocess
 from functools import partial
 from pathlib import Path
 
@@ -313,6 +315,18 @@ def test_suite_table_shows_reported_rows_beside_the_measured_ones(tmp_path: Path
     assert reported.loc["balenas-m3-cifar10", "measured_mean"] == pytest.approx(91.0)
 
 
+def compiles_with_pdflatex(table: str, folder: Path) -> None:
+    """The table in a minimal booktabs document compiles (only where pdflatex is installed)."""
+    if shutil.which("pdflatex") is None:
+        return
+    source = folder / "table.tex"
+    source.write_text("\\documentclass{article}\n\\usepackage{booktabs}\n\\begin{document}\n" + table
+                      + "\\end{document}\n")
+    made = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", source.name], cwd=folder,
+                          capture_output=True, text=True, timeout=120)
+    assert made.returncode == 0, made.stdout[-2000:]
+
+
 def test_table_command_takes_reported_rows_from_a_suite_file(tmp_path: Path, names, monkeypatch) -> None:
     monkeypatch.setattr(harness.experiment.execute, "run_task", fake_runs([]))
     out = tmp_path / "out"
@@ -328,6 +342,10 @@ def test_table_command_takes_reported_rows_from_a_suite_file(tmp_path: Path, nam
     latex = runner.invoke(_cli(), ["table", str(out), "--no-optimal", "--format", "latex", "--reported", str(suite_file)])
     assert (r"\textit{darts (reported: Paper A, Table 9)} & \textit{digits} & \textit{4} & \textit{} & "
             r"\textit{79.50$\pm$0.50 ($\Delta$ +0.50)}") in latex.output
+    assert r"95.25 ($\Delta$ $-$5.25)" in latex.output and r"measured mean $-$ reported mean" in latex.output
+    assert latex.output.isascii(), sorted({c for c in latex.output if not c.isascii()})  # pdflatex knows ASCII
+    assert r"\par\footnotesize Note: reported cifar100/test\_acc not shown" in latex.output  # notes are visible
+    compiles_with_pdflatex(latex.output, tmp_path)
     payload = json.loads(runner.invoke(_cli(), ["table", str(out), "--no-optimal", "--format", "json",
                                                 "--reported", str(suite_file)]).output)
     darts = [c for c in payload["cells"] if c.get("reported") and c["label"] == "darts"]
