@@ -103,9 +103,9 @@ def table(results: Path, fmt: str, metrics: str | None, vs: str | None, optimal:
     reported = load_suite(reported_from).reported if reported_from else []
     skipped: list[str] = []
     records = load_records(results, include_failed=True, notes=skipped)
-    for note in skipped:
-        click.echo(f"note: {note}", err=True)
     if fmt == "baseline":
+        for note in skipped:
+            click.echo(f"note: {note}", err=True)
         frame = baseline_frame(records, _names(metrics))
         keys = {settings_key(*row) for row in frame[KEYS].itertuples(index=False, name=None)}
         unreadable: list[str] = []
@@ -120,7 +120,13 @@ def table(results: Path, fmt: str, metrics: str | None, vs: str | None, optimal:
             notes.append("the environment and settings are recorded only with --output "
                          "(FILE.environment.json, FILE.settings.json)")
     else:
-        built = build_table(records, _names(metrics), vs, extra_columns=extra_columns, reported=reported)
+        try:
+            built = build_table(records, _names(metrics), vs, extra_columns=extra_columns, reported=reported)
+        except UserError:
+            for note in skipped:
+                click.echo(f"note: {note}", err=True)
+            raise
+        built.notes = skipped + built.notes  # in the file too: a seed left out changes n and every statistic
         if optimal:
             wanted = [column.key for column in built.columns if column.kind == "metric"]
             built.optimal, skipped = benchmark_optima(records, wanted, benchmark_file)

@@ -40,6 +40,24 @@ def run_settings(config: dict[str, Any]) -> dict[str, str]:
             if key.split(".")[0] not in NOT_SETTINGS and key.split(".")[-1] not in PATH_LEAVES}
 
 
+def settings_difference(folders: list[Path]) -> str | None:
+    """``"search.epochs 2 / 3"``: the settings in which these run folders' configs differ (a few of
+    them), None when a config is unreadable."""
+    flat = []
+    for folder in folders:
+        try:
+            config = json.loads((folder / CONFIG).read_text())
+        except (OSError, ValueError):
+            return None
+        if not isinstance(config, dict):
+            return None
+        flat.append(run_settings(config))
+    keys = sorted({key for settings in flat for key in settings
+                   if len({settings.get(key, "(not set)") for settings in flat}) > 1})
+    shown = [f"{key} {' / '.join(settings.get(key, '(not set)') for settings in flat)}" for key in keys[:3]]
+    return "; ".join(shown) + (f"; and {len(keys) - 3} more" if len(keys) > 3 else "") if keys else None
+
+
 def settings_key(label: str, method: str, space: str, dataset: str) -> str:
     """How a baseline row's runs are named in the settings file: the baseline CSV's key columns."""
     return f"{label} [{method}, {space}-{dataset}]"

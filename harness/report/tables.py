@@ -24,6 +24,7 @@ from harness.api.errors import UserError
 from harness.plugin.manager import Plugins, get_plugins
 from harness.report.formats import FORMATS
 from harness.report.reported import ReportedRow, ReportedValue, difference, legend, other_dataset_notes, placement
+from harness.report.settings import settings_difference
 from harness.report.stats import CONFIDENCE, mann_whitney_p, summarize, welch_p
 
 KEYS = ["label", "method", "space", "dataset"]
@@ -215,17 +216,29 @@ def failure_notes(failed: pd.DataFrame) -> list[str]:
     return [f"{len(failed)} failed {plural} excluded: " + "; ".join(parts)]
 
 
+ENVIRONMENT_COLUMNS = ("versions.nasbench", "versions.torch", "versions.cuda", "device")
+"""What a row's seeds must share for their results to be comparable to the last digit."""
+
+
 def group_notes(finished: pd.DataFrame) -> list[str]:
-    """Rows that silently merge different experiments are worth a warning."""
+    """Rows that silently merge different experiments, or one experiment computed in different
+    environments (merged results folders), are worth a warning."""
     notes = []
     for key, group in finished.groupby(KEYS, sort=True):
         name = f"'{key[0]}' ({key[2]}-{key[3]})"
         if "config_hash" in group and group["config_hash"].nunique() > 1:
-            notes.append(f"row {name} merges {group['config_hash'].nunique()} configurations "
-                         f"({', '.join(sorted(map(str, group['config_hash'].unique())))}); give them distinct labels")
+            firsts = group.drop_duplicates("config_hash").sort_values("config_hash")
+            differ = settings_difference([Path(path) for path in firsts["path"]]) if "path" in group else None
+            notes.append(f"row {name} merges {len(firsts)} configurations ({', '.join(map(str, firsts['config_hash']))})"
+                         f"{f' that differ in {differ}' if differ else ''}; give them distinct labels (--label), or "
+                         "tabulate their folders apart")
         if "seed" in group and group["seed"].duplicated().any():
             repeated = sorted(int(seed) for seed in group["seed"][group["seed"].duplicated()].unique())
             notes.append(f"row {name} has repeated seeds {', '.join(map(str, repeated))}")
+        mixed = [f"{column.split('.')[-1]} {', '.join(sorted(map(str, group[column].dropna().unique())))}"
+                 for column in ENVIRONMENT_COLUMNS if column in group and group[column].nunique() > 1]
+        if mixed:
+            notes.append(f"row {name} mixes seeds computed with {'; '.join(mixed)}")
     return notes
 
 

@@ -59,6 +59,8 @@ def load_records(root: Path, include_failed: bool = False, notes: list[str] | No
         optimizer = record.get("optimizer", {})
         row.update({f"optimizer/{k}": v for k, v in (optimizer.items() if isinstance(optimizer, dict) else [])
                     if isinstance(v, (int, float))})
+        environment = record.get("versions")
+        row.update({f"versions.{k}": str(v) for k, v in (environment.items() if isinstance(environment, dict) else [])})
         row["path"] = str(path.parent)
         rows.append(row)
     return pd.DataFrame(rows)

@@ -55,7 +55,8 @@ def test_a_label_over_two_configurations_gets_the_tables_note(tmp_path):
     write_run(tmp_path, "darts", 0, {METRIC: 88.0}, trajectory=_trajectory([88.0], [0]), config_hash="cfg-other")
     notes: list[str] = []
     epoch_table(tmp_path, notes=notes)
-    assert "row 'darts' (nb201-cifar10) merges 2 configurations (cfg-darts, cfg-other); give them distinct labels" in notes
+    assert ("row 'darts' (nb201-cifar10) merges 2 configurations (cfg-darts, cfg-other); give them distinct labels (--label), "
+            "or tabulate their folders apart") in notes
     assert "row 'darts' (nb201-cifar10) has repeated seeds 0" in notes
 
 

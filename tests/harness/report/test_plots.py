@@ -159,4 +159,5 @@ def test_a_label_merging_two_configurations_gets_a_note(tmp_path: Path) -> None:
         write_run(root, "darts", seed, {"cifar10/test_acc": 54.0}, trajectory=_trajectory(seed, slope=1.0),
                   config_hash=config_hash)
     report = plot_results(root, tmp_path / "plots", formats=["png"])
-    assert "row 'darts' (nb201-cifar10) merges 2 configurations (cfg-a, cfg-b); give them distinct labels" in report.notes
+    assert ("row 'darts' (nb201-cifar10) merges 2 configurations (cfg-a, cfg-b); give them distinct labels (--label), "
+            "or tabulate their folders apart") in report.notes

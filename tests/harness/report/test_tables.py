@@ -233,3 +233,29 @@ def test_table_command_writes_each_format(results: Path, tmp_path: Path) -> None
     assert r"\toprule" in target.read_text()
     missing = runner.invoke(_cli(), ["table", str(tmp_path / "nowhere")])
     assert missing.exit_code == 2 and "does not exist" in missing.output
+
+
+def test_merged_folders_say_what_differs_in_every_format(tmp_path: Path) -> None:
+    """Folders merged from two colleagues: other settings, another torch, a damaged record. Each used to be a
+    stderr line at most, gone from the LaTeX, JSON and the n of the file."""
+    root = tmp_path / "merged"
+    for seed in range(2):
+        write_run(root, "darts", seed, {"cifar10/test_acc": 90.0 + seed}, config_hash="cfg-a",
+                  config={"search": {"epochs": 2, "lr": 0.025}, "seed": seed},
+                  versions={"torch": "2.13.0+cpu", "nasbench": "0.1.0"}, device="cpu")
+    write_run(root, "darts", 5, {"cifar10/test_acc": 93.0}, config_hash="cfg-b",
+              config={"search": {"epochs": 3, "lr": 0.025}, "seed": 5},
+              versions={"torch": "2.5.1+cu121", "nasbench": "0.1.0"}, device="cuda")
+    damaged = write_run(root, "darts", 9, {"cifar10/test_acc": 10.0}, config_hash="cfg-a")
+    (damaged / "record.json").write_text('{"status": "finis')
+    runner = CliRunner()
+    payload = json.loads(runner.invoke(_cli(), ["table", str(root), "--no-optimal", "--format", "json"]).output)
+    expected = ["row 'darts' (nb201-cifar10) merges 2 configurations (cfg-a, cfg-b) that differ in search.epochs 2 / 3; "
+                "give them distinct labels (--label), or tabulate their folders apart",
+                "row 'darts' (nb201-cifar10) mixes seeds computed with torch 2.13.0+cpu, 2.5.1+cu121; device cpu, cuda"]
+    assert all(note in payload["notes"] for note in expected), payload["notes"]
+    assert any(f"{damaged / 'record.json'} is not valid JSON" in note for note in payload["notes"])
+    latex = runner.invoke(_cli(), ["table", str(root), "--no-optimal", "--format", "latex"]).output
+    assert r"\par\footnotesize Note: row 'darts' (nb201-cifar10) mixes seeds computed with torch" in latex
+    markdown = runner.invoke(_cli(), ["table", str(root), "--no-optimal"]).output
+    assert markdown.count("is not valid JSON") == 1  # in the table's notes, not a second time on stderr
