@@ -107,6 +107,8 @@ def differences(baseline: dict[str, str], current: dict[str, str]) -> list[str]:
     found = []
     for key in ENVIRONMENT_KEYS:
         old, new = baseline.get(key, BEFORE_KEY.get(key, UNKNOWN)), current.get(key, UNKNOWN)
-        if old != new or old == UNKNOWN or old.startswith("mixed"):
+        if old == new and old.startswith("mixed"):
+            found.append(f"{key} is {old} in both, so a seed need not match its baseline seed exactly")
+        elif old != new or old == UNKNOWN or old.startswith("mixed"):
             found.append(f"{key} {new} (baseline {old})")
     return found
