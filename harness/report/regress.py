@@ -8,7 +8,7 @@ higher-is-better (the baseline holds accuracies, see ``tables.baseline_frame``).
 
 When the results were made in the baseline's recorded environment (``environment.py``),
 seeded runs reproduce the baseline bit for bit, so the gate also compares per seed,
-exactly: a value that moved at all, or has no current value, is CHANGED and fails, however
+exactly: a value that moved at all is CHANGED, a seed with no current value MISSING SEEDS, and either fails, however
 small the move and even if every method moved alike. After an intended change in results, remake the baseline.
 A key (label, method, space, dataset) whose runs were made with other settings than the
 baseline's (``settings.py``) fails as SETTINGS instead of reading as a regression.
@@ -142,6 +142,7 @@ def compare(baseline: pd.DataFrame, records: pd.DataFrame, tolerance: float = 1.
     key_columns = [*KEYS, "metric"]
     current_groups = {key: group for key, group in current.groupby(key_columns)}
     lines, notes = [], []
+    missing_seeds: dict[tuple, list[str]] = {}
     other_settings = other_settings or {}
     for run_key, changes in sorted(other_settings.items()):
         notes.append(f"{run_key} was made with other settings than the baseline: {'; '.join(changes)}; its values "
@@ -175,14 +176,17 @@ def compare(baseline: pd.DataFrame, records: pd.DataFrame, tolerance: float = 1.
         verdict = "REGRESSION" if failed else ("worse, not significant" if beyond else "ok")
         changed, missing = _changed_seeds(group, current_groups.get(key)) if exact else ([], [])
         if missing:
-            notes.append(f"{_key_text(key)}: baseline seed(s) {', '.join(map(str, missing))} have no current value "
-                         "(failed, unreadable or not run), so they did not reproduce the baseline")
+            missing_seeds.setdefault((*key[:4], tuple(missing)), []).append(key[4])
         if changed:
             notes.append(f"{_key_text(key)} differs from the baseline: " + ", ".join(changed))
         if changed or missing:
-            verdict = verdict if failed else "CHANGED"
+            verdict = verdict if failed else ("CHANGED" if changed else "MISSING SEEDS")
             failed = True
         lines.append({**line, "verdict": verdict, "failed": bool(failed)})
+    for (label, method, space, dataset, seeds), metrics in missing_seeds.items():  # one line per run, not per metric
+        notes.append(f"{label} [{method}, {space}-{dataset}]: baseline seed(s) {', '.join(map(str, seeds))} have no "
+                     f"current value for {len(metrics)} metric(s) (failed, unreadable or not run), so they did not "
+                     "reproduce the baseline")
     extra = sorted(set(current_groups) - set(baseline.groupby(key_columns).groups))
     notes += [f"not in the baseline (not checked): {_key_text(key)}" for key in extra]
     notes += failure_notes(split_records(records)[1])

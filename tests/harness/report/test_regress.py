@@ -158,8 +158,10 @@ def test_a_seed_missing_in_the_same_environment_fails(tmp_path: Path) -> None:
     record.write_text(record.read_text()[:50])
     result = _regress(baseline, now, "--require-pinned")
     assert result.exit_code == 1, result.output
-    assert "baseline seed(s) 0 have no current value (failed, unreadable or not run)" in result.output
-    assert "CHANGED" in result.output and "FAIL: 1 of 1 checks failed" in result.output
+    assert ("darts [darts, nb201-digits]: baseline seed(s) 0 have no current value for 1 metric(s) (failed, "
+            "unreadable or not run)") in result.output
+    assert "| MISSING SEEDS |" in result.output and "CHANGED" not in result.output
+    assert "FAIL: 1 of 1 checks failed" in result.output
 
 
 def test_baselines_with_odd_seeds_or_repeated_rows_are_refused(tmp_path: Path) -> None:
