@@ -19,6 +19,7 @@ import pandas as pd
 
 from harness.api.errors import UserError
 from harness.api.loggers import flat_items
+from harness.plugin.manager import get_plugins
 from harness.report.environment import REMAKE, finished_records, read_sidecar
 from harness.store.run_folder import CONFIG, atomic_write_bytes
 
@@ -51,7 +52,7 @@ def settings_difference(folders: list[Path]) -> str | None:
             return None
         if not isinstance(config, dict):
             return None
-        flat.append(run_settings(config))
+        flat.append(without_defaults(run_settings(config)))
     keys = sorted({key for settings in flat for key in settings
                    if len({settings.get(key, "(not set)") for settings in flat}) > 1})
     shown = [f"{key} {' / '.join(settings.get(key, '(not set)') for settings in flat)}" for key in keys[:3]]
@@ -118,8 +119,31 @@ def read_settings(baseline: Path) -> dict[str, dict[str, str] | str] | None:
 def settings_changes(baseline: dict[str, dict[str, str] | str], current: dict[str, dict[str, str] | str]
                      ) -> dict[str, list[str]]:
     """Per key with runs on both sides, what its current settings change (keys with no change left out)."""
-    changes = {key: settings_differences(baseline[key], current[key]) for key in baseline if key in current}
+    changes = {key: settings_differences(*(without_defaults(side) if isinstance(side, dict) else side
+                                           for side in (baseline[key], current[key])))
+               for key in baseline if key in current}
     return {key: found for key, found in changes.items() if found}
+
+
+def without_defaults(settings: dict[str, str]) -> dict[str, str]:
+    """``settings`` less the benchmark options at their declared defaults: a run's config holds a
+    benchmark's options only when one of them was given (``--benchmark-file`` fills in the others),
+    so a default written on one side only is no difference."""
+    defaults = benchmark_option_defaults()
+    return {key: value for key, value in settings.items() if defaults.get(key) != value}
+
+
+def benchmark_option_defaults() -> dict[str, str]:
+    """``{"benchmarks.options.nb201.trust": "false", ...}``: every registered benchmark option's default,
+    as ``run_settings`` writes values."""
+    defaults = {}
+    for entry in get_plugins()["benchmark"].entries():
+        model = entry.listed_options
+        for name, field in (model.model_fields.items() if model is not None else []):
+            if not field.is_required():
+                default = field.get_default(call_default_factory=True)
+                defaults[f"benchmarks.options.{entry.name}.{name}"] = json.dumps(default, sort_keys=True, default=str)
+    return defaults
 
 
 def settings_differences(baseline: dict[str, str] | str, current: dict[str, str] | str) -> list[str]:

@@ -269,6 +269,20 @@ def test_another_machines_paths_seeds_and_threads_are_not_other_settings(tmp_pat
     assert "SETTINGS" not in result.output and "other settings" not in result.output
 
 
+def test_a_benchmark_option_at_its_default_on_one_side_only_is_no_other_setting(tmp_path: Path) -> None:
+    """--benchmark-file writes the benchmark's other options (at their defaults) into the config; a
+    baseline made without it holds none of them."""
+    plain = {"benchmarks": {"names": ["nb201"], "options": {}}, "search": {"epochs": 3}}
+    baseline = _baseline_of(tmp_path, _configured(tmp_path / "base", BASE, **plain))
+    with_file = {"benchmarks": {"names": ["nb201"], "options": {"nb201": {"file": "/x/nb201.csv", "trust": False}}},
+                 "search": {"epochs": 3}}
+    result = _regress(baseline, _configured(tmp_path / "now", BASE, **with_file))
+    assert result.exit_code == 0 and "SETTINGS" not in result.output, result.output
+    trusted = {**with_file, "benchmarks": {"names": ["nb201"], "options": {"nb201": {"file": "/x", "trust": True}}}}
+    result = _regress(baseline, _configured(tmp_path / "trusted", BASE, **trusted))
+    assert "benchmarks.options.nb201.trust true (baseline (not set))" in result.output
+
+
 def test_a_label_run_with_two_sets_of_settings_is_not_compared(tmp_path: Path) -> None:
     baseline = _baseline_of(tmp_path, _configured(tmp_path / "base", BASE, search={"epochs": 3}))
     now = _configured(tmp_path / "now", BASE, search={"epochs": 3})
