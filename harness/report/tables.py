@@ -537,7 +537,10 @@ def tidy_frame(table: Table) -> pd.DataFrame:
                 "kind": c.kind, "n": 0, "mean": table.optimal[c.key]}
                for c in table.columns if c.key in table.optimal]
     parts = [table.cells, _reported_frame(table), pd.DataFrame(optimal)]
-    return pd.concat([part for part in parts if not part.empty], ignore_index=True)
+    frame = pd.concat([part for part in parts if not part.empty], ignore_index=True)
+    if "n" in frame:  # a reported row without a seed count would turn every count into a float (3.0)
+        frame["n"] = frame["n"].astype("Int64")
+    return frame
 
 
 def to_json(table: Table) -> str:

@@ -309,6 +309,8 @@ def test_suite_table_shows_reported_rows_beside_the_measured_ones(tmp_path: Path
     assert "reported cifar100/test_acc not shown: no such column in this table" in text
     assert sum("(reported: Paper" in line for line in lines) == 3  # none beside the digits-only balenas-m3 row
     cells = pd.read_csv(out / "table.csv")
+    counts = pd.read_csv(out / "table.csv", dtype=str)["n"].dropna()
+    assert counts.str.fullmatch(r"\d+").all(), counts.tolist()  # seed counts stay whole numbers beside reported rows
     reported = cells[cells["reported"].notna()].set_index("label")
     assert reported.loc["darts", "diff"] == pytest.approx(1.5) and reported.loc["darts", "n"] == 4
     assert reported.loc["balenas-m3-cifar10", "mean"] == pytest.approx(92.0)
