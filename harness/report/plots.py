@@ -8,6 +8,7 @@ with matplotlib's object API (no pyplot state), rendered by Agg for PNG.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,8 +49,7 @@ def band_figure(trajectories: pd.DataFrame, column: str, title: str, ylabel: str
     """Mean over seeds per label and epoch, with a ±1 std band (sample std, ddof=1)."""
     figure = Figure(figsize=(6.4, 4.2), layout="constrained")
     axes = figure.add_subplot()
-    names = trajectories["label"].fillna(trajectories["method"]) if "label" in trajectories else trajectories["method"]
-    for name, runs in trajectories.assign(_name=names).dropna(subset=[column]).groupby("_name", sort=True):
+    for name, runs in _lines(trajectories, column):
         per_epoch = runs.groupby("epoch")[column].agg(["mean", "std"])
         seeds = runs["seed"].nunique()
         line, = axes.plot(per_epoch.index, per_epoch["mean"], marker="o", markersize=3, label=f"{name} (n={seeds})")
@@ -65,6 +65,21 @@ def band_figure(trajectories: pd.DataFrame, column: str, title: str, ylabel: str
     axes.grid(True, alpha=0.3)
     axes.legend(title="mean ± std over seeds", fontsize="small")
     return figure
+
+
+def _lines(trajectories: pd.DataFrame, column: str) -> Iterator[tuple[str, pd.DataFrame]]:
+    """The runs of each plotted line: one per label (its method's name where a run has none)."""
+    names = trajectories["label"].fillna(trajectories["method"]) if "label" in trajectories else trajectories["method"]
+    yield from trajectories.assign(_name=names).dropna(subset=[column]).groupby("_name", sort=True)
+
+
+def covered_lines(trajectories: pd.DataFrame, column: str) -> list[list[str]]:
+    """Labels whose mean curves are the same, so that the line drawn last hides the others: a method
+    that starts from another's kept supernet (DARTS-PT from DARTS') searches nothing of its own."""
+    curves: dict[tuple, list[str]] = {}
+    for name, runs in _lines(trajectories, column):
+        curves.setdefault(tuple(runs.groupby("epoch")[column].mean().items()), []).append(str(name))
+    return [names for names in curves.values() if len(names) > 1]
 
 
 def _save(figure: Figure, stem: Path, formats: list[str]) -> list[Path]:
@@ -96,6 +111,9 @@ def _figures(trajectories: pd.DataFrame, where: str, metric: str | None, columns
     else:
         figures["test_accuracy"] = band_figure(trajectories, accuracy, f"Test accuracy of the current architecture ({where})",
                                                f"{metric_title(accuracy, metric_titles())} accuracy (%)")
+    if accuracy is not None:
+        notes += [f"{where}: {' and '.join(names)} have the same {accuracy} in every epoch (one starts from the "
+                  "other's kept supernet), so one line covers the other" for names in covered_lines(trajectories, accuracy)]
     if "skip_connect" in trajectories and trajectories["skip_connect"].notna().any():
         figures["skip_connect"] = band_figure(trajectories, "skip_connect", f"Skip connections in the current architecture ({where})",
                                               "number of skip_connect edges")

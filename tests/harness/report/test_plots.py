@@ -161,3 +161,14 @@ def test_a_label_merging_two_configurations_gets_a_note(tmp_path: Path) -> None:
     report = plot_results(root, tmp_path / "plots", formats=["png"])
     assert ("row 'darts' (nb201-cifar10) merges 2 configurations (cfg-a, cfg-b); give them distinct labels (--label), "
             "or tabulate their folders apart") in report.notes
+
+
+def test_two_methods_with_the_same_trajectory_get_a_note_that_one_line_covers_the_other(tmp_path: Path) -> None:
+    root = tmp_path / "runs"
+    for seed in range(2):
+        write_run(root, "darts", seed, {"cifar10/test_acc": 54.0}, trajectory=_trajectory(seed, slope=1.0))
+        write_run(root, "darts-pt", seed, {"cifar10/test_acc": 60.0}, trajectory=_trajectory(seed, slope=1.0))
+        write_run(root, "balenas", seed, {"cifar10/test_acc": 90.0}, trajectory=_trajectory(seed, slope=2.0))
+    report = plot_results(root, tmp_path / "plots", formats=["png"])
+    assert report.notes == ["nb201-cifar10: darts and darts-pt have the same cifar10/test_acc in every epoch (one starts "
+                            "from the other's kept supernet), so one line covers the other"]
