@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from harness.api.benchmarks import BenchmarkUnavailable
@@ -275,14 +276,18 @@ def build_table(records: pd.DataFrame, metrics: list[str] | None = None, vs: str
         for column in columns:
             summary = summarize(group[column.key])
             low, high = summary.ci_low, summary.ci_high
-            if column.bounds is not None and (low < column.bounds[0] or high > column.bounds[1]):
+            cut = column.bounds is not None and (low < column.bounds[0] or high > column.bounds[1])
+            if cut:
+                assert column.bounds is not None
                 low, high = max(low, column.bounds[0]), min(high, column.bounds[1])
                 cut_intervals = True
             tested = compare and column.kind == "metric"
+            observed = np.isfinite(pd.to_numeric(group[column.key], errors="coerce").to_numpy(dtype=float))
+            seeds = sorted(int(seed) for seed in group["seed"][observed])  # the n seeds summarized
             cells.append({
                 **row, "column": column.key, "title": column.title, "kind": column.kind,
-                "n": summary.n, "mean": summary.mean, "std": summary.std,
-                "ci95_low": low, "ci95_high": high,
+                "n": summary.n, "seeds": " ".join(map(str, seeds)), "mean": summary.mean, "std": summary.std,
+                "ci95_low": low, "ci95_high": high, "ci95_cut": cut,
                 "welch_p": welch_p(group[column.key], reference[column.key]) if tested else math.nan,
                 "mannwhitney_p": mann_whitney_p(group[column.key], reference[column.key]) if tested else math.nan,
             })

@@ -96,6 +96,9 @@ def test_accuracy_intervals_are_cut_at_0_and_100(tmp_path: Path) -> None:
     assert (cells.loc["cifar10/test_acc@12", "ci95_low"], cells.loc["cifar10/test_acc@12", "ci95_high"]) == (
         0.0, pytest.approx(2.0 + half))
     assert cells.loc["optimizer/sigma_mean", "ci95_low"] == pytest.approx(-T_975_DF1 * math.sqrt(0.5) / math.sqrt(2))
+    assert cells["ci95_cut"].to_dict() == {"cifar10/test_acc": True, "cifar10/test_acc@12": True,
+                                           "optimizer/sigma_mean": False, "search_seconds": False,
+                                           "images_per_second": False}
     assert any("cut at 0 and 100" in note for note in table.notes)
     assert not any("cut at" in note for note in build_table(_records_of(50.0, 51.0, tmp_path / "narrow")).notes)
 
@@ -146,6 +149,7 @@ def test_failed_runs_are_excluded_but_reported(results: Path) -> None:
     table = build_table(_records(results))
     darts = table.cells[(table.cells["label"] == "darts") & (table.cells["column"] == "cifar10/test_acc")].iloc[0]
     assert darts["n"] == 3 and darts["mean"] == pytest.approx(55.0)
+    assert darts["seeds"] == "0 1 2" and not darts["ci95_cut"]  # failed seed 7 is not one of them
     assert any(note.startswith("1 failed run excluded") and "seed 7" in note and "NaN" in note for note in table.notes)
 
 
