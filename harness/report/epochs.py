@@ -51,9 +51,14 @@ def epoch_table(root: Path, metric: str | None = None, notes: list[str] | None =
         raise UserError("no per-epoch benchmark accuracy in the trajectories (no cheap benchmark was queried); "
                         "pass --metric COLUMN")
     records = load_records(root, notes=notes)
+    frame = best_and_final(finished, records, column)
     if notes is not None and len(records):
         notes.extend(group_notes(records))
-    return best_and_final(finished, records, column), column
+        absent = sorted(set(records["label"]) - set(frame["label"]))
+        if absent:
+            notes.append(f"{', '.join(absent)}: no per-epoch {column} (a method that searches nothing writes no "
+                         "trajectory), so no rows here")
+    return frame, column
 
 
 def render_epochs(frame: pd.DataFrame, metric: str) -> str:

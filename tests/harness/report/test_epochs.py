@@ -44,6 +44,16 @@ def test_cli_prints_seeds_and_means(tmp_path):
     assert "| **darts** mean | 2 | 92.00 (1.0 skip) | 80.00 (3.5 skip) | 80.00 | 12.00 |" in result.output
 
 
+def test_a_label_without_trajectories_beside_others_gets_a_note(tmp_path):
+    _collapse_and_rescue(tmp_path)
+    write_run(tmp_path, "random", 0, {METRIC: 80.0})
+    notes: list[str] = []
+    frame, _ = epoch_table(tmp_path, notes=notes)
+    assert "random" not in set(frame["label"])
+    assert ("random: no per-epoch cifar10/test_acc (a method that searches nothing writes no trajectory), so no rows "
+            "here") in notes
+
+
 def test_runs_without_trajectories_are_one_clear_line(tmp_path):
     write_run(tmp_path, "random", 0, {METRIC: 80.0})
     result = CliRunner().invoke(build_cli(), ["epochs", str(tmp_path)])
