@@ -148,7 +148,7 @@ def test_a_damaged_record_is_one_line_for_run_and_a_note_for_reports(templates, 
 
     table = nasbench("table", results)
     assert table.exit_code == 0, table.output
-    assert f"note: {record}" in table.output and "left out" in table.output
+    assert f"Note: {record}" in table.output and "left out" in table.output  # among the table's own notes
     assert "| darts" in table.output and "Traceback" not in table.output
 
     regress = nasbench("regress", results, "--baseline", templates["baseline"], "--tolerance", "100")
