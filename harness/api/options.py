@@ -10,6 +10,7 @@ JSON schema) and is a well-kept library.
 """
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Mapping
 from typing import Annotated, Any, TypeVar
@@ -54,7 +55,9 @@ def _explain(error: Mapping[str, Any], model: type[Options]) -> str:
     if error["type"] == "extra_forbidden":
         if not model.model_fields:
             return f"takes no options, got '{location}'"
-        return f"unknown option '{location}'; known: {', '.join(model.model_fields)}"
+        close = difflib.get_close_matches(location, list(model.model_fields), n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        return f"unknown option '{location}'{hint}; known: {', '.join(model.model_fields)}"
     given = error.get("input")
     message = error["msg"].removeprefix("Value error, ")  # a validator's own words need no pydantic label
     return f"option '{location}' = {given!r}: {message[0].lower()}{message[1:]}"

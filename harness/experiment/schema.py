@@ -7,6 +7,7 @@ any work, in ``nasbench run`` and in a suite's ``--dry-run`` alike.
 """
 from __future__ import annotations
 
+import difflib
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationError
@@ -89,7 +90,9 @@ def _explain(error: Any) -> str:
             annotation = model.model_fields[part].annotation
             model = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else model
         known = ", ".join(model.model_fields)
-        return f"unknown setting '{location}'; known{' in ' + parent if parent else ''}: {known}"
+        close = difflib.get_close_matches(location.rsplit(".", 1)[-1], list(model.model_fields), n=1)
+        hint = f" (did you mean {f'{parent}.' if parent else ''}{close[0]}?)" if close else ""
+        return f"unknown setting '{location}'{hint}; known{' in ' + parent if parent else ''}: {known}"
     given = error.get("input")
     message = error["msg"][0].lower() + error["msg"][1:]
     if error["type"] == "missing":

@@ -6,6 +6,7 @@ created, so listing components and the CLI's quick commands stay fast.
 """
 from __future__ import annotations
 
+import difflib
 import importlib
 import inspect
 import re
@@ -106,7 +107,9 @@ class Registry:
             return self._entries[name]
         except (KeyError, TypeError):
             known = ", ".join(sorted(self._entries)) or "none"
-            raise UserError(f"unknown {self.kind} '{name}'; known: {known}") from None
+            close = difflib.get_close_matches(str(name), list(self._entries), n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise UserError(f"unknown {self.kind} '{name}'{hint}; known: {known}") from None
 
     def check_complete(self, name: str) -> Entry:
         """The entry, if its class implements every abstract method of its contract (it imports a lazy

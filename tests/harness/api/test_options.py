@@ -24,7 +24,7 @@ def test_defaults_fill_in_and_strings_from_the_command_line_are_coerced():
 
 
 @pytest.mark.parametrize("raw, message", [
-    ({"stepz": 1}, "optimizer x: unknown option 'stepz'; known: steps, rate, mode, betas, cap"),
+    ({"stepz": 1}, "optimizer x: unknown option 'stepz' (did you mean steps?); known: steps, rate, mode, betas, cap"),
     ({"steps": 0}, "optimizer x: option 'steps' = 0: input should be greater than or equal to 1"),
     ({"steps": 2.5}, "option 'steps' = 2.5: input should be a valid integer"),
     ({"rate": "fast"}, "option 'rate' = 'fast': input should be a valid number"),

@@ -82,7 +82,7 @@ CASES: list[tuple[list[str], str]] = [
     ([*RUN, "--epochs", "2.5"], "'--epochs'"),
     ([*RUN, "--threads", "0"], "'threads' = 0"),
     ([*RUN, "--executor", "local-gpus", "--executor-option", "device=[cpu]"],
-     "unknown option 'device'; known: devices (set with --executor-option <name>=<value>)"),
+     "unknown option 'device' (did you mean devices?); known: devices (set with --executor-option <name>=<value>)"),
     ([*RUN, "--executor", "local-gpus", "--executor-option", "devices=cpu"], "option 'devices' = 'cpu'"),
     ([*RUN, *TINY, "--executor", "local-gpus", "--executor-option", "devices=[nosuch]"],
      "devices: 'nosuch' is neither cpu nor the index of a visible GPU"),

@@ -84,7 +84,7 @@ def test_bad_component_options_are_one_line_errors_before_any_work(setting, mess
 
 
 def test_unknown_search_setting_is_a_clear_error():
-    with pytest.raises(UserError, match="unknown setting 'search.epoch'; known in search: epochs"):
+    with pytest.raises(UserError, match="unknown setting 'search.epoch' \\(did you mean search.epochs\\?\\); known in search: epochs"):
         resolve(Method("m", "darts", "argmax"), "digits", {"search": {"epoch": 3}})
 
 
@@ -120,8 +120,8 @@ def test_a_plugins_own_bad_settings_name_the_plugin_not_the_users_flags():
     from harness.experiment.config import DatasetProfile, resolve
 
     typo = Method("noisy", "darts", "argmax", "a preset", {"optimiser": {"name": "darts"}})
-    with pytest.raises(UserError, match="^the defaults of method noisy: unknown setting 'optimiser'; .* the plugin "
-                                        "that provides it is wrong, not the settings$"):
+    with pytest.raises(UserError, match="^the defaults of method noisy: unknown setting 'optimiser' \\(did you mean "
+                                        "optimizer\\?\\); .* the plugin that provides it is wrong, not the settings$"):
         resolve(typo, "synthetic", {})
     with pytest.raises(UserError, match="^the profile of dataset blobs: setting 'search.epochs' = -1"):
         resolve(Method("darts", "darts", "argmax", "a preset"), "blobs", {}, DatasetProfile({"search": {"epochs": -1}}))

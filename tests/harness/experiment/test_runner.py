@@ -116,7 +116,7 @@ def test_diverging_seed_is_recorded_as_failed_and_others_go_on(tmp_path):
 
 @pytest.mark.parametrize("args, message", [
     (["--method", "nope"], "unknown method 'nope'; known:"),
-    (["--dataset", "imagenet"], "unknown dataset 'imagenet'; known:"),
+    (["--dataset", "imagenet"], "unknown dataset 'imagenet' (did you mean imagenet16-120?); known:"),
     (["--space", "nb999"], "unknown search space 'nb999'; known:"),
     (["--dataset", "cifar10"], "needs --data-dir"),
     (["--seeds", "x"], "--seeds 'x'"),

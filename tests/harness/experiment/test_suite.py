@@ -189,10 +189,10 @@ def test_table_reported_from_a_malformed_suite_is_one_line(tmp_path: Path) -> No
 
 def test_unknown_names_fail_before_any_run_and_list_the_known_ones(tmp_path: Path, names) -> None:
     suite = load_suite(_write(tmp_path, DEMO.replace('["darts", "balenas"]', '["dartz", "balenas"]')))
-    with pytest.raises(UserError, match="unknown method 'dartz'; known: balenas, darts"):
+    with pytest.raises(UserError, match="unknown method 'dartz' \\(did you mean darts\\?\\); known: balenas, darts"):
         validate(suite, expand(suite), names)
     suite = load_suite(_write(tmp_path, DEMO.replace('"cifar10"]', '"cifar11"]')))
-    with pytest.raises(UserError, match="unknown dataset 'cifar11'; known: cifar10, digits"):
+    with pytest.raises(UserError, match="unknown dataset 'cifar11' \\(did you mean cifar10\\?\\); known: cifar10, digits"):
         validate(suite, expand(suite), names)
 
 

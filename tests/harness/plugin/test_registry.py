@@ -50,7 +50,7 @@ def test_clashes_and_unknown_names_are_one_clear_line():
     registry.add("good", GoodOptimizer, "first")
     with pytest.raises(UserError, match="registered twice \\(by plugin first and by plugin second\\); rename it in the one you maintain"):
         registry.add("good", GoodOptimizer, "second")
-    with pytest.raises(UserError, match="unknown optimizer 'goood'; known: good"):
+    with pytest.raises(UserError, match="unknown optimizer 'goood' \\(did you mean good\\?\\); known: good"):
         registry.get("goood")
     with pytest.raises(UserError, match="registered an invalid optimizer"):
         registry.add("", GoodOptimizer, "third")
