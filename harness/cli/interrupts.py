@@ -13,12 +13,13 @@ RESUME_HINT = ("stopped: finished seeds are kept, and the same command resumes t
 @contextmanager
 def resumable() -> Iterator[None]:
     """Around the seeds' work: Ctrl-C (KeyboardInterrupt) or SIGTERM (``exit_on_signal``) ends the command
-    with the resume hint; everything else passes through unchanged."""
+    with the resume hint, and with the shell's status for the signal (130, 143), which a script tells from
+    a failed regression gate (1) or bad input (2); everything else passes through unchanged."""
     try:
         yield
     except KeyboardInterrupt:
         print(RESUME_HINT, file=sys.stderr)
-        raise
+        raise SystemExit(128 + signal.SIGINT) from None
     except SystemExit as exc:
         if exc.code == 128 + signal.SIGTERM:
             print(RESUME_HINT, file=sys.stderr)

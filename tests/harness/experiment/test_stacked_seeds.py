@@ -92,7 +92,7 @@ def interrupt_a_stack(results):
     stopper = InterruptAfterFirstEpoch()
     get_plugins().manager.register(stopper)
     try:
-        assert invoke("--method", "darts", *TINY, "--stack-seeds", "on", "--results", str(results)).exit_code == 1
+        assert invoke("--method", "darts", *TINY, "--stack-seeds", "on", "--results", str(results)).exit_code == 130
     finally:
         get_plugins().manager.unregister(stopper)
 

@@ -139,7 +139,7 @@ def test_optimizers_are_told_the_epoch_and_step_and_hooks_see_a_fresh_start(hard
 def test_a_resumed_run_says_so_to_the_hooks_and_keeps_counting_epochs(hard_plugin, tmp_path):
     BROKEN["interrupt"] = 1
     aborted = run_nasbench("run", "--method", "hard", *TINY, "--results", str(tmp_path))
-    assert aborted.exit_code == 1
+    assert aborted.exit_code == 130
     BROKEN["interrupt"] = None
     EVENTS.clear()
     STEPS.clear()
