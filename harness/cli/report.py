@@ -155,6 +155,7 @@ def regress(results: Path, baseline: Path, tolerance: float, alpha: float, requi
     from harness.report.environment import read_environment, results_environment
     from harness.report.regress import compare, exactness, read_baseline, report
     from harness.report.settings import read_settings, results_settings, settings_changes, settings_path, unchecked_settings
+    from harness.report.tables import KEYS
     from harness.store.records import load_records
 
     expected = read_baseline(baseline)
@@ -165,6 +166,11 @@ def regress(results: Path, baseline: Path, tolerance: float, alpha: float, requi
     if records.empty:
         raise UserError(f"no run records under {results} to compare with the baseline; pass the results folder "
                         "of the runs under test (e.g. the --results of `nasbench suite`)")
+    wanted = set(expected[KEYS].itertuples(index=False, name=None))
+    if not wanted & set(records[KEYS].itertuples(index=False, name=None)):  # a wrong folder, not a regression
+        found = sorted({f"{label} ({space}-{dataset})" for label, _, space, dataset in records[KEYS].itertuples(index=False)})
+        raise UserError(f"none of the baseline's runs are under {results} (it holds {', '.join(found[:5])}"
+                        f"{', ...' if len(found) > 5 else ''}); pass the results folder of the runs under test")
     exact, note = exactness(baseline, read_environment(baseline), results_environment(results), require_pinned)
     recorded = read_settings(baseline)
     unreadable: list[str] = []

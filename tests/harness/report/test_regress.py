@@ -95,7 +95,10 @@ def test_two_seeds_fall_back_to_the_tolerance_and_say_so(tmp_path: Path) -> None
 
 
 def test_missing_rows_fail_with_a_clear_line(tmp_path: Path) -> None:
-    result = _regress(_baseline(tmp_path, BASE), _results(tmp_path / "now", BASE, label="balenas"))
+    both = _results(_results(tmp_path / "base", BASE), BASE, label="pgnas")
+    baseline = tmp_path / "two.csv"
+    assert CliRunner().invoke(_cli(), ["table", str(both), "--format", "baseline", "-o", str(baseline)]).exit_code == 0
+    result = _regress(baseline, _results(_results(tmp_path / "now", BASE, label="balenas"), BASE, label="pgnas"))
     assert result.exit_code == 1
     assert "missing in current results: darts [darts, nb201-digits] digits/test_acc" in result.output
     assert "not in the baseline (not checked): balenas" in result.output
@@ -382,3 +385,16 @@ def test_a_baseline_of_some_metrics_records_the_settings_of_its_rows_only(tmp_pa
     assert made.exit_code == 0, made.output
     assert list(json.loads(settings_path(target).read_text())) == ["darts [darts, nb201-digits]"]
     assert _regress(target, base).exit_code == 0
+
+
+def test_a_folder_without_any_of_the_baselines_runs_is_bad_input_not_a_regression(tmp_path: Path) -> None:
+    """Every check MISSING and exit 1 looked like a regression to CI; it is the wrong folder."""
+    baseline = _baseline(tmp_path, BASE)
+    result = _regress(baseline, _results(tmp_path / "other", BASE[:3], label="balenas"))
+    assert result.exit_code == 2, result.output
+    assert (f"none of the baseline's runs are under {tmp_path / 'other'} (it holds balenas (nb201-digits)); pass the "
+            "results folder of the runs under test") in result.output
+    partly = _results(tmp_path / "partly", BASE[:3], label="balenas")
+    _results(partly, BASE[:1])
+    compared = _regress(baseline, partly)  # darts is there, with one seed of five: compared, not refused
+    assert compared.exit_code in (0, 1) and "none of the baseline's runs" not in compared.output
