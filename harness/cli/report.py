@@ -94,13 +94,16 @@ def _emit(text: str, output: Path | None) -> None:
 def table(results: Path, fmt: str, metrics: str | None, vs: str | None, optimal: bool, benchmark_file: Path | None,
           extra_columns: bool, reported_from: Path | None, output: Path | None) -> None:
     """Tabulate the runs under RESULTS: rows = labels, cells = mean±std over seeds."""
-    from harness.experiment.suite import load_suite
     from harness.report.environment import results_environment, write_environment
     from harness.report.settings import check_one_setting_each, results_settings, settings_key, write_settings
     from harness.report.tables import KEYS, baseline_frame, benchmark_optima, build_table, failure_notes, render, split_records
     from harness.store.records import load_records
 
-    reported = load_suite(reported_from).reported if reported_from else []
+    reported = []
+    if reported_from:  # importing the suite machinery costs a second (torch): only when asked
+        from harness.experiment.suite import load_suite
+
+        reported = load_suite(reported_from).reported
     skipped: list[str] = []
     records = load_records(results, include_failed=True, notes=skipped)
     if fmt == "baseline":

@@ -202,7 +202,8 @@ def bench_trainer(plugins: Plugins, config: dict[str, Any], resolution: int, dev
 def _device_name(device: torch.device) -> str:
     if device.type == "cuda":
         return f"{device} ({torch.cuda.get_device_name(device)})"
-    return f"cpu ({torch.get_num_threads()} threads, allocator {loaded_allocator()})"
+    threads = torch.get_num_threads()
+    return f"cpu ({threads} thread{'' if threads == 1 else 's'}, allocator {loaded_allocator()})"
 
 
 def format_report(report: BenchReport) -> str:

@@ -302,6 +302,10 @@ def end_epoch(run: Run, epoch: int, stats: dict[str, float]) -> None:
         "origin": run_name(run.context), "environments": run.environments,
     })
     run.context.plugins.hook.nasbench_epoch_end(run=run.context, row=row)
+    if not sys.stderr.isatty():  # a log file or a pipe shows no progress bar: a line per epoch instead
+        print(f"{config['label']} seed {run.context.seed}: epoch {epoch}/{config['search']['epochs']} (train loss "
+              f"{row['train_loss']:.3f}, supernet valid acc {row['valid_acc']:.2f} %, {row['seconds']:.1f} s searched)",
+              file=sys.stderr)
 
 
 def capture_rng() -> dict[str, Any]:

@@ -143,6 +143,7 @@ def compare(baseline: pd.DataFrame, records: pd.DataFrame, tolerance: float = 1.
     current_groups = {key: group for key, group in current.groupby(key_columns)}
     lines, notes = [], []
     missing_seeds: dict[tuple, list[str]] = {}
+    few_seeds: dict[tuple, list[str]] = {}
     other_settings = other_settings or {}
     for run_key, changes in sorted(other_settings.items()):
         notes.append(f"{run_key} was made with other settings than the baseline: {'; '.join(changes)}; its values "
@@ -167,8 +168,7 @@ def compare(baseline: pd.DataFrame, records: pd.DataFrame, tolerance: float = 1.
         line.update(current_mean=new.mean(), current_std=_std(new), delta=delta)
         beyond = delta < -tolerance
         if len(old) < MIN_SEEDS_FOR_TEST or len(new) < MIN_SEEDS_FOR_TEST:
-            notes.append(f"{_key_text(key)}: {len(old)} baseline / {len(new)} current seeds (< {MIN_SEEDS_FOR_TEST}), "
-                         "no t-test; the tolerance alone decides")
+            few_seeds.setdefault((*key[:4], len(old), len(new)), []).append(key[4])
             failed = beyond
         else:
             line["p"] = welch_p(new, old, alternative="less")
@@ -183,7 +183,10 @@ def compare(baseline: pd.DataFrame, records: pd.DataFrame, tolerance: float = 1.
             verdict = verdict if failed else ("CHANGED" if changed else "MISSING SEEDS")
             failed = True
         lines.append({**line, "verdict": verdict, "failed": bool(failed)})
-    for (label, method, space, dataset, seeds), metrics in missing_seeds.items():  # one line per run, not per metric
+    for (label, method, space, dataset, before, now), metrics in few_seeds.items():  # one line per run, not per metric
+        notes.append(f"{label} [{method}, {space}-{dataset}]: {before} baseline / {now} current seeds "
+                     f"(< {MIN_SEEDS_FOR_TEST}) for {len(metrics)} metric(s), no t-test; the tolerance alone decides")
+    for (label, method, space, dataset, seeds), metrics in missing_seeds.items():
         notes.append(f"{label} [{method}, {space}-{dataset}]: baseline seed(s) {', '.join(map(str, seeds))} have no "
                      f"current value for {len(metrics)} metric(s) (failed, unreadable or not run), so they did not "
                      "reproduce the baseline")

@@ -162,7 +162,7 @@ class RetrainEvaluator(Benchmark):
             torch.set_rng_state(state["torch_rng"])
             accuracy, start = float(state["accuracy"]), int(state["epoch"])
             print(f"retrain {label}: resuming after epoch {start}", file=sys.stderr)
-        for epoch in tqdm(range(start, epochs), desc=f"retrain {label}", leave=False, disable=None):
+        for epoch in tqdm(range(start, epochs), desc=f"retrain seed {seed}", unit="epoch", leave=False, disable=None):
             loss_sum = torch.zeros((), device=train_set.images.device)
             correct = torch.zeros((), device=train_set.images.device)
             seen = 0
@@ -180,6 +180,8 @@ class RetrainEvaluator(Benchmark):
             if not torch.isfinite(loss_sum):
                 raise DivergedError(f"retraining {label} diverged (loss {loss_sum.item() / seen}) in epoch {epoch + 1}")
             accuracy = 100.0 * correct.item() / seen
+            if not sys.stderr.isatty():  # a log or a pipe shows no progress bar: a line per epoch instead
+                print(f"retrain seed {seed}: epoch {epoch + 1}/{epochs} (train acc {accuracy:.2f} %)", file=sys.stderr)
             if checkpoint is not None:
                 save_checkpoint(checkpoint, {"epoch": epoch + 1, "accuracy": accuracy, "network": network.state_dict(),
                                              "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict(),

@@ -84,7 +84,8 @@ def test_mlflow_file_store_holds_params_metrics_and_the_record(tmp_path, monkeyp
 
 def test_unknown_logger_is_one_line(tmp_path):
     result = CliRunner().invoke(build_cli(), [*TINY, "--results", str(tmp_path), "--logger", "tensorbored"])
-    assert result.exit_code == 2 and "unknown logger 'tensorbored'; known: mlflow, tensorboard, wandb" in result.output
+    assert result.exit_code == 2
+    assert "unknown logger 'tensorbored' (did you mean tensorboard?); known: mlflow, tensorboard, wandb" in result.output
 
 
 @pytest.mark.parametrize("name, package", [("tensorboard", "torch.utils.tensorboard"), ("mlflow", "mlflow.tracking"),

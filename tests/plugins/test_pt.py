@@ -549,7 +549,7 @@ def test_criterion_decides_between_the_lowest_accuracy_and_the_highest_loss(tmp_
 
 
 @pytest.mark.parametrize("options, message", [
-    ({"proj_int": 5}, "selector pt: unknown option 'proj_int'; known: proj_intv, criterion"),
+    ({"proj_int": 5}, "selector pt: unknown option 'proj_int' \\(did you mean proj_intv\\?\\); known: proj_intv, criterion"),
     ({"criterion": "f1"}, "option 'criterion' = 'f1': input should be 'acc' or 'loss'"),
     ({"mode": "random"}, "option 'mode' = 'random': input should be 'perturbation' or 'magnitude'"),
     ({"proj_intv": -1}, "option 'proj_intv' = -1: input should be greater than or equal to 0"),

@@ -41,7 +41,7 @@ def test_bench_text_names_the_cost_table_figures():
                                               "--set", "search.channels_last=true"])
     assert result.exit_code == 0, result.output
     assert "cell=per_op" in result.output
-    assert "cpu (1 threads, allocator system), channels_last\n" in result.output  # the GPU-path settings in force
+    assert "cpu (1 thread, allocator system), channels_last\n" in result.output  # the GPU-path settings in force
     assert "seconds per epoch on this device (CIFAR-10 search split, 25,000/25,000)" in result.output
     assert "projected search cost (50 epochs)" in result.output
 

@@ -88,7 +88,8 @@ def test_two_seeds_fall_back_to_the_tolerance_and_say_so(tmp_path: Path) -> None
     baseline = _baseline(tmp_path, [90.0, 90.2])
     slightly = _regress(baseline, _results(tmp_path / "slightly", [89.6, 89.8]))
     assert slightly.exit_code == 0, slightly.output
-    assert "no t-test; the tolerance alone decides" in slightly.output
+    assert ("note: darts [darts, nb201-digits]: 2 baseline / 2 current seeds (< 3) for 1 metric(s), no t-test; the "
+            "tolerance alone decides") in slightly.output
     clearly = _regress(baseline, _results(tmp_path / "clearly", [88.0, 88.4]), "--tolerance", "1.0")
     assert clearly.exit_code == 1, clearly.output
     assert "no t-test; the tolerance alone decides" in clearly.output and "REGRESSION" in clearly.output
