@@ -47,8 +47,8 @@ class OneLineErrors(click.Group):
             raise self._one_line(exc) from None
 
 
-@click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="nasbench", message="nasbench %(version)s")
+@click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 120})
+@click.version_option(None, "-V", "--version", package_name="nasbench", message="nasbench %(version)s")
 def cli() -> None:
     """Benchmark differentiable NAS methods over seeds and tabulate benchmark look-ups."""
 

@@ -97,7 +97,12 @@ def _explain(error: Any) -> str:
     message = error["msg"][0].lower() + error["msg"][1:]
     if error["type"] == "missing":
         return f"setting '{location}' is missing"
-    return f"setting '{location}' = {given!r}: {message}"
+    return f"setting '{location}' = {given!r}: {message}{SPELLING.get(error['type'], '').format(key=location)}"
+
+
+SPELLING = {"list_type": " (--set takes JSON: --set '{key}=[\"a\", \"b\"]')",
+            "bool_type": " (true or false)", "bool_parsing": " (true or false)"}
+"""How ``--set`` spells the values pydantic refuses by type, where its message does not say."""
 
 
 FIX_SETTINGS = "fix the flag, the --set value or the suite entry"
