@@ -239,6 +239,7 @@ def suite(suite_file: Path, results_dir: Path | None, dry_run: bool, reuse_super
           workers: str, seeds: str | None, assignments: tuple[str, ...], device: str | None, loggers: tuple[str, ...], executor: str,
           executor_options: tuple[str, ...]) -> None:
     """Run every method × dataset of a suite file over its seeds, then write its table."""
+    from harness.engine.devices import check_device_spelling
     from harness.experiment.suite import describe, expand, flatten, load_suite, run_suite, unrunnable, validate
 
     options = parse_executor_options(executor_options)
@@ -246,7 +247,7 @@ def suite(suite_file: Path, results_dir: Path | None, dry_run: bool, reuse_super
     overrides = {key: value for assignment in assignments for key, value in flatten(parse_assignment(assignment)).items()}
     plan = expand(loaded, parse_seeds(seeds) if seeds else None, overrides)
     configs = validate(loaded, plan)
-    where = device or loaded.device or "auto"
+    where = check_device_spelling(device or loaded.device)  # a typo is bad input even in a dry run
     problems = unrunnable(plan, configs, where)
     if problems and not dry_run:
         raise UserError(problems[0])

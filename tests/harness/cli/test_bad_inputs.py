@@ -252,6 +252,8 @@ CASES: list[tuple[list[str], str]] = [
     (["suite", "{suite-option-unknown}", "--seeds", "x"], "--seeds 'x'"),
     (["suite", "{suite-lr-negative}", "--set", "search=5", "--dry-run"], "setting 'search' must be a table"),
     (["suite", "{suite-valid}", "--device", "cuda:99"], "--device cuda:99"),
+    (["suite", "{suite-valid}", "--dry-run", "--device", "gpu"], "--device gpu: expected auto, cpu, cuda or cuda:N"),
+    ([*RUN, "--device", "cuda:x"], "--device cuda:x: expected auto, cpu, cuda or cuda:N"),
     (["suite", "{suite-needs-data-dir}"], "dataset cifar10 needs --data-dir"),
     # nasbench benchmark
     (["benchmark", "import", "{missing}"], "does not exist"),
