@@ -138,7 +138,7 @@ def run(method: str, dataset: str | None, data_dir: str | None, space: str | Non
     """Search with METHOD over seeds, look the found architectures up, print a table."""
     from harness.api.executors import Task
     from harness.experiment.execute import execute
-    from harness.report.tables import render_table
+    from harness.report.tables import add_optimal_row, build_table, render
     from harness.store.records import load_records
 
     user = user_config_from_options(data_dir, space, selector, benchmarks, benchmark_file, epochs, label,
@@ -165,7 +165,9 @@ def run(method: str, dataset: str | None, data_dir: str | None, space: str | Non
     for note in skipped:
         click.echo(f"note: {note}", err=True)
     click.echo(f"\nResults: {experiment}")
-    click.echo(render_table(records, "markdown", extra_columns=True))
+    table = build_table(records, extra_columns=True)
+    add_optimal_row(table, records)  # as `nasbench table` shows it
+    click.echo(render(table, "markdown"))
 
 
 @cli.command(name="bench")

@@ -96,7 +96,7 @@ def table(results: Path, fmt: str, metrics: str | None, vs: str | None, optimal:
     """Tabulate the runs under RESULTS: rows = labels, cells = mean±std over seeds."""
     from harness.report.environment import results_environment, write_environment
     from harness.report.settings import check_one_setting_each, results_settings, settings_key, write_settings
-    from harness.report.tables import KEYS, baseline_frame, benchmark_optima, build_table, failure_notes, render, split_records
+    from harness.report.tables import KEYS, add_optimal_row, baseline_frame, build_table, failure_notes, render, split_records
     from harness.store.records import load_records
 
     reported = []
@@ -131,9 +131,7 @@ def table(results: Path, fmt: str, metrics: str | None, vs: str | None, optimal:
             raise
         built.notes = skipped + built.notes  # in the file too: a seed left out changes n and every statistic
         if optimal:
-            wanted = [column.key for column in built.columns if column.kind == "metric"]
-            built.optimal, skipped = benchmark_optima(records, wanted, benchmark_file)
-            built.notes += skipped
+            add_optimal_row(built, records, benchmark_file)
         _emit(render(built, fmt), output)
         notes = built.notes if fmt == "csv" else []
     for note in notes:

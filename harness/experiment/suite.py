@@ -50,7 +50,7 @@ from harness.experiment.seed_runs import check_data_dir
 from harness.experiment.seeds import MAX_SEED, repeated_seeds
 from harness.plugin.manager import Plugins, get_plugins
 from harness.report.reported import ReportedRow, ReportedValue
-from harness.report.tables import benchmark_optima, build_table, markdown_grid, render
+from harness.report.tables import add_optimal_row, build_table, markdown_grid, render
 from harness.store.records import load_records
 from harness.store.run_folder import RECORD, atomic_write_bytes
 
@@ -347,9 +347,8 @@ def run_suite(suite: Suite, plan: list[PlannedRun], results_root: Path, device: 
         raise UserError(f"no run of suite {suite.name} left a record under {results_root}; see the messages above")
     records = pd.concat(frames, ignore_index=True)
     table = build_table(records, vs=suite.reference, extra_columns=True, reported=suite.reported)
-    metrics = [column.key for column in table.columns if column.kind == "metric"]
-    table.optimal, optima_notes = benchmark_optima(records, metrics, _benchmark_file(plan))
-    table.notes += notes + optima_notes
+    table.notes += notes
+    add_optimal_row(table, records, _benchmark_file(plan))
     markdown = render(table, "markdown")
     atomic_write_bytes(results_root / "table.md", markdown.encode())
     atomic_write_bytes(results_root / "table.csv", render(table, "csv").encode())

@@ -206,6 +206,13 @@ def benchmark_optima(records: pd.DataFrame, metrics: list[str], benchmark_file: 
     return optima, notes
 
 
+def add_optimal_row(table: Table, records: pd.DataFrame, benchmark_file: Path | None = None) -> None:
+    """The benchmarks' best value per metric column of ``table`` (its ``optimal`` row), and their notes."""
+    wanted = [column.key for column in table.columns if column.kind == "metric"]
+    table.optimal, notes = benchmark_optima(records, wanted, benchmark_file)
+    table.notes += notes
+
+
 def failure_notes(failed: pd.DataFrame) -> list[str]:
     if failed.empty:
         return []
@@ -580,12 +587,3 @@ def render(table: Table, fmt: str) -> str:
     if fmt not in renderers:
         raise UserError(f"unknown table format '{fmt}'; known: {', '.join(FORMATS)}")
     return renderers[fmt](table)
-
-
-def render_table(records_df: pd.DataFrame, fmt: str, metrics: list[str] | None = None, vs: str | None = None,
-                 optimal: Mapping[str, float] | None = None, extra_columns: bool = False,
-                 reported: Sequence[ReportedRow] = ()) -> str:
-    """The table of ``records_df`` (as from ``load_records(root, include_failed=True)``) in ``fmt``."""
-    if fmt == "baseline":
-        return baseline_frame(records_df, metrics).to_csv(index=False)
-    return render(build_table(records_df, metrics, vs, optimal, extra_columns, reported=reported), fmt)

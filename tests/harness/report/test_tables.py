@@ -19,13 +19,18 @@ from scipy import stats
 from harness.api.errors import UserError
 from harness.cli.report import add_report_commands
 from harness.plugin.manager import load_plugins
-from harness.report.tables import benchmark_optima, build_table, render_table
+from harness.report.tables import benchmark_optima, build_table, render
 from harness.store.records import load_records
 
 DARTS = [54.0, 55.0, 56.0]
 BALENAS = [93.0, 94.0, 95.0, 96.0]
 T_975_DF2 = 4.302652729911275  # Student t 97.5% quantile, 2 degrees of freedom (from tables)
 T_975_DF3 = 3.182446305284263  # ... 3 degrees of freedom
+
+
+def render_table(records: pd.DataFrame, fmt: str, metrics: list[str] | None = None, vs: str | None = None,
+                 optimal: dict[str, float] | None = None, extra_columns: bool = False) -> str:
+    return render(build_table(records, metrics, vs, optimal, extra_columns), fmt)
 
 
 @pytest.fixture
