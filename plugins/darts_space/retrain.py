@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -120,9 +121,13 @@ class DartsRetrain(Benchmark):
             start, train_acc = int(state["epoch"]), float(state["train_acc"])
         train_set = ImageSet(torch.cat([data.train.images, data.valid.images]),
                              torch.cat([data.train.labels, data.valid.labels]))
-        label = space.format(arch)[:40]
-        for epoch in tqdm(range(start, self.options.epochs), desc=f"darts-retrain {label}", leave=False, disable=None):
+        epochs = self.options.epochs
+        for epoch in tqdm(range(start, epochs), desc=f"darts-retrain seed {seed}", unit="epoch", leave=False,
+                          disable=None):
             train_acc = self.train_epoch(network, optimizer, train_set, info, seed, epoch)
+            if not sys.stderr.isatty():  # a log or a pipe shows no progress bar: a line per epoch instead
+                print(f"darts-retrain seed {seed}: epoch {epoch + 1}/{epochs} (train acc {train_acc:.2f} %)",
+                      file=sys.stderr)
             if files is not None:
                 torch.save({"network": network.state_dict(), "optimizer": optimizer.state_dict(),
                             "epoch": epoch + 1, "train_acc": train_acc}, files[0])

@@ -41,10 +41,11 @@ def test_defaults_are_darts_evaluation_settings():
     assert (options.momentum, options.weight_decay, options.grad_clip) == (0.9, 3e-4, 5.0)
 
 
-def test_tiny_retrain_learns_and_reports_error_and_parameters(digits, tmp_path):
+def test_tiny_retrain_learns_and_reports_error_and_parameters(digits, tmp_path, capsys):
     bench = benchmark(digits, tmp_path)
     arch = SPACE.parse(GENOTYPE)
     result = bench.query(SPACE, arch)
+    assert "darts-retrain seed 3: epoch 3/3 (train acc " in capsys.readouterr().err  # no terminal: a line per epoch
     assert result["digits/test_acc"] > 30.0  # 10 classes: chance is 10%
     assert result["digits/test_error"] == pytest.approx(100.0 - result["digits/test_acc"])
     assert result["digits/params_mb"] == parameter_count(bench.build(SPACE, arch, digits.info)) / 1e6

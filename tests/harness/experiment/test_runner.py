@@ -40,6 +40,8 @@ def test_darts_run_writes_config_trajectory_and_record(tmp_path):
     # the lr after epoch e of T = 2 follows the cosine from 0.025 to 0.001: (0.025 + 0.001) / 2, then 0.001
     assert pd.read_csv(folder / "trajectory.csv")["lr"].tolist() == pytest.approx([0.013, 0.001], rel=1e-9)
     assert "darts" in result.output and "synthetic" in result.output
+    assert "darts seed 0: epoch 2/2 (train loss " in result.output  # no terminal here: a line per epoch, not a bar
+    assert "retrain seed 0: epoch 1/1 (train acc " in result.output
 
 
 def test_rerunning_skips_finished_seeds(tmp_path):
