@@ -44,7 +44,7 @@ def run_settings(config: dict[str, Any]) -> dict[str, str]:
 def settings_difference(folders: list[Path]) -> str | None:
     """``"search.epochs 2 / 3"``: the settings in which these run folders' configs differ (a few of
     them), None when a config is unreadable."""
-    flat = []
+    flat, defaults = [], benchmark_option_defaults()
     for folder in folders:
         try:
             config = json.loads((folder / CONFIG).read_text())
@@ -52,7 +52,7 @@ def settings_difference(folders: list[Path]) -> str | None:
             return None
         if not isinstance(config, dict):
             return None
-        flat.append(without_defaults(run_settings(config)))
+        flat.append(without_defaults(run_settings(config), defaults))
     keys = sorted({key for settings in flat for key in settings
                    if len({settings.get(key, "(not set)") for settings in flat}) > 1})
     shown = [f"{key} {' / '.join(settings.get(key, '(not set)') for settings in flat)}" for key in keys[:3]]
@@ -119,17 +119,17 @@ def read_settings(baseline: Path) -> dict[str, dict[str, str] | str] | None:
 def settings_changes(baseline: dict[str, dict[str, str] | str], current: dict[str, dict[str, str] | str]
                      ) -> dict[str, list[str]]:
     """Per key with runs on both sides, what its current settings change (keys with no change left out)."""
-    changes = {key: settings_differences(*(without_defaults(side) if isinstance(side, dict) else side
+    defaults = benchmark_option_defaults()
+    changes = {key: settings_differences(*(without_defaults(side, defaults) if isinstance(side, dict) else side
                                            for side in (baseline[key], current[key])))
                for key in baseline if key in current}
     return {key: found for key, found in changes.items() if found}
 
 
-def without_defaults(settings: dict[str, str]) -> dict[str, str]:
+def without_defaults(settings: dict[str, str], defaults: dict[str, str]) -> dict[str, str]:
     """``settings`` less the benchmark options at their declared defaults: a run's config holds a
     benchmark's options only when one of them was given (``--benchmark-file`` fills in the others),
-    so a default written on one side only is no difference."""
-    defaults = benchmark_option_defaults()
+    so a default written on one side only is no difference. ``defaults``: ``benchmark_option_defaults()``."""
     return {key: value for key, value in settings.items() if defaults.get(key) != value}
 
 

@@ -283,11 +283,10 @@ def build_table(records: pd.DataFrame, metrics: list[str] | None = None, vs: str
         for column in columns:
             summary = summarize(group[column.key])
             low, high = summary.ci_low, summary.ci_high
-            cut = column.bounds is not None and (low < column.bounds[0] or high > column.bounds[1])
-            if cut:
-                assert column.bounds is not None
+            cut = False
+            if column.bounds is not None and (low < column.bounds[0] or high > column.bounds[1]):
                 low, high = max(low, column.bounds[0]), min(high, column.bounds[1])
-                cut_intervals = True
+                cut = cut_intervals = True
             tested = compare and column.kind == "metric"
             observed = np.isfinite(pd.to_numeric(group[column.key], errors="coerce").to_numpy(dtype=float))
             seeds = sorted(int(seed) for seed in group["seed"][observed])  # the n seeds summarized
