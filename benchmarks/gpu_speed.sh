@@ -12,7 +12,8 @@ COMPARE=${COMPARE:-16,5,32;8,1,8}
 STEPS=${STEPS:-20}
 LIMIT=${LIMIT:-120}
 E2E=${E2E:-16,5,8}  # C,N,resolution of the end-to-end runs on synthetic data (8×8 at most)
-# PARTS: which of bench_eager bench_graphs compare_reference end_to_end compile to run (default: all but compile)
+KERNELS=${KERNELS:-16,5,32}  # C,N,resolution of the kernel profiles
+# PARTS: which of bench_eager bench_graphs kernels compare_reference end_to_end compile to run (default: all but compile)
 mkdir -p "$OUT"
 if compgen -G ".gpu/wheels/*.whl" >/dev/null; then python3 -m pip install -q --no-deps .gpu/wheels/*.whl; fi
 log() { echo "== $*" | tee -a "$OUT/log"; }
@@ -53,6 +54,14 @@ bench_graphs() {  # each step replayed from a CUDA graph (alone, and 4 or 8 seed
   bench --set search.cuda_graphs=true --amp
   bench --set search.cuda_graphs=true --set search.channels_last=true
   bench --set search.cuda_graphs=true --set search.channels_last=true --set search.cudnn_benchmark=true
+  bench --set search.cuda_graphs=true --set search.cudnn_benchmark=true --stacked-seeds 4  # what --stack-seeds auto stacks
+}
+kernels() {  # summed kernel time against the step's time: is the GPU busy the whole step?
+  log "gpu_kernel_profile.py ($KERNELS)"
+  PYTHONUNBUFFERED=1 timeout "$LIMIT" python3 benchmarks/gpu_kernel_profile.py --configs "$KERNELS" --stacked-seeds 1 \
+    --set search.cuda_graphs=true --set search.channels_last=true --set search.cudnn_benchmark=true 2>&1 | tee -a "$OUT/log"
+  PYTHONUNBUFFERED=1 timeout "$LIMIT" python3 benchmarks/gpu_kernel_profile.py --configs "$KERNELS" --stacked-seeds 4 \
+    --set search.cuda_graphs=true --set search.cudnn_benchmark=true 2>&1 | tee -a "$OUT/log"
 }
 compare_reference() {
   compare --cuda-graphs --channels-last --cudnn-benchmark
@@ -69,4 +78,4 @@ compile() {  # not by default: compiling the full supernet for the GPU outlasted
   local LIMIT=$((4 * LIMIT))
   bench --set search.compile=inductor
 }
-for part in ${PARTS:-bench_eager bench_graphs compare_reference end_to_end}; do "$part"; done
+for part in ${PARTS:-bench_eager bench_graphs kernels compare_reference end_to_end}; do "$part"; done

@@ -34,8 +34,8 @@ def execution_options(command: Callable[..., Any]) -> Callable[..., Any]:
                           "same results folder (e.g. darts-pt from darts'), instead of training it again."),
         click.option("--stack-seeds", type=click.Choice(["auto", "on", "off"]), default="auto", show_default=True,
                      help="Train the seeds as one stack: one vmapped model (one convolution call for all seeds). "
-                          "auto = on CUDA devices without search.cuda_graphs only; on CPUs, and with CUDA graphs, "
-                          "it measured little gain or a loss (README, Speed)."),
+                          "auto = on CUDA devices, except with search.cuda_graphs but not search.cudnn_benchmark; "
+                          "on CPUs, and there, it measured little gain or a loss (README, Speed)."),
         click.option("--workers", default="auto", show_default=True, callback=_workers,
                      help="Processes that run the seeds at once, a suite's methods' seeds too (local executor): "
                           "auto = on CPUs, as many as the cores hold at --threads each, unless seeds are stacked; "

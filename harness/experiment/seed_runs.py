@@ -3,10 +3,11 @@
 Re-running the same command skips finished seeds and resumes interrupted ones, because the
 folder name is a hash of the resolved config. Seeds that start from the same epoch can
 train as one stack (``harness.engine.stacked``): ``stack_seeds`` "on" stacks whenever the
-components allow it, "auto" only on CUDA devices without ``search.cuda_graphs``, "off" never.
-On a CPU, where one thread is already busy with arithmetic, 4 stacked seeds measured 3.4–3.8×
-one seed's step at C = 8, N = 1 and 5.5× at C = 16, N = 5; on an H200 with CUDA graphs, 4.49×
-(README, "Stacked seeds"); one after another they cost 4×.
+components allow it, "auto" on CUDA devices unless ``search.cuda_graphs`` is set without
+``search.cudnn_benchmark``, "off" never. One after another, 4 seeds cost 4× one seed's step.
+Stacked, on a CPU, where one thread is already busy with arithmetic, they measured 3.4–3.8× at
+C = 8, N = 1 and 5.5× at C = 16, N = 5; on an H200 (C = 16, N = 5), 2.15× eager, 4.49× with CUDA
+graphs, and 2.77× with CUDA graphs and cuDNN's autotuning (README, "Stacked seeds").
 """
 from __future__ import annotations
 
@@ -52,7 +53,8 @@ def seed_folder(results_root: Path, config: dict[str, Any], seed: int, device: t
 
 def stacks_seeds(mode: str, device: torch.device, search: dict[str, Any]) -> bool:
     """Whether ``--stack-seeds mode`` stacks seeds (that can stack) on ``device`` with these search settings."""
-    return mode == "on" or (mode == "auto" and device.type == "cuda" and not search.get("cuda_graphs"))
+    graphs_untuned = bool(search.get("cuda_graphs")) and not search.get("cudnn_benchmark")
+    return mode == "on" or (mode == "auto" and device.type == "cuda" and not graphs_untuned)
 
 
 def run_seeds(method: str, dataset: str | None, user_config: dict[str, Any], seeds: list[int],

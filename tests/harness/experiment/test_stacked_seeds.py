@@ -145,10 +145,11 @@ def test_finished_seeds_are_skipped_and_the_others_stack(tmp_path):
     assert {seed: r["stacked_seeds"] for seed, r in records(tmp_path).items()} == {0: 1, 1: 2, 2: 2}
 
 
-@pytest.mark.parametrize(("mode", "device", "graphs", "stacked"), [
-    ("on", "cpu", False, True), ("on", "cuda", True, True), ("off", "cuda", False, False),
-    ("auto", "cpu", False, False), ("auto", "cuda", False, True),
-    ("auto", "cuda", True, False),  # graphed seeds stacked measured slower than one after another
+@pytest.mark.parametrize(("mode", "device", "graphs", "tuned", "stacked"), [
+    ("on", "cpu", False, False, True), ("on", "cuda", True, False, True), ("off", "cuda", False, True, False),
+    ("auto", "cpu", False, False, False), ("auto", "cpu", True, True, False), ("auto", "cuda", False, False, True),
+    ("auto", "cuda", True, False, False),  # graphed seeds stacked measured slower than one after another
+    ("auto", "cuda", True, True, True),  # with cuDNN's autotuning, faster (H200: 94.5 ms against 4 × 33.6)
 ])
-def test_auto_stacks_on_cuda_without_cuda_graphs(mode, device, graphs, stacked):
-    assert stacks_seeds(mode, torch.device(device), {"cuda_graphs": graphs}) is stacked
+def test_auto_stacks_on_cuda_unless_graphs_without_cudnn_autotuning(mode, device, graphs, tuned, stacked):
+    assert stacks_seeds(mode, torch.device(device), {"cuda_graphs": graphs, "cudnn_benchmark": tuned}) is stacked
