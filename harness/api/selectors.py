@@ -40,7 +40,9 @@ class SelectionContext:
     ``trainer`` continues supernet training (``trainer.train_epoch``), evaluates it
     (``trainer.evaluate``) and applies projections (``trainer.projected``); ``query``
     returns the cheap benchmarks' metrics of an architecture; ``rng`` is seeded from the
-    run's seed.
+    run's seed. A selector whose work takes long (PT tunes the supernet between decisions)
+    calls ``progress(done, total, message)`` after each step, so that a user sees it move:
+    the harness draws a bar on a terminal and prints a line per call in a log.
     """
 
     run: RunContext
@@ -52,6 +54,7 @@ class SelectionContext:
     trainer: TrainerView
     query: Callable[[Architecture], dict[str, float]]
     rng: np.random.Generator
+    progress: Callable[[int, int, str], None] = field(default=lambda done, total, message: None)
 
 
 class Selector(ABC):

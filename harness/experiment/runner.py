@@ -38,6 +38,7 @@ from harness.engine.hessian import dominant_hessian_eigenvalue
 from harness.engine.trainer import DivergedError, Trainer
 from harness.experiment.config import config_hash, search_key
 from harness.experiment.seeds import seed_everything
+from harness.experiment.selection_progress import SelectionProgress
 from harness.plugin.failures import describe_exception
 from harness.plugin.manager import Plugins
 from harness.store import run_folder as results
@@ -382,11 +383,11 @@ def finish(run: Run) -> dict[str, Any]:
     selector = context.plugins["selector"].create(context.config["selector"]["name"],
                                                   context.config["selector"]["options"])
     rng = np.random.default_rng(context.seed)
-    selection_context = SelectionContext(
-        context, context.space, context.dataset, run.trainer.supernet, run.optimizer, context.data, run.trainer,
-        lambda arch: query(run, arch, cheap_only=True), rng)
     started = time.perf_counter()
-    selection = selector.select(selection_context)
+    with SelectionProgress(context.config["label"], context.seed) as progress:
+        selection = selector.select(SelectionContext(
+            context, context.space, context.dataset, run.trainer.supernet, run.optimizer, context.data, run.trainer,
+            lambda arch: query(run, arch, cheap_only=True), rng, progress))
     selection_seconds = time.perf_counter() - started
     if selection.trajectory:
         results.write_csv(context.out_dir / results.SELECTION, selection.trajectory)

@@ -180,6 +180,9 @@ class PTSelector(Selector):
                     "supernet_acc_before": before_acc, "supernet_acc": after_acc, "supernet_loss": after_loss,
                     "arch": space.format(arch), "seconds": time.perf_counter() - started, **ctx.query(arch),
                 })
+                epochs = f"{tuned_epochs} tuning epoch" + ("" if tuned_epochs == 1 else "s")
+                ctx.progress(number, len(decisions), f"{row['edge']}: {row['choice']} (supernet valid acc "
+                                                     f"{after_acc:.2f} %, after {epochs})")
 
         final = self._arch(ctx, projection, rows, topology, candidates, kept)
         details = {
