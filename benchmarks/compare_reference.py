@@ -19,6 +19,7 @@ our 1,686,106 at C=16, N=5 (100,050 against 99,378 at C=8, N=1).
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import tempfile
@@ -111,6 +112,8 @@ def main() -> None:
     parser.add_argument("--compile", default=None, metavar="BACKEND", help="our search.compile (e.g. inductor)")
     parser.add_argument("--compile-mode", default=None, metavar="MODE",
                         help="our search.compile_mode (e.g. max-autotune-no-cudagraphs)")
+    parser.add_argument("--compile-options", default=None, metavar="JSON", type=json.loads,
+                        help='our search.compile_options, e.g. \'{"cpp_wrapper": true, "cpp": {"simdlen": 256}}\'')
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -118,7 +121,8 @@ def main() -> None:
     print(f"device {device}, {torch.get_num_threads()} threads, batch {args.batch}, cell {args.cell}, "
           f"channels_last {args.channels_last}, amp {args.amp}, cuda_graphs {args.cuda_graphs}, "
           f"cudnn_benchmark {args.cudnn_benchmark}, compile {args.compile}"
-          f"{f' ({args.compile_mode})' if args.compile_mode else ''}, "
+          f"{f' ({args.compile_mode})' if args.compile_mode else ''}"
+          f"{f' {args.compile_options}' if args.compile_options else ''}, "
           f"{args.rounds} rounds x {args.steps} steps")
     print("| C | N | image | ours (s/step) | reference (s/step) | speed-up |")
     print("|---|---|---|---|---|---|")
@@ -126,7 +130,7 @@ def main() -> None:
         C, N, resolution = (int(v) for v in triple.split(","))
         search = {"channels_last": args.channels_last, "amp": args.amp, "cuda_graphs": args.cuda_graphs,
                   "cudnn_benchmark": args.cudnn_benchmark, "compile": args.compile,
-                  "compile_mode": args.compile_mode}
+                  "compile_mode": args.compile_mode, "compile_options": args.compile_options}
         try:
             result = compare(C, N, resolution, args.batch, args.steps, args.rounds, device, args.cell, search)
         except UserError as error:

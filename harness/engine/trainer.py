@@ -19,30 +19,10 @@ from harness.api.run import RunContext
 from harness.api.step import Batch, SearchStep, WeightTransform
 from harness.api.supernet import Supernet
 from harness.engine.arch_gradient import gradient_or_zeros
+from harness.engine.compiling import compiled
 from harness.engine.cuda_graphs import CapturedStep
 from harness.engine.data import BatchStream, iterate_once, shuffled_pass
 from harness.engine.devices import synchronize
-
-
-def compiled(supernet: Supernet, backend: str | None, mode: str | None) -> Callable[..., torch.Tensor]:
-    """``supernet`` through ``torch.compile`` with ``backend`` (``inductor`` needs a C++ compiler
-    on CPUs; ``aot_eager`` needs none), or itself when ``backend`` is None.
-
-    ``mode`` is torch.compile's (``reduce-overhead`` uses CUDA graphs on GPUs).
-    """
-    if backend is None:
-        if mode is not None:
-            raise UserError("search.compile_mode needs search.compile (a torch.compile backend, e.g. inductor)")
-        return supernet
-    import torch._dynamo
-
-    known = torch._dynamo.list_backends(exclude_tags=())
-    if backend not in known:
-        raise UserError(f"search.compile = {backend!r} is not a torch.compile backend here; known: {', '.join(known)}")
-    modes = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
-    if mode is not None and mode not in modes:
-        raise UserError(f"search.compile_mode = {mode!r}; expected one of {', '.join(modes)}")
-    return torch.compile(supernet, backend=backend, mode=mode)
 
 
 class DivergedError(RuntimeError):
@@ -79,7 +59,8 @@ class Trainer:
         torch.backends.cudnn.benchmark = bool(self.search.get("cudnn_benchmark"))  # process-wide: the run's setting
         if self.channels_last:
             supernet.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
-        self.model = compiled(supernet, self.search.get("compile"), self.search.get("compile_mode"))
+        self.model = compiled(supernet, self.search.get("compile"), self.search.get("compile_mode"),
+                              self.search.get("compile_options"))
         self.captured = self._captured_step() if self.search.get("cuda_graphs") else None
         self.images_seen = 0
         self.seconds = 0.0

@@ -175,7 +175,8 @@ def _measure(trainer: Trainer, config: dict[str, Any], resolution: int, device: 
 def _gpu_settings(search: dict[str, Any]) -> tuple[str, ...]:
     flags = [name for name in ("amp", "channels_last", "cuda_graphs", "cudnn_benchmark") if search.get(name)]
     if search.get("compile"):
-        flags.append(f"compile={search['compile']}" + (f" ({search['compile_mode']})" if search.get("compile_mode") else ""))
+        detail = search.get("compile_mode") or search.get("compile_options")
+        flags.append(f"compile={search['compile']}" + (f" ({detail})" if detail else ""))
     return tuple(flags)
 
 

@@ -41,6 +41,8 @@ class SearchSettings(Section):
     channels_last: StrictBool = Field(description="channels-last memory format for the supernet and batches")
     compile: StrictStr | None = Field(description="torch.compile backend (e.g. inductor, aot_eager); null: eager")
     compile_mode: StrictStr | None = Field(description="torch.compile mode (e.g. reduce-overhead); null: default")
+    compile_options: dict[StrictStr, Any] | None = Field(
+        None, description="inductor's torch.compile options (e.g. compile_options.cpp_wrapper=true); null: none")
     cuda_graphs: StrictBool = Field(description="replay each search step from a CUDA graph (CUDA only; DARTS 1st order, "
                                     "fixed α)")
     cudnn_benchmark: StrictBool = Field(description="let cuDNN time its convolution algorithms and keep the fastest "
