@@ -1,7 +1,7 @@
 """A selector's progress on the terminal: a bar where stderr is a terminal, else a line per step.
 
-PT tunes the supernet for as many epochs as the search itself between its decisions; without
-this a log shows nothing from the search's last epoch line to the record.
+PT tunes the supernet for 5 epochs between two decisions by default (24 epochs in all for NB201's
+6 edges); without this a log shows nothing from the search's last epoch line to the record.
 """
 from __future__ import annotations
 
