@@ -15,7 +15,6 @@ import argparse
 import collections
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -26,37 +25,24 @@ from torch.autograd import DeviceType
 from torch.profiler import ProfilerActivity, profile
 
 from harness import UserError, get_plugins
+from harness.engine.cuda_graphs import CapturedStep
 from harness.engine.stacked import StackedTrainer
 from harness.engine.trainer import Trainer
-from harness.experiment.bench import bench_trainer
+from harness.experiment.bench import seeded_bench_trainers, step_seconds, warmup_calls
 from harness.experiment.checks import resolve_config
 from harness.experiment.config import merge, parse_assignment
-from harness.experiment.seeds import seed_everything
+
+CUDA = torch.device("cuda")
 
 
 def trainers(search: dict[str, object], seeds: int, C: int, N: int, resolution: int, folder: Path) -> list[Trainer]:
     plugins = get_plugins()
     config = resolve_config(plugins, "darts", "cifar10", {"space": {"options": {"C": C, "N": N}}, "search": search})
-    made = []
-    for seed in range(seeds):
-        seed_everything(seed)
-        made.append(bench_trainer(plugins, config, resolution, torch.device("cuda"), seed, 64, folder))
-    return made
+    return seeded_bench_trainers(plugins, config, resolution, CUDA, range(seeds), 64, folder)
 
 
-def milliseconds_per_call(step: Callable[[], object], calls: int = 20) -> float:
-    for _ in range(5):  # allocations, cuDNN's choices, and up to the first replay of a CUDA graph
-        step()
-    torch.cuda.synchronize()
-    start = time.perf_counter()
-    for _ in range(calls):
-        step()
-    torch.cuda.synchronize()
-    return (time.perf_counter() - start) / calls * 1e3
-
-
-def report(label: str, step: Callable[[], object], top: int) -> None:
-    wall = milliseconds_per_call(step)
+def report(label: str, step: Callable[[], object], captured: CapturedStep | None, top: int) -> None:
+    wall = step_seconds(step, CUDA, 20, 1, warmup_calls(captured)) * 1e3
     with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
         step()
         torch.cuda.synchronize()
@@ -96,11 +82,12 @@ def main() -> None:
             one = trainers(search, 1, C, N, resolution, Path(folder))[0]
             batches = (next(one.train_stream), next(one.valid_stream))
             one.supernet.train()
-            report(f"C={C}, N={N}, {resolution}x{resolution}: one seed", partial(one.search_step, *batches), args.top)
+            report(f"C={C}, N={N}, {resolution}x{resolution}: one seed", partial(one.search_step, *batches),
+                   one.captured, args.top)
             if args.stacked_seeds > 1:
                 stack = StackedTrainer(trainers(search, args.stacked_seeds, C, N, resolution, Path(folder)))
                 report(f"C={C}, N={N}, {resolution}x{resolution}: {args.stacked_seeds} stacked seeds",
-                       stack.fixed_step(), args.top)
+                       stack.fixed_step(), stack.captured, args.top)
 
 
 if __name__ == "__main__":

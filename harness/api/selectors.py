@@ -54,7 +54,7 @@ class SelectionContext:
     trainer: TrainerView
     query: Callable[[Architecture], dict[str, float]]
     rng: np.random.Generator
-    progress: Callable[[int, int, str], None] = field(default=lambda done, total, message: None)
+    progress: Callable[[int, int, str], None] = lambda done, total, message: None
 
 
 class Selector(ABC):

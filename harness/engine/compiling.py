@@ -51,21 +51,25 @@ def compiled(supernet: Supernet, backend: str | None, mode: str | None,
         raise UserError(f"search.compile_options: {str(error).splitlines()[0]}") from None
 
 
-def inductor_options(options: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+def inductor_options(options: Mapping[str, Any]) -> dict[str, Any]:
     """Nested tables as inductor's dotted names (``{"cpp": {"simdlen": 256}}`` → ``{"cpp.simdlen": 256}``,
     what ``--set search.compile_options.cpp.simdlen=256`` gives), each checked against inductor's config."""
     import torch._inductor.config as inductor_config
 
     known = inductor_config.get_config_copy()
     flat: dict[str, Any] = {}
-    for key, value in options.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping) and name not in known:
-            flat.update(inductor_options(value, f"{name}."))
-        elif name in known:
-            flat[name] = value
-        else:
-            close = difflib.get_close_matches(name, list(known), n=1)
-            hint = f" (did you mean {close[0]}?)" if close else ""
-            raise UserError(f"search.compile_options: inductor has no option {name!r}{hint}")
+
+    def add(table: Mapping[str, Any], prefix: str) -> None:
+        for key, value in table.items():
+            name = f"{prefix}{key}"
+            if isinstance(value, Mapping) and name not in known:
+                add(value, f"{name}.")
+            elif name in known:
+                flat[name] = value
+            else:
+                close = difflib.get_close_matches(name, list(known), n=1)
+                hint = f" (did you mean {close[0]}?)" if close else ""
+                raise UserError(f"search.compile_options: inductor has no option {name!r}{hint}")
+
+    add(options, "")
     return flat

@@ -18,7 +18,7 @@ from __future__ import annotations
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -93,16 +93,13 @@ def bench(plugins: Plugins, method: str, user: dict[str, Any], resolution: int, 
     batch = int(config["search"]["batch_size"])
     if eval_images < 1:
         raise UserError("bench needs --eval-images ≥ 1")
-    seed_everything(seed)
     with tempfile.TemporaryDirectory(prefix="nasbench-bench-") as folder:
         half = max(batch, eval_images)
-        trainer = bench_trainer(plugins, config, resolution, device, seed, half, Path(folder))
+        (trainer,) = seeded_bench_trainers(plugins, config, resolution, device, [seed], half, Path(folder))
         report = _measure(trainer, config, resolution, device, steps, repeats)
         if stacked_seeds > 1:
-            trainers = []
-            for k in range(stacked_seeds):
-                seed_everything(seed + k)
-                trainers.append(bench_trainer(plugins, config, resolution, device, seed + k, half, Path(folder)))
+            trainers = seeded_bench_trainers(plugins, config, resolution, device,
+                                             range(seed, seed + stacked_seeds), half, Path(folder))
             reason = unstackable_reason(trainers)
             if reason is not None:
                 raise UserError(f"--stacked-seeds: {config['method']} cannot train stacked here: {reason}")
@@ -112,15 +109,15 @@ def bench(plugins: Plugins, method: str, user: dict[str, Any], resolution: int, 
 
 
 def _stacked_step_seconds(stack: StackedTrainer, device: torch.device, steps: int, repeats: int) -> float:
-    return _step_seconds(stack.fixed_step(), device, steps, repeats, _warmup(stack.captured))
+    return step_seconds(stack.fixed_step(), device, steps, repeats, warmup_calls(stack.captured))
 
 
-def _warmup(captured: CapturedStep | None) -> int:
+def warmup_calls(captured: CapturedStep | None) -> int:
     """Calls before timing: one (allocations, kernel selection), or up to the first replay of a CUDA graph."""
     return 1 if captured is None else captured.warmup + 1
 
 
-def _step_seconds(step: Callable[[], object], device: torch.device, steps: int, repeats: int, warmup: int) -> float:
+def step_seconds(step: Callable[[], object], device: torch.device, steps: int, repeats: int, warmup: int) -> float:
     """Median over ``repeats`` rounds of the seconds per call of ``step``, after ``warmup`` calls."""
     for _ in range(warmup):
         step()
@@ -143,8 +140,8 @@ def _measure(trainer: Trainer, config: dict[str, Any], resolution: int, device: 
 
     batches = (next(trainer.train_stream), next(trainer.valid_stream) if bilevel else None)
     trainer.supernet.train()
-    step_seconds = _step_seconds(lambda: trainer.search_step(*batches), device, steps, repeats,
-                                 _warmup(trainer.captured))
+    seconds = step_seconds(lambda: trainer.search_step(*batches), device, steps, repeats,
+                           warmup_calls(trainer.captured))
 
     trainer.search["max_steps_per_epoch"] = steps
     loop_times, eval_rates = [], []
@@ -165,7 +162,7 @@ def _measure(trainer: Trainer, config: dict[str, Any], resolution: int, device: 
     return BenchReport(
         method=config["method"], space=config["space"]["name"], space_options=config["space"]["options"],
         resolution=resolution, batch_size=batch, device=_device_name(device), steps=steps, repeats=repeats,
-        bilevel=bilevel, step_seconds=step_seconds, step_images_per_second=per_step / step_seconds,
+        bilevel=bilevel, step_seconds=seconds, step_images_per_second=per_step / seconds,
         loop_step_seconds=loop_step_seconds, loop_images_per_second=per_step / loop_step_seconds,
         eval_images_per_second=eval_rate, epoch_seconds=epoch_seconds, epochs=epochs,
         search_seconds=epochs * epoch_seconds, peak_memory_mb=peak_memory_mb(device),
@@ -178,6 +175,17 @@ def _gpu_settings(search: dict[str, Any]) -> tuple[str, ...]:
         detail = search.get("compile_mode") or search.get("compile_options")
         flags.append(f"compile={search['compile']}" + (f" ({detail})" if detail else ""))
     return tuple(flags)
+
+
+def seeded_bench_trainers(plugins: Plugins, config: dict[str, Any], resolution: int, device: torch.device,
+                          seeds: Iterable[int], half: int, folder: Path) -> list[Trainer]:
+    """``bench_trainer`` per seed, each built right after seeding every generator with its seed
+    (its supernet's initial weights come from the global one)."""
+    trainers = []
+    for seed in seeds:
+        seed_everything(seed)
+        trainers.append(bench_trainer(plugins, config, resolution, device, seed, half, folder))
+    return trainers
 
 
 def bench_trainer(plugins: Plugins, config: dict[str, Any], resolution: int, device: torch.device, seed: int,

@@ -12,6 +12,7 @@ import random
 import sys
 import time
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
@@ -384,7 +385,7 @@ def finish(run: Run) -> dict[str, Any]:
                                                   context.config["selector"]["options"])
     rng = np.random.default_rng(context.seed)
     started = time.perf_counter()
-    with SelectionProgress(context.config["label"], context.seed) as progress:
+    with closing(SelectionProgress(context.config["label"], context.seed)) as progress:
         selection = selector.select(SelectionContext(
             context, context.space, context.dataset, run.trainer.supernet, run.optimizer, context.data, run.trainer,
             lambda arch: query(run, arch, cheap_only=True), rng, progress))

@@ -6,13 +6,12 @@ PT tunes the supernet for 5 epochs between two decisions by default (24 epochs i
 from __future__ import annotations
 
 import sys
-from types import TracebackType
 
 from tqdm.auto import tqdm
 
 
 class SelectionProgress:
-    """``SelectionContext.progress`` for one seed's selection; close it (or use ``with``) when it ends."""
+    """``SelectionContext.progress`` for one seed's selection; close it when the selection ends."""
 
     def __init__(self, label: str, seed: int) -> None:
         self.name = f"{label} seed {seed}"
@@ -31,10 +30,3 @@ class SelectionProgress:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
-
-    def __enter__(self) -> SelectionProgress:
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
-        self.close()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+from contextlib import closing
 
 from click.testing import CliRunner
 
@@ -10,7 +11,7 @@ from harness.experiment.selection_progress import SelectionProgress
 
 
 def test_off_a_terminal_each_step_is_a_line_naming_the_seed(capsys):
-    with SelectionProgress("darts-pt", 3) as progress:
+    with closing(SelectionProgress("darts-pt", 3)) as progress:
         progress(1, 6, "1<-0: nor_conv_3x3")
         progress(2, 6, "2<-0: skip_connect")
     assert capsys.readouterr().err.splitlines() == ["darts-pt seed 3: selection 1/6: 1<-0: nor_conv_3x3",
@@ -19,7 +20,7 @@ def test_off_a_terminal_each_step_is_a_line_naming_the_seed(capsys):
 
 def test_on_a_terminal_it_is_one_bar_at_the_last_step(capsys, monkeypatch):
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
-    with SelectionProgress("darts-pt", 0) as progress:
+    with closing(SelectionProgress("darts-pt", 0)) as progress:
         progress(1, 4, "first")
         progress(3, 4, "third")
         assert progress.bar is not None and (progress.bar.n, progress.bar.total) == (3, 4)
